@@ -1,0 +1,3 @@
+from tf_equiv.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The `tf-equiv` command: a thin click layer that builds a Config and calls the engine."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import click
+
+from tf_equiv import __version__, checks, engine
+from tf_equiv.errors import TfEquivError
+from tf_equiv.report import junit, terminal
+
+USAGE_ERROR = 2
+
+
+def _shard(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[tuple]:
+    if value is None:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"expected I/N such as 1/4, got {value!r}") from None
+    if not 1 <= index <= count:
+        raise click.BadParameter(f"shard {index} of {count}: I must be between 1 and N")
+    return index, count
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tf-equiv")
+def main() -> None:
+    """Prove that TF1.x code migrated to TF2 computes the same numbers."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False),
+              help="Write a JUnit XML report to FILE.")
+@click.option("--select", multiple=True, metavar="GLOB",
+              help="Only pairs/checks whose id matches (repeatable).")
+@click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="number of cores", help="Pairs run in parallel.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=900.0,
+              show_default=True, help="Seconds per side.")
+@click.option("--shard", callback=_shard, metavar="I/N", help="Run only shard I of N (1-based).")
+@click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True,
+              help="Apply the named fixes for known TF 2.16+ incompatibilities.")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 when no equiv_*.py module is found.")
+def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
+          shard: Optional[tuple], compat_fixes: bool, allow_empty: bool) -> None:
+    """Run every pair found under PATHS (default: .)."""
+    config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
+                           timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                           allow_empty=allow_empty)
+    try:
+        plan = engine.make_plan(config)
+    except TfEquivError as e:
+        _usage_error(str(e))
+    count = sum(len(p.checks) for p in plan.pairs)
+    click.echo(f"tf-equiv {__version__}: {len(plan.modules)} modules, {len(plan.pairs)} pairs, "
+               f"{count} checks")
+    report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout))
+    if config.junit_xml:
+        junit.write(report, config.junit_xml)
+    terminal.final(report, sys.stdout)
+    sys.exit(report.return_code)
+
+
+@main.command(name="list")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", multiple=True, metavar="GLOB")
+@click.option("--shard", callback=_shard, metavar="I/N")
+@click.option("--allow-empty", is_flag=True)
+def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool) -> None:
+    """The pairs and checks that `check` would run, without running TensorFlow."""
+    config = engine.Config(paths=paths or (".",), select=select, shard=shard,
+                           allow_empty=allow_empty)
+    try:
+        plan = engine.make_plan(config)
+    except TfEquivError as e:
+        _usage_error(str(e))
+    for broken in plan.broken:
+        click.echo(f"{broken.module}: error: {broken.cases[0].message}")
+    for p in plan.pairs:
+        for check_id, reason in p.checks:
+            click.echo(f"{p.id}::{check_id}" + (f"  (skipped: {reason})" if reason else ""))
+    count = sum(len(p.checks) for p in plan.pairs)
+    click.echo(f"{len(plan.pairs)} pairs, {count} checks in {len(plan.modules)} modules")
+    sys.exit(1 if plan.broken else 0)
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"tf-equiv: error: {message}", err=True)
+    sys.exit(USAGE_ERROR)
+
+
+__all__ = ["main", "checks"]

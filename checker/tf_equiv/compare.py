@@ -1,0 +1,205 @@
+"""Records x records -> comparisons with statistics. Plain numpy; results are values.
+
+The TF1 side is the reference ("desired"): an element passes when
+|tf2 - tf1| <= atol + rtol * |tf1|, as in `numpy.testing.assert_allclose`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Literal, Mapping, Optional, Sequence
+
+import numpy as np
+
+Verdict = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+MAX_TABLE_ROWS = 40
+
+
+@dataclass(frozen=True)
+class RecordComparison:
+    """One record compared; `bool(result)` means it passed."""
+
+    name: str
+    passed: bool
+    rtol: float
+    atol: float
+    shape: tuple = ()
+    total: int = 0
+    mismatched: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    worst_index: tuple = ()
+    needed_rtol: float = 0.0
+    needed_atol: float = 0.0
+    problem: str = ""      # "", "nonfinite", "shape", "dtype"
+    note: str = ""         # what the problem is, in words
+    weak: bool = False     # passed, but every element is one value on both sides
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def summary(self) -> str:
+        """One line: what differs and by how much."""
+        if self.problem:
+            return f"{self.name}: {self.note}"
+        return (f"{self.name}: max abs diff {_g(self.max_abs)}, max rel diff {_g(self.max_rel)} at "
+                f"index {_idx(self.worst_index)}; {self.mismatched} of {self.total} elements "
+                f"mismatched (rtol={_g(self.rtol)}, atol={_g(self.atol)}; would pass with "
+                f"rtol={_g(self.needed_rtol)} or atol={_g(self.needed_atol)})")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A check's result on the parent side, before xfail/skip are applied."""
+
+    verdict: Verdict
+    message: str
+    detail: str = ""
+    records: tuple = ()
+    warnings: tuple = ()
+    file: str = ""         # a user-code location this outcome points at, if any
+    line: int = 0
+
+    def __bool__(self) -> bool:
+        return self.verdict == "passed"
+
+
+def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
+                   atol: float) -> RecordComparison:
+    """Compare one record; non-finite values on either side never pass."""
+    a, b = np.asarray(tf1), np.asarray(tf2)
+    base = dict(name=name, rtol=rtol, atol=atol, shape=tuple(a.shape), total=int(a.size))
+    if a.shape != b.shape:
+        return RecordComparison(passed=False, problem="shape",
+                                note=f"shape differs: TF1 {_shape(a.shape)}, TF2 {_shape(b.shape)}",
+                                **base)
+    if a.dtype != b.dtype:
+        return RecordComparison(passed=False, problem="dtype",
+                                note=f"dtype differs: TF1 {a.dtype}, TF2 {b.dtype}", **base)
+    if a.dtype.kind not in "biufc":
+        equal = bool(np.array_equal(a, b))
+        return RecordComparison(passed=equal, mismatched=0 if equal else int(np.sum(a != b)),
+                                problem="" if equal else "values",
+                                note="" if equal else "values differ", **base)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    fin_a, fin_b = np.isfinite(a64), np.isfinite(b64)
+    if not (fin_a.all() and fin_b.all()):
+        return RecordComparison(passed=False, problem="nonfinite",
+                                note=_nonfinite_note(a64, b64, fin_a, fin_b), **base)
+    if a.size == 0:
+        return RecordComparison(passed=True, weak=True, **base)
+    diff = np.abs(b64 - a64)
+    ref = np.abs(a64)
+    allowed = atol + rtol * ref
+    bad = diff > allowed
+    worst = np.unravel_index(int(np.argmax(diff - allowed)), a.shape) if a.ndim else ()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(ref > 0, diff / ref, np.where(diff > 0, np.inf, 0.0))
+        need_rtol = np.where(ref > 0, (diff - atol) / ref, np.where(diff > atol, np.inf, 0.0))
+    weak = bool(np.all(a64 == a64.flat[0]) and np.all(b64 == b64.flat[0]) and a.size > 1)
+    return RecordComparison(
+        passed=not bool(bad.any()), mismatched=int(bad.sum()), max_abs=float(diff.max()),
+        max_rel=float(rel.max()), worst_index=tuple(int(i) for i in worst),
+        needed_rtol=max(0.0, float(need_rtol.max())),
+        needed_atol=max(0.0, float((diff - rtol * ref).max())), weak=weak, **base)
+
+
+def _nonfinite_note(a: np.ndarray, b: np.ndarray, fin_a: np.ndarray, fin_b: np.ndarray) -> str:
+    def kind(x: np.ndarray, fin: np.ndarray) -> str:
+        kinds = [k for k, m in (("NaN", np.isnan(x)), ("inf", np.isinf(x))) if m.any()]
+        return "/".join(kinds) + f" in {int((~fin).sum())} of {x.size} elements"
+
+    if not fin_a.all() and not fin_b.all():
+        return f"non-finite on both sides (TF1: {kind(a, fin_a)}; TF2: {kind(b, fin_b)})"
+    side, x, fin = ("TF1", a, fin_a) if not fin_a.all() else ("TF2", b, fin_b)
+    return f"non-finite on {side} only ({kind(x, fin)}); the other side is finite"
+
+
+ToleranceFn = Callable[[str], "tuple[float, float]"]
+
+
+def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray],
+                    tolerance: ToleranceFn, order: Optional[Sequence[str]] = None) -> Outcome:
+    """Compare two record sets in forward order (`order`, else TF1's); report the first divergence."""
+    names = [n for n in (order or tf1) if n in tf1] + [n for n in tf1 if order and n not in order]
+    only1 = [n for n in names if n not in tf2]
+    only2 = [n for n in tf2 if n not in tf1]
+    results = tuple(compare_arrays(n, tf1[n], tf2[n], *tolerance(n)) for n in names if n in tf2)
+    warnings = _weak_warning(results)
+    structure = _structure_note(only1, only2)
+    failing = [r for r in results if not r]
+    if not failing and not structure:
+        return Outcome("passed", f"{check}: {len(results)} records match", records=results,
+                       warnings=warnings)
+    detail = table(results)
+    if structure:
+        message = f"{check}: {structure}"
+        if failing:
+            message += f"; and {len(failing)} common records differ, first {failing[0].name}"
+        return Outcome("failed", message, detail=detail, records=results, warnings=warnings)
+    first = failing[0]
+    before = results.index(first)
+    more = f" (+{len(failing) - 1} more records differ)" if len(failing) > 1 else ""
+    if first.problem == "nonfinite":
+        message = (f"{check}: vacuous: {first.name} is {first.note}; {before} of {len(results)} "
+                   f"records were finite and equal before it in forward order{more}. Hint: a "
+                   "comparison of non-finite values proves nothing; fix the overflow or compare "
+                   "with real weights (transferred_inference)")
+    else:
+        message = f"{check}: first divergence in forward order: {first.summary()}{more}"
+    return Outcome("failed", message, detail=detail, records=results, warnings=warnings)
+
+
+def _structure_note(only1: Sequence[str], only2: Sequence[str]) -> str:
+    parts = []
+    if only1:
+        parts.append(f"{len(only1)} records only in TF1: {_names(only1)}")
+    if only2:
+        parts.append(f"{len(only2)} records only in TF2: {_names(only2)}")
+    return ("structure differs: " + "; ".join(parts)) if parts else ""
+
+
+def _weak_warning(results: Sequence[RecordComparison]) -> tuple:
+    # Constant initializers (zeros, ones) are weak by design: warn only about computed records.
+    weak = [r.name for r in results if r.weak and not r.name.startswith("initial/")]
+    if not weak:
+        return ()
+    return (f"weak comparison: {len(weak)} records have every element equal to one value on both "
+            f"sides: {_names(weak)}",)
+
+
+def table(results: Sequence[RecordComparison]) -> str:
+    """The statistics of every failing record (and the count of passing ones), as text."""
+    failing = [r for r in results if not r]
+    header = ("record", "shape", "max abs", "max rel", "worst index", "mismatched", "rtol needed",
+              "atol needed")
+    rows = [header] + [
+        (r.name, _shape(r.shape), _g(r.max_abs), _g(r.max_rel), _idx(r.worst_index),
+         f"{r.mismatched}/{r.total}", _g(r.needed_rtol), _g(r.needed_atol))
+        for r in failing[:MAX_TABLE_ROWS] if not r.problem]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines += [f"{r.name}  {_shape(r.shape)}  {r.note}" for r in failing[:MAX_TABLE_ROWS] if r.problem]
+    if len(failing) > MAX_TABLE_ROWS:
+        lines.append(f"... {len(failing) - MAX_TABLE_ROWS} more failing records")
+    lines.append(f"{len(results) - len(failing)} of {len(results)} records passed")
+    return "\n".join(lines)
+
+
+def _names(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _g(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isinf(x)):
+        return "inf"
+    return f"{x:.3g}"
+
+
+def _idx(index: tuple) -> str:
+    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
+
+
+def _shape(shape: tuple) -> str:
+    return _idx(tuple(shape))

@@ -1,0 +1,106 @@
+"""Paths -> equivalence modules -> declared pairs, read from the syntax tree (nothing is imported)."""
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional, Sequence
+
+from tf_equiv.errors import UsageError
+
+PATTERN = "equiv_*.py"
+SKIP_DIRS = {".git", "site-packages", "node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class DeclaredPair:
+    """A `name = Pair(...)` statement, with the fields whose values are literals."""
+
+    name: str
+    line: int
+    literals: dict = field(default_factory=dict)   # field -> literal value
+    fields: frozenset = frozenset()                   # every keyword given
+
+
+@dataclass(frozen=True)
+class Module:
+    """One equiv_*.py file: its pairs, or why it could not be read."""
+
+    path: str          # absolute
+    display: str       # as shown to the user (relative to the working directory when inside it)
+    pairs: tuple = ()
+    error: Optional[str] = None
+    error_line: int = 0
+
+
+def find_modules(paths: Sequence[str]) -> list[str]:
+    """Every equiv_*.py under `paths`, sorted, skipping hidden folders and environments."""
+    found: list[str] = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise UsageError(f"path not found: {path}")
+        if os.path.isfile(path):
+            if not path.endswith(".py"):
+                raise UsageError(f"not a Python file: {path}")
+            found.append(os.path.abspath(path))
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not _skipped_dir(os.path.join(root, d)))
+            found.extend(os.path.abspath(os.path.join(root, f))
+                         for f in sorted(files) if fnmatch.fnmatchcase(f, PATTERN))
+    return sorted(dict.fromkeys(found))
+
+
+def _skipped_dir(path: str) -> bool:
+    name = os.path.basename(path)
+    return (name.startswith(".") or name in SKIP_DIRS
+            or os.path.exists(os.path.join(path, "pyvenv.cfg")))
+
+
+def display_path(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def read_module(path: str) -> Module:
+    """Parse a module and list its `Pair(...)` assignments; a syntax error becomes `Module.error`."""
+    display = display_path(path)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as e:
+        where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
+        return Module(path, display, error=f"SyntaxError: {e.msg} ({display}, {where})",
+                      error_line=e.lineno or 0)
+    except (OSError, ValueError) as e:
+        return Module(path, display, error=f"cannot read {display}: {e}")
+    return Module(path, display, pairs=tuple(_pairs(tree)))
+
+
+def _pairs(tree: ast.Module) -> Iterator[DeclaredPair]:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and _is_pair(value.func)):
+            continue
+        literals: dict[str, Any] = {}
+        for kw in value.keywords:
+            if kw.arg is None:
+                continue
+            try:
+                literals[kw.arg] = ast.literal_eval(kw.value)
+            except (ValueError, SyntaxError, TypeError):
+                pass
+        names = frozenset(kw.arg for kw in value.keywords if kw.arg)
+        yield DeclaredPair(target.id, node.lineno, literals, names)
+
+
+def _is_pair(func: ast.expr) -> bool:
+    return (isinstance(func, ast.Name) and func.id == "Pair") or \
+        (isinstance(func, ast.Attribute) and func.attr == "Pair")

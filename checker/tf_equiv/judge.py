@@ -1,0 +1,140 @@
+"""Both sides' events -> one verdict per check of a pair (the parent's comparisons happen here)."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+from tf_equiv.compare import Outcome, compare_records
+from tf_equiv.compare_variables import created_once, variables_match
+from tf_equiv.pair import tolerance_for
+from tf_equiv.records import SideCheck
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
+from tf_equiv.runner import SideRun
+
+#: Where the TF1 side keeps the records a TF2-only regime is compared with.
+TF1_SOURCE = {"functional_training[constant]": "random_training[constant]"}
+TF2_ONLY = {"variables_created_once"}
+
+INITIALIZER_HINT = (
+    " Hint: this variable's initializer draws random numbers that DeterministicRandomTestTool "
+    "cannot align between the sides (tf.compat.v1.layers.dense's default kernel initializer is one: "
+    "an explicit tf.compat.v1.glorot_uniform_initializer() aligns); transferred_inference, which "
+    "copies the TF1 values into the TF2 model, is the check that still applies")
+
+
+def module_error(module: str, message: str, line: int, detail: str = "") -> PairResult:
+    case = CaseResult(module, MODULE_CASE, MODULE_CASE, "error", message, detail=detail,
+                      file=module, line=line)
+    return PairResult(module, MODULE_CASE, (case,))
+
+
+def settings_of(runs: dict) -> Optional[dict]:
+    for side in ("tf1", "tf2"):
+        event = runs[side].find("pair") if side in runs else None
+        if event:
+            return event["settings"]
+    return None
+
+
+def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
+          selected: Callable[[str], bool], elapsed: float) -> PairResult:
+    """The pair's cases: the worker's own plan when it reported one (else the static plan)."""
+    settings = settings_of(runs) or {}
+    plan = [tuple(c) for c in settings.get("checks", planned) if selected(c[0])] \
+        if settings.get("checks") else list(planned)
+    line = int(settings.get("line") or line)
+    env = next((e for r in runs.values() for _, e in r.events if e.get("type") == "environment"), {})
+
+    def case(check: str, verdict: str, message: str, **kw: object) -> CaseResult:
+        kw.setdefault("file", module)
+        kw.setdefault("line", line)
+        return CaseResult(module, pair, check, verdict, message, **kw)
+
+    fatal = next((e for r in runs.values() for _, e in r.events if e.get("type") == "fatal"), None)
+    cases = []
+    for check, skip_reason in plan:
+        if fatal:
+            result = case(check, "error", fatal["message"], detail=fatal.get("detail", ""))
+        elif settings.get("problems"):
+            result = case(check, "error", f"bad Pair {pair!r}: " + "; ".join(settings["problems"]))
+        elif settings.get("skip") or skip_reason:
+            result = case(check, "skipped", settings.get("skip") or skip_reason)
+        else:
+            result = _judge_check(check, runs, settings, case)
+        cases.append(apply_marks(result, settings.get("xfail")))
+    return PairResult(module, pair, tuple(cases), elapsed, env.get("environment", {}),
+                      tuple(env.get("compat_fixes", ())),
+                      {"rtol": settings.get("rtol"), "atol": settings.get("atol"),
+                       **settings.get("tolerances", {})}, line)
+
+
+def _side_check(run: SideRun, check: str) -> tuple:
+    """(SideCheck or None, seconds it took on that side)."""
+    previous = 0.0
+    for at, event in run.events:
+        if event.get("type") == "check" and event.get("check") == check:
+            return SideCheck.from_json(event), at - previous
+        if event.get("type") in ("check", "pair", "transfer"):
+            previous = at
+    return None, 0.0
+
+
+def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., CaseResult]) -> CaseResult:
+    sides = ("tf2",) if check in TF2_ONLY else ("tf1", "tf2")
+    found = {}
+    seconds = 0.0
+    for side in sides:
+        name = TF1_SOURCE.get(check, check) if side == "tf1" else check
+        result, took = _side_check(runs[side], name)
+        seconds = max(seconds, took)
+        if result is None:
+            run = runs[side]
+            verdict_msg = run.how_it_ended()
+            if run.finished:
+                verdict_msg = f"{side.upper()} side finished without a result for {check}"
+            tail = run.log_tail()
+            detail = f"last {min(len(tail.splitlines()), 50)} lines of its output:\n{tail}" if tail else ""
+            return case(check, "error", f"{check}: {verdict_msg}", detail=detail, duration=seconds)
+        if result.status == "error":
+            return case(check, "error", f"{check}: {side.upper()} side: {result.message}",
+                        detail=result.detail, duration=seconds)
+        if result.status == "skipped":
+            return case(check, "skipped", result.message, duration=seconds)
+        found[side] = result
+    outcome = _compare(check, found, settings)
+    extra = {"file": outcome.file, "line": outcome.line} if outcome.line else {}
+    return case(check, outcome.verdict, outcome.message, detail=outcome.detail, duration=seconds,
+                warnings=outcome.warnings, records=outcome.records, **extra)
+
+
+def _compare(check: str, found: dict, settings: dict) -> Outcome:
+    tf2 = found["tf2"]
+    if check == "variables_created_once":
+        return created_once(tf2.meta.get("new_variables", []))
+    tf1 = found["tf1"]
+    if check == "variables_match":
+        return variables_match(tf1.meta["variables"], tf2.meta["variables"])
+    rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)
+    tolerances = settings.get("tolerances", {})
+    outcome = compare_records(check, tf1.arrays(), tf2.arrays(),
+                              lambda name: tolerance_for(name, tolerances, rtol, atol),
+                              order=tf1.order)
+    if check == "gradients":
+        outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
+    first = next((r for r in outcome.records if not r), None)
+    if first is not None and first.name.startswith("initial/") and not first.problem:
+        outcome = Outcome(outcome.verdict, outcome.message + "." + INITIALIZER_HINT, outcome.detail,
+                          outcome.records, outcome.warnings)
+    return outcome
+
+
+def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:
+    only1 = sorted(set(tf1) - set(tf2))
+    only2 = sorted(set(tf2) - set(tf1))
+    if not (only1 or only2):
+        return outcome
+    parts = [f"no gradient on TF1 only: {', '.join(only1[:5])}"] if only1 else []
+    parts += [f"no gradient on TF2 only: {', '.join(only2[:5])}"] if only2 else []
+    message = "gradients: " + "; ".join(parts)
+    if not outcome:
+        message += "; " + outcome.message.split(": ", 1)[-1]
+    return Outcome("failed", message, outcome.detail, outcome.records, outcome.warnings)

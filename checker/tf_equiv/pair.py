@@ -1,0 +1,157 @@
+"""The `Pair` declaration users write in `equiv_*.py`, and its validation.
+
+A `Pair` never raises for a bad field: one bad declaration must not hide the other pairs of its
+module. It records what is wrong, and the worker reports that pair as an error naming the field.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from tf_equiv import checks as _checks
+
+FIELDS = (
+    "tf1", "tf2", "inputs", "rtol", "atol", "tolerances", "checks", "constant", "loss", "optimizers",
+    "train_steps", "checkpoint", "name_map", "timeout", "skip", "xfail",
+)
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class Pair:
+    """A TF1.x forward pass and its TF2 migration, compared by tf-equiv (see the README)."""
+
+    tf1: Callable[..., Any]
+    tf2: Callable[[], Any]
+    inputs: Any
+    rtol: float = 1e-6
+    atol: float = 1e-5
+    tolerances: Mapping[str, tuple] = field(default_factory=dict)
+    checks: Optional[Sequence[str]] = None
+    constant: float = 0.001
+    loss: Optional[Callable[[Any], Any]] = None
+    optimizers: Optional[tuple] = None
+    train_steps: int = 3
+    checkpoint: Optional[str] = None
+    name_map: Optional[Callable[[str], str]] = None
+    timeout: Optional[float] = None
+    skip: Optional[str] = None
+    xfail: Optional[str] = None
+    #: Where the Pair was declared: (file, line).
+    declared_at: tuple = ("", 0)
+    #: What is wrong with the declaration, one line per field; empty when valid.
+    problems: tuple = ()
+
+    def __init__(self, tf1: Any = None, tf2: Any = None, inputs: Any = None, *positional: Any,
+                 rtol: float = 1e-6, atol: float = 1e-5, tolerances: Any = None, checks: Any = None,
+                 constant: float = 0.001, loss: Any = None, optimizers: Any = None,
+                 train_steps: int = 3, checkpoint: Any = None, name_map: Any = None,
+                 timeout: Any = None, skip: Any = None, xfail: Any = None, **unknown: Any) -> None:
+        caller = sys._getframe(1)
+        values = dict(tf1=tf1, tf2=tf2, inputs=inputs, rtol=rtol, atol=atol,
+                      tolerances={} if tolerances is None else tolerances, checks=checks,
+                      constant=constant, loss=loss, optimizers=optimizers, train_steps=train_steps,
+                      checkpoint=checkpoint, name_map=name_map, timeout=timeout, skip=skip,
+                      xfail=xfail)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "declared_at", (caller.f_code.co_filename, caller.f_lineno))
+        problems = validate(values)
+        if positional:
+            problems.insert(0, f"takes 3 positional fields (tf1, tf2, inputs), got {3 + len(positional)}; "
+                               "the other fields are keyword-only")
+        for name in unknown:
+            close = difflib.get_close_matches(name, FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{name}: not a Pair field{hint}")
+        object.__setattr__(self, "problems", tuple(problems))
+
+    def tolerance_for(self, record: str) -> tuple[float, float]:
+        """(rtol, atol) for a record name: the first matching `tolerances` glob, else rtol/atol."""
+        return tolerance_for(record, self.tolerances, self.rtol, self.atol)
+
+    def resolved_checkpoint(self) -> Optional[str]:
+        """The checkpoint prefix, relative paths taken from the declaring module's folder."""
+        if self.checkpoint is None:
+            return None
+        return os.path.join(os.path.dirname(self.declared_at[0]), os.fspath(self.checkpoint))
+
+
+def tolerance_for(record: str, tolerances: Mapping[str, Sequence[float]], rtol: float,
+                  atol: float) -> tuple[float, float]:
+    """The first glob of `tolerances` matching `record` wins; otherwise the pair's rtol/atol."""
+    import fnmatch
+
+    for pattern, (r, a) in tolerances.items():
+        if fnmatch.fnmatchcase(record, pattern) or record == pattern:
+            return float(r), float(a)
+    return float(rtol), float(atol)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate(v: Mapping[str, Any]) -> list[str]:
+    """One message per bad field: 'field: expected ..., got ...'."""
+    out: list[str] = []
+
+    def bad(name: str, expected: str) -> None:
+        out.append(f"{name}: expected {expected}, got {_show(v[name])}")
+
+    for name, what in (("tf1", "a function (inputs, training) -> outputs"),
+                       ("tf2", "a factory () -> model (a class or function)")):
+        if not callable(v[name]):
+            bad(name, what)
+    if v["inputs"] is None:
+        bad("inputs", "a function returning nested arrays, or nested arrays")
+    for name in ("rtol", "atol"):
+        if not _is_number(v[name]) or v[name] < 0:
+            bad(name, "a non-negative number")
+    if not _is_number(v["constant"]):
+        bad("constant", "a number")
+    tol = v["tolerances"]
+    if not isinstance(tol, Mapping):
+        bad("tolerances", "a dict {glob: (rtol, atol)}")
+    else:
+        for key, pair in tol.items():
+            ok = (isinstance(key, str) and isinstance(pair, (tuple, list)) and len(pair) == 2
+                  and all(_is_number(x) and x >= 0 for x in pair))
+            if not ok:
+                out.append(f"tolerances: entry {key!r}: expected a glob mapped to (rtol, atol), "
+                           f"got {_show(pair)}")
+    chk = v["checks"]
+    if chk is not None:
+        if isinstance(chk, str) or not isinstance(chk, (list, tuple, set, frozenset)) \
+                or not all(isinstance(c, str) for c in chk):
+            bad("checks", "a sequence of check ids or globs")
+        else:
+            unmatched = _checks.expand(chk)[1]
+            if unmatched:
+                out.append(f"checks: {', '.join(map(repr, unmatched))} matches no check id; "
+                           f"known: {', '.join(_checks.ALL_CHECKS)}")
+    for name in ("loss", "name_map"):
+        if v[name] is not None and not callable(v[name]):
+            bad(name, "a function or None")
+    opt = v["optimizers"]
+    if opt is not None and not (isinstance(opt, (tuple, list)) and len(opt) == 2
+                                and all(callable(f) for f in opt)):
+        bad("optimizers", "a pair of factories (tf1_factory, tf2_factory)")
+    if not isinstance(v["train_steps"], int) or isinstance(v["train_steps"], bool) \
+            or v["train_steps"] < 1:
+        bad("train_steps", "a positive integer")
+    if v["checkpoint"] is not None and not isinstance(v["checkpoint"], (str, os.PathLike)):
+        bad("checkpoint", "a path (str) or None")
+    if v["timeout"] is not None and (not _is_number(v["timeout"]) or v["timeout"] <= 0):
+        bad("timeout", "a positive number of seconds or None")
+    for name in ("skip", "xfail"):
+        if v[name] is not None and not isinstance(v[name], str):
+            bad(name, "a reason string or None")
+    return out
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

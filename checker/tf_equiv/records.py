@@ -1,0 +1,83 @@
+"""The wire format between a side's worker and the parent: JSON events and `.npz` record files.
+
+A worker writes one JSON event per line on its event pipe. Arrays never travel as JSON or pickles:
+each check's records are one `.npz` file (read back with `allow_pickle=False`), the event names it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Optional
+
+import numpy as np
+
+Side = Literal["tf1", "tf2"]
+SIDES: tuple = ("tf1", "tf2")
+SIDE_LABEL = {"tf1": "TF1", "tf2": "TF2"}
+Status = Literal["ok", "error", "skipped"]
+
+
+@dataclass(frozen=True)
+class SideCheck:
+    """One side's outcome for one check: where its records are, or why there are none."""
+
+    side: str
+    check: str
+    status: str                      # Status
+    message: str = ""                # one line, for error/skipped
+    detail: str = ""                 # e.g. the user's trimmed traceback
+    file: Optional[str] = None       # .npz with this check's records
+    order: tuple = ()                # record names in forward order (the side's own view)
+    meta: dict = field(default_factory=dict)   # check-specific facts (variable specs, ...)
+    line: int = 0                    # a user-code line this outcome points at, if any
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["order"] = list(self.order)
+        out["type"] = "check"
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SideCheck":
+        data = {k: v for k, v in data.items() if k != "type"}
+        data["order"] = tuple(data.get("order", ()))
+        return cls(**data)
+
+    def arrays(self) -> dict:
+        """The records, in the order the side produced them."""
+        if not self.file:
+            return {}
+        with np.load(self.file, allow_pickle=False) as z:
+            loaded = {name: z[name] for name in z.files}
+        names = [n for n in self.order if n in loaded] + [n for n in loaded if n not in self.order]
+        return {n: loaded[n] for n in names}
+
+
+def save_arrays(path: str, arrays: dict) -> str:
+    """Write records to `path` (.npz) atomically; return the path."""
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def encode_event(kind: str, **payload: Any) -> str:
+    return json.dumps({"type": kind, **payload}, default=str)
+
+
+def decode_event(line: str) -> Optional[dict]:
+    """A parsed event, or None for a line that is not one (a torn write at a crash)."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "type" in data else None

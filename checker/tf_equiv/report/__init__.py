@@ -1,0 +1,1 @@
+"""Reporters format a finished Report (or PairResult); they compute nothing."""

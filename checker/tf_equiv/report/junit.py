@@ -1,0 +1,81 @@
+"""JUnit XML with the junit-xml package: one <testsuite> per module, one <testcase> per check."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from tf_equiv.results import CaseResult, Report
+
+
+def _classname(module: str) -> str:
+    stem = module[:-3] if module.endswith(".py") else module
+    return stem.replace(os.sep, ".").replace("/", ".").lstrip(".")
+
+
+def _body(case: CaseResult) -> str:
+    parts = [case.message]
+    if case.detail:
+        parts.append(case.detail)
+    parts += [f"warning: {w}" for w in case.warnings]
+    return "\n\n".join(parts)
+
+
+def _testcase(case: CaseResult) -> TestCase:
+    out = "\n".join(f"warning: {w}" for w in case.warnings) or None
+    tc = TestCase(case.name, classname=_classname(case.module), elapsed_sec=round(case.duration, 3),
+                  file=case.file or case.module, line=case.line or None, stdout=out)
+    if case.verdict == "failed":
+        tc.add_failure_info(message=case.message, output=_body(case))
+    elif case.verdict == "error":
+        tc.add_error_info(message=case.message, output=_body(case))
+    elif case.verdict in ("skipped", "xfailed"):
+        tc.add_skipped_info(message=case.message if case.verdict == "skipped"
+                            else case.message, output=_body(case) if case.detail else None)
+    elif case.verdict == "xpassed":
+        tc.stdout = "\n".join(filter(None, [case.message, out]))
+    return tc
+
+
+def _properties(report: Report, module: str) -> dict:
+    props: dict = {}
+    for pair in report.pairs:
+        if pair.module != module:
+            continue
+        for key, value in pair.environment.items():
+            props[f"environment.{key}"] = str(value)
+        if pair.compat_fixes:
+            props["compat_fixes"] = ",".join(pair.compat_fixes)
+        for key, value in pair.tolerances.items():
+            if value is not None:
+                label = key if key in ("rtol", "atol") else f"tolerances[{key}]"
+                props[f"{pair.pair}.{label}"] = str(value)
+    return props
+
+
+def to_xml(report: Report) -> str:
+    suites = []
+    modules = list(dict.fromkeys(p.module for p in report.pairs))
+    for module in modules:
+        cases = [c for c in report.cases if c.module == module]
+        suites.append(TestSuite(module, [_testcase(c) for c in cases], file=module,
+                                properties=_properties(report, module)))
+    if not suites:
+        suites.append(TestSuite("tf-equiv", []))
+    return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+
+
+def write(report: Report, path: str) -> None:
+    """Write the report atomically: a reader never sees half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tf-equiv-", suffix=".xml", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(to_xml(report))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

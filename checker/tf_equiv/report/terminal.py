@@ -1,0 +1,52 @@
+"""The terminal: a progress line per pair, then the failures with their statistics, then a total."""
+from __future__ import annotations
+
+import textwrap
+from typing import TextIO
+
+from tf_equiv.results import PairResult, Report, summary_line
+
+BAD = ("failed", "error")
+
+
+def progress(result: PairResult, index: int, total: int, stream: TextIO) -> None:
+    counts: dict = {}
+    for case in result.cases:
+        counts[case.verdict] = counts.get(case.verdict, 0) + 1
+    text = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no checks"
+    width = len(str(total))
+    stream.write(f"[{index:>{width}}/{total}] {result.module}::{result.pair}  {text}  "
+                 f"{result.duration:.1f} s\n")
+    stream.flush()
+
+
+def final(report: Report, stream: TextIO) -> None:
+    bad = [c for c in report.cases if c.verdict in BAD]
+    if bad:
+        stream.write("\n" + " FAILURES ".center(78, "=") + "\n")
+    shown: dict = {}
+    for case in bad:
+        stream.write(f"\n{(' ' + case.id + ' ').center(78, '_')}\n")
+        stream.write(f"{case.verdict.upper()}: {case.message}\n")
+        if case.detail and case.detail in shown:
+            stream.write(f"    (details as for {shown[case.detail]})\n")
+        elif case.detail:
+            shown[case.detail] = case.name
+            stream.write(textwrap.indent(case.detail.rstrip(), "    ") + "\n")
+    warned = [c for c in report.cases if c.warnings]
+    if warned:
+        stream.write("\n" + " warnings ".center(78, "=") + "\n")
+        for case in warned:
+            for warning in case.warnings:
+                stream.write(f"{case.id}: {warning}\n")
+    fixes = sorted({f for p in report.pairs for f in p.compat_fixes})
+    env = next((p.environment for p in report.pairs if p.environment), {})
+    if env:
+        stream.write("\nenvironment: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
+    if fixes:
+        stream.write(f"compat fixes applied: {', '.join(fixes)}\n")
+    line = summary_line(report.counts(), report.duration)
+    if report.interrupted:
+        line = "interrupted: " + line
+    stream.write("\n" + f" {line} ".center(78, "=") + "\n")
+    stream.flush()

@@ -1,0 +1,175 @@
+"""Spawn a pair's two sides as subprocesses, relay the TF1 values the TF2 side waits for, enforce
+timeouts, and collect each side's events. Nothing here imports TensorFlow or user code."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from tf_equiv.records import SIDES, decode_event
+
+TAIL_LINES = 50
+
+
+@dataclass
+class SideRun:
+    """What one side's process said and how it ended."""
+
+    side: str
+    events: list = field(default_factory=list)      # (seconds since start, event)
+    returncode: Optional[int] = None
+    timed_out: bool = False
+    interrupted: bool = False
+    timeout: float = 0.0
+    log_path: str = ""
+    elapsed: float = 0.0
+
+    def find(self, kind: str) -> Optional[dict]:
+        return next((e for _, e in self.events if e.get("type") == kind), None)
+
+    @property
+    def finished(self) -> bool:
+        return self.find("done") is not None
+
+    def how_it_ended(self) -> str:
+        """In words: a timeout, a signal or an exit status, for a side that sent no final event."""
+        label = self.side.upper()
+        if self.interrupted:
+            return f"{label} side: not run: interrupted"
+        if self.timed_out:
+            return (f"{label} side timed out after {self.timeout:g} s and was killed with its "
+                    "children (raise Pair(timeout=...) or --timeout)")
+        code = self.returncode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"{label} side was killed by {name} (exit status {code})"
+        return f"{label} side exited with status {code} before finishing"
+
+    def log_tail(self, lines: int = TAIL_LINES) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()[-200_000:]
+        except OSError:
+            return ""
+        text = data.decode("utf-8", "replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@dataclass(frozen=True)
+class SideSpec:
+    module: str
+    pair: str
+    checks: tuple
+    out_dir: str
+    timeout: float
+    threads: int
+    compat_fixes: bool = True
+    python: str = sys.executable
+
+
+class _Process:
+    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, dict], None]) -> None:
+        self.run = SideRun(side, timeout=spec.timeout,
+                           log_path=os.path.join(spec.out_dir, f"{side}.log"))
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ, TF_EQUIV_EVENT_FD=str(write_fd), TF_USE_LEGACY_KERAS="1",
+                   TF_EQUIV_THREADS=str(spec.threads), PYTHONUNBUFFERED="1",
+                   TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
+        cmd = [spec.python, "-m", "tf_equiv.worker", "--module", spec.module, "--pair", spec.pair,
+               "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
+        if not spec.compat_fixes:
+            cmd.append("--no-compat-fixes")
+        self.started = time.monotonic()
+        with open(self.run.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env,
+                pass_fds=(write_fd,), start_new_session=True, cwd=os.path.dirname(spec.module))
+        os.close(write_fd)
+        if side == "tf1":
+            self.send(None)
+        self._on_event = on_event
+        self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                event = decode_event(line)
+                if event is not None:
+                    self.run.events.append((time.monotonic() - self.started, event))
+                    self._on_event(self.run.side, event)
+
+    def send(self, message: Optional[dict]) -> None:
+        """Write one message on the side's stdin (None: nothing) and close it."""
+        try:
+            assert self.proc.stdin is not None
+            if message is not None:
+                self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass   # the side already ended; its own outcome says why
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES) -> dict:
+    """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}."""
+    lock = threading.Lock()
+    relayed = {"done": False}
+    procs: dict = {}
+
+    def relay(message: dict) -> None:
+        with lock:
+            if relayed["done"] or "tf2" not in procs:
+                return
+            relayed["done"] = True
+        procs["tf2"].send(message)
+
+    def on_event(side: str, event: dict) -> None:
+        if side == "tf1" and event.get("type") == "transfer":
+            relay({"file": event["file"]} if "file" in event else {"error": event.get("error")})
+        elif event.get("type") == "pair" and event["settings"].get("timeout"):
+            for p in procs.values():
+                p.run.timeout = float(event["settings"]["timeout"])
+
+    for side in sides:
+        procs[side] = _Process(side, spec, on_event)
+    for p in procs.values():
+        p.reader.start()
+    if "tf1" not in procs and "tf2" in procs:
+        relay({"error": "the TF1 side was not run"})
+    while True:
+        running = [p for p in procs.values() if p.proc.poll() is None]
+        now = time.monotonic()
+        for p in running:
+            if stop.is_set():
+                p.run.interrupted = True
+                p.kill()
+            elif now - p.started > p.run.timeout:
+                p.run.timed_out = True
+                p.kill()
+        tf1 = procs.get("tf1")
+        if tf1 is not None and tf1.proc.poll() is not None:
+            tf1.reader.join(5)
+            relay({"error": tf1.run.how_it_ended() if not tf1.run.finished
+                   else "the TF1 side did not compute them"})
+        if not running:
+            break
+        time.sleep(0.05)
+    for p in procs.values():
+        p.reader.join(10)
+        p.run.returncode = p.proc.returncode
+        p.run.elapsed = time.monotonic() - p.started
+    return {side: p.run for side, p in procs.items()}

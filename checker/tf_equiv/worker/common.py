@@ -1,0 +1,136 @@
+"""What both sides share: the event channel, user-module loading, output flattening, tracebacks."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from tf_equiv.records import SideCheck, encode_event, save_arrays
+
+SEED = 42
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Channel:
+    """Events to the parent on a private pipe; user prints go to the side's log, never here."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+
+    def send(self, kind: str, **payload: Any) -> None:
+        self._file.write(encode_event(kind, **payload) + "\n")
+        self._file.flush()
+
+    def check(self, result: SideCheck) -> None:
+        self._file.write(json.dumps(result.to_json(), default=str) + "\n")
+        self._file.flush()
+
+
+class UserError(Exception):
+    """User code raised: carries the one-line message and the traceback trimmed to user frames."""
+
+    def __init__(self, message: str, detail: str = "", line: int = 0) -> None:
+        super().__init__(message)
+        self.message, self.detail, self.line = message, detail, line
+
+
+def is_user_file(filename: str) -> bool:
+    """A frame of the user's code: not the standard library, site-packages or tf-equiv itself."""
+    f = os.path.abspath(filename)
+    if filename.startswith("<") or f.startswith(_PACKAGE_DIR + os.sep):
+        return False
+    if "site-packages" in f or "dist-packages" in f:
+        return False
+    return not f.startswith(os.path.dirname(os.__file__) + os.sep)
+
+
+def user_error(what: str, exc: BaseException) -> UserError:
+    """Turn an exception from user code into a UserError with a trimmed traceback."""
+    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if is_user_file(fr.filename)]
+    text = "".join(traceback.format_list(frames))
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    last = frames[-1] if frames else None
+    where = f" ({os.path.basename(last.filename)}:{last.lineno})" if last else ""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    message = f"{what} raised {type(exc).__name__}: {first_line}{where}"
+    return UserError(message, "Traceback (user frames only):\n" + text, last.lineno if last else 0)
+
+
+def as_user_error(what: str, exc: BaseException) -> UserError:
+    return exc if isinstance(exc, UserError) else user_error(what, exc)
+
+
+def call_user(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except UserError:
+        raise
+    except Exception as exc:  # the user's code may raise anything
+        raise user_error(what, exc) from None
+
+
+def load_module(path: str) -> Any:
+    """Import a user module by path, its folder first on sys.path (as pytest's rootdir-less import)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise user_error(f"importing {os.path.basename(path)}", exc) from None
+    return module
+
+
+def resolve_inputs(pair: Any) -> Any:
+    """The pair's inputs as nested numpy arrays (calling `inputs` when it is a function)."""
+    value = call_user("inputs()", pair.inputs) if callable(pair.inputs) else pair.inputs
+    return map_nested(value, np.asarray)
+
+
+def map_nested(value: Any, fn: Callable[[Any], Any]) -> Any:
+    """Map leaves of tuples, lists and dicts (dict order kept), keeping the structure."""
+    if isinstance(value, dict):
+        return {k: map_nested(v, fn) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(map_nested(v, fn) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(map_nested(v, fn) for v in value)
+    return fn(value)
+
+
+def flatten(value: Any, prefix: str = "outputs") -> Iterator[tuple[str, Any]]:
+    """(path, leaf) pairs in structure order: dicts as inserted, tuples and lists by index."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from flatten(v, f"{prefix}/{k}")
+    elif isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            yield from flatten(v, f"{prefix}/{i}")
+    elif value is not None:
+        yield prefix, value
+
+
+def record_name(variable_name: str) -> str:
+    """A variable's name without the output index (`dense/kernel:0` -> `dense/kernel`)."""
+    return variable_name[:-2] if variable_name.endswith(":0") else variable_name
+
+
+def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
+                meta: Optional[dict] = None) -> SideCheck:
+    safe = check.replace("[", "_").replace("]", "")
+    path = save_arrays(os.path.join(out_dir, f"{side}-{safe}.npz"), arrays)
+    return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta or {})
+
+
+def threads_for_side() -> int:
+    return max(1, int(os.environ.get("TF_EQUIV_THREADS", "0") or 0))

@@ -1,0 +1,96 @@
+"""A side's session: environment, compat fixes, the user's module and Pair, then the side's checks."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from typing import Any
+
+from tf_equiv.records import SideCheck
+from tf_equiv.worker.common import SEED, Channel, UserError, load_module, resolve_inputs
+
+
+def environment(tf: Any) -> dict:
+    """What the numbers depend on, recorded in the report."""
+    import numpy as np
+
+    try:
+        import tf_keras
+        keras_version = tf_keras.__version__
+    except ImportError:
+        keras_version = "not installed"
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "tf_keras": keras_version,
+        "numpy": np.__version__,
+        "device": ", ".join(d.name for d in gpus) if gpus else f"CPU ({platform.machine()})",
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "op_determinism": "on",
+        "tf32": "off" if gpus else "n/a",
+        "seed": str(SEED),
+    }
+
+
+def _configure(tf: Any) -> None:
+    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.experimental.enable_op_determinism()
+    # TF32 matmuls on Ampere+ GPUs differ from TF1-era float32 by ~1e-3: never compare with it on.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    tf.random.set_seed(SEED)
+
+
+def pair_settings(pair: Any) -> dict:
+    from tf_equiv import checks
+
+    present = [f for f in ("optimizers", "checkpoint") if getattr(pair, f) is not None]
+    return {
+        "rtol": pair.rtol, "atol": pair.atol,
+        "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()},
+        "checks": checks.plan(pair.checks, present) if not pair.problems else [],
+        "skip": pair.skip, "xfail": pair.xfail, "timeout": pair.timeout,
+        "constant": pair.constant, "line": pair.declared_at[1], "problems": list(pair.problems),
+    }
+
+
+def run_side(args: argparse.Namespace, channel: Channel) -> int:
+    import tensorflow as tf
+
+    from tf_equiv import Pair
+    from tf_equiv.worker import compat
+
+    fixes = compat.apply(not args.no_compat_fixes)
+    _configure(tf)
+    channel.send("environment", environment=environment(tf), compat_fixes=fixes)
+    try:
+        module = load_module(args.module)
+        pair = getattr(module, args.pair, None)
+        if not isinstance(pair, Pair):
+            raise UserError(f"{args.pair} is not a tf_equiv.Pair in {os.path.basename(args.module)} "
+                            f"(found {type(pair).__name__})")
+        channel.send("pair", settings=pair_settings(pair))
+        if pair.problems or pair.skip:
+            channel.send("done")
+            return 0
+        inputs = resolve_inputs(pair)
+    except UserError as e:
+        channel.send("fatal", message=e.message, detail=e.detail, line=e.line)
+        channel.send("done")
+        return 0
+    wanted = [c for c in args.checks.split(",") if c]
+    if args.side == "tf1":
+        from tf_equiv.worker import tf1 as side
+    else:
+        from tf_equiv.worker import tf2 as side
+    for result in side.run(pair, inputs, wanted, args.out, channel):
+        channel.check(result)
+    channel.send("done")
+    return 0
+
+
+def error_result(side: str, check: str, exc: UserError) -> SideCheck:
+    return SideCheck(side, check, "error", message=exc.message, detail=exc.detail, line=exc.line)

@@ -1,0 +1,163 @@
+"""The TF1 side: the legacy forward pass in a fresh tf.Graph and tf.compat.v1.Session per regime."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
+                                    record_name, write_check)
+from tf_equiv.worker.numerics import default_loss, random_regimes, variable_spec
+from tf_equiv.worker.session import error_result
+
+SIDE = "tf1"
+#: Checks computed from one inference graph with the graph seed fixed.
+MAIN = ("variables_match", "transferred_inference", "gradients", "constant_inference")
+
+
+@dataclass
+class Built:
+    """A forward pass built in the current graph."""
+
+    feed: dict
+    outputs: Any
+    leaves: list          # (record name, tensor) in forward (op creation) order
+    reg: Any
+    variables: list
+
+
+def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterator[SideCheck]:
+    main = [c for c in MAIN if c in wanted]
+    needs_transfer = "transferred_inference" in wanted or "gradients" in wanted
+    if main or needs_transfer:
+        yield from _main(pair, inputs, main, needs_transfer, out, channel)
+    for check, training, mode in random_regimes(wanted):
+        yield from _random(pair, inputs, check, training, mode, out)
+
+
+def _session(graph: tf.Graph) -> tf.compat.v1.Session:
+    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
+                                      inter_op_parallelism_threads=threads)
+    return tf.compat.v1.Session(graph=graph, config=config)
+
+
+def _build(pair: Any, inputs: Any, training: bool) -> Built:
+    graph = tf.compat.v1.get_default_graph()
+    flat_inputs = list(flatten(inputs, "inputs"))
+    placeholders = {name: tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape,
+                                                   name=name.replace("/", "_"))
+                    for name, a in flat_inputs}
+    structured = _restructure(inputs, iter(placeholders.values()))
+    outputs = call_user(f"tf1(inputs, training={training})", pair.tf1, structured, training)
+    position = {op.name: i for i, op in enumerate(graph.get_operations())}
+    leaves = []
+    for name, leaf in flatten(outputs):
+        if not tf.is_tensor(leaf):
+            raise UserError(f"tf1 returned a non-tensor at {name}: {type(leaf).__name__}")
+        leaves.append((name, tf.convert_to_tensor(leaf)))
+    leaves.sort(key=lambda item: position.get(item[1].op.name, len(position)))
+    feed = {placeholders[n]: a for n, a in flat_inputs}
+    return Built(feed, outputs, leaves, tf.compat.v1.losses.get_regularization_loss(),
+                 tf.compat.v1.global_variables())
+
+
+def _restructure(value: Any, leaves: Iterator[Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _restructure(v, leaves) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_restructure(v, leaves) for v in value)
+    return next(leaves)
+
+
+def _forward(sess: tf.compat.v1.Session, built: Built) -> tuple[dict, list]:
+    values, reg = sess.run(([t for _, t in built.leaves], built.reg), built.feed)
+    arrays = {name: v for (name, _), v in zip(built.leaves, values)}
+    arrays["regularization_loss"] = np.asarray(reg)
+    return arrays, list(arrays)
+
+
+def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
+          channel: Any) -> Iterator[SideCheck]:
+    done: set = set()
+    try:
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.compat.v1.set_random_seed(SEED)
+            built = _build(pair, inputs, training=False)
+            trainable = tf.compat.v1.trainable_variables()
+            grads = None
+            if "gradients" in checks:
+                loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
+                    else default_loss(built.outputs)
+                grads = tf.gradients(loss + built.reg, trainable)
+            float_vars = [v for v in built.variables if v.dtype.base_dtype.is_floating]
+            reset = tf.group(*[v.assign(tf.fill(v.shape, tf.cast(pair.constant, v.dtype.base_dtype)))
+                               for v in float_vars])
+            init = tf.group(tf.compat.v1.global_variables_initializer(),
+                            tf.compat.v1.local_variables_initializer())
+            with _session(graph) as sess:
+                sess.run(init)
+                if "variables_match" in checks:
+                    specs = [variable_spec(v, record_name(v.name)) for v in built.variables]
+                    done.add("variables_match")
+                    yield SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
+                initial = dict(zip((record_name(v.name) for v in built.variables),
+                                   sess.run(built.variables)))
+                if needs_transfer:
+                    path = save_arrays(os.path.join(out, "tf1-transfer.npz"), initial)
+                    channel.send("transfer", file=path, order=list(initial))
+                    needs_transfer = False
+                if "transferred_inference" in checks:
+                    arrays, order = _forward(sess, built)
+                    done.add("transferred_inference")
+                    yield write_check(out, SIDE, "transferred_inference", arrays, order)
+                if grads is not None:
+                    yield _gradients(sess, built, trainable, grads, out)
+                    done.add("gradients")
+                if "constant_inference" in checks:
+                    sess.run(reset)
+                    arrays, order = _forward(sess, built)
+                    done.add("constant_inference")
+                    yield write_check(out, SIDE, "constant_inference", arrays, order)
+    except Exception as exc:  # user code and the graph it built may raise anything
+        e = as_user_error("the TF1 inference graph", exc)
+        if needs_transfer:
+            channel.send("transfer", error=e.message)
+        for check in checks:
+            if check not in done:
+                yield error_result(SIDE, check, e)
+
+
+def _gradients(sess: tf.compat.v1.Session, built: Built, trainable: list, grads: list,
+               out: str) -> SideCheck:
+    present = [(v, g) for v, g in zip(trainable, grads) if g is not None]
+    values = sess.run([g for _, g in present], built.feed)
+    arrays = {f"gradients/{record_name(v.name)}": np.asarray(x) for (v, _), x in zip(present, values)}
+    missing = [record_name(v.name) for v, g in zip(trainable, grads) if g is None]
+    return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
+
+
+def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
+            out: str) -> Iterator[SideCheck]:
+    try:
+        tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
+        with tool.scope():
+            graph = tf.Graph()
+            with graph.as_default():
+                built = _build(pair, inputs, training=training)
+                init = tf.group(tf.compat.v1.global_variables_initializer(),
+                                tf.compat.v1.local_variables_initializer())
+                with _session(graph) as sess:
+                    sess.run(init)
+                    names = [f"initial/{record_name(v.name)}" for v in built.variables]
+                    arrays = dict(zip(names, sess.run(built.variables)))
+                    forward, _ = _forward(sess, built)
+        arrays.update(forward)
+        yield write_check(out, SIDE, check, arrays, list(arrays))
+    except Exception as exc:  # user code and the graph it built may raise anything
+        yield error_result(SIDE, check, as_user_error(f"the TF1 {check} graph", exc))

@@ -1,0 +1,238 @@
+"""The TF2 side: the user's migrated model, eager, as the guide runs it."""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from tf_equiv.records import SideCheck
+from tf_equiv.worker.common import (UserError, as_user_error, call_user, flatten, is_user_file,
+                                    map_nested, record_name, write_check)
+from tf_equiv.worker.numerics import RANDOM_CHECKS, default_loss, variable_spec
+from tf_equiv.worker.session import error_result
+
+SIDE = "tf2"
+FIRST = ("variables_created_once", "variables_match", "constant_inference")
+TRANSFER = ("transferred_inference", "gradients")
+
+
+class Model:
+    """The user's model with the names the TF1 side knows its variables by (through name_map)."""
+
+    def __init__(self, pair: Any, inputs: Any) -> None:
+        self.pair, self.inputs = pair, inputs
+        self.model = call_user("tf2()", pair.tf2)
+        if not callable(self.model):
+            raise UserError(f"tf2() returned {type(self.model).__name__}, which is not callable")
+
+    def __call__(self, training: bool, what: str = "") -> Any:
+        return call_user(what or f"model(inputs, training={training})", self.model, self.inputs,
+                         training=training)
+
+    @property
+    def variables(self) -> list:
+        try:
+            return list(self.model.variables)
+        except AttributeError:
+            raise UserError(f"the TF2 model ({type(self.model).__name__}) has no .variables; "
+                            "tf2 must build a tf.keras layer or tf.Module") from None
+
+    def name(self, v: Any) -> str:
+        return name_in_tf1(self.pair, v.name)
+
+    def regularization_loss(self) -> np.ndarray:
+        losses = list(getattr(self.model, "losses", []) or [])
+        total = tf.add_n([tf.cast(x, tf.float32) for x in losses]) if losses else tf.constant(0.0)
+        return np.asarray(total)
+
+
+def name_in_tf1(pair: Any, tf2_name: str) -> str:
+    if pair.name_map is None:
+        return record_name(tf2_name)
+    mapped = call_user(f"name_map({tf2_name!r})", pair.name_map, tf2_name)
+    if not isinstance(mapped, str):
+        raise UserError(f"name_map({tf2_name!r}) returned {type(mapped).__name__}, expected str")
+    return record_name(mapped)
+
+
+def _outputs(outputs: Any, model: Model) -> dict:
+    arrays = {name: np.asarray(t) for name, t in flatten(outputs)}
+    arrays["regularization_loss"] = model.regularization_loss()
+    return arrays
+
+
+def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterator[SideCheck]:
+    model = None
+    first = [c for c in FIRST if c in wanted]
+    later = [c for c in TRANSFER if c in wanted]
+    if first or later:
+        try:
+            model = Model(pair, inputs)
+            yield from _first(model, first, out)
+        except Exception as exc:  # user code may raise anything
+            e = as_user_error("the TF2 model", exc)
+            yield from (error_result(SIDE, c, e) for c in first + later)
+            later = []
+    for check, (training, mode) in RANDOM_CHECKS.items():
+        if check in wanted:
+            yield _guarded(check, lambda: _random(pair, inputs, check, training, mode, out))
+    if "functional_training[constant]" in wanted:
+        yield _guarded("functional_training[constant]", lambda: _functional(pair, inputs, out))
+    if later:
+        yield from _transferred(model, later, out)
+
+
+def _guarded(check: str, fn: Callable[[], SideCheck]) -> SideCheck:
+    try:
+        return fn()
+    except Exception as exc:  # user code may raise anything
+        return error_result(SIDE, check, as_user_error(f"the TF2 {check} run", exc))
+
+
+def _creation_site() -> dict:
+    frames = [f for f in traceback.extract_stack()[:-2] if is_user_file(f.filename)]
+    last = frames[-1] if frames else None
+    return {"file": last.filename, "line": last.lineno, "code": (last.line or "").strip()} \
+        if last else {"file": "", "line": 0, "code": ""}
+
+
+def _first(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
+    model(False, "model(inputs, training=False) (first call)")
+    before = {id(v) for v in model.variables}
+    created: list = []
+
+    def tracking_creator(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
+        v = next_creator(**kwargs)
+        created.append((v, _creation_site()))
+        return v
+
+    with tf.variable_creator_scope(tracking_creator):
+        model(False, "model(inputs, training=False) (second call)")
+    if "variables_created_once" in checks:
+        seen = {id(v) for v, _ in created}
+        new = [dict(name=v.name, shape=v.shape.as_list(), **site) for v, site in created]
+        new += [dict(name=v.name, shape=v.shape.as_list(), file="", line=0, code="")
+                for v in model.variables if id(v) not in before and id(v) not in seen]
+        yield SideCheck(SIDE, "variables_created_once", "ok", meta={"new_variables": new})
+    if "variables_match" in checks:
+        specs = [variable_spec(v, model.name(v), v.name) for v in model.variables]
+        yield SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
+    if "constant_inference" in checks:
+        for v in model.variables:
+            if v.dtype.is_floating:
+                v.assign(tf.fill(v.shape, tf.cast(model.pair.constant, v.dtype)))
+        arrays = _outputs(model(False), model)
+        yield write_check(out, SIDE, "constant_inference", arrays, list(arrays))
+
+
+def _receive_transfer() -> dict:
+    """Block until the parent says where the TF1 side's initial values are (or why there are none)."""
+    line = sys.stdin.readline()
+    message = json.loads(line) if line.strip() else {"error": "the TF1 side ended without them"}
+    if "error" in message:
+        raise UserError(f"no TF1 values to transfer: {message['error']}")
+    with np.load(message["file"], allow_pickle=False) as z:
+        return {name: z[name] for name in z.files}
+
+
+def _assign_transfer(model: Model, values: dict) -> None:
+    missing, shapes = [], []
+    for v in model.variables:
+        name = model.name(v)
+        if name not in values:
+            missing.append(name)
+        elif tuple(values[name].shape) != tuple(v.shape.as_list()):
+            shapes.append(f"{name} TF1 {values[name].shape} vs TF2 {tuple(v.shape.as_list())}")
+        else:
+            v.assign(values[name])
+    if missing or shapes:
+        parts = [f"{len(missing)} TF2 variables have no TF1 variable of that name: "
+                 + ", ".join(missing[:5])] if missing else []
+        parts += [f"{len(shapes)} shapes differ: " + ", ".join(shapes[:3])] if shapes else []
+        raise UserError("cannot copy the TF1 values into the TF2 model: " + "; ".join(parts)
+                        + ". See variables_match; pass name_map= for renamed variables")
+
+
+def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
+    try:
+        _assign_transfer(model, _receive_transfer())
+    except Exception as exc:  # user code (name_map) may raise anything
+        e = as_user_error("transferring the TF1 values", exc)
+        yield from (error_result(SIDE, c, e) for c in checks)
+        return
+    if "transferred_inference" in checks:
+        yield _guarded("transferred_inference", lambda: write_check(
+            out, SIDE, "transferred_inference", *_ordered(_outputs(model(False), model))))
+    if "gradients" in checks:
+        yield _guarded("gradients", lambda: _gradients(model, out))
+
+
+def _ordered(arrays: dict) -> tuple:
+    return arrays, list(arrays)
+
+
+def _gradients(model: Model, out: str) -> SideCheck:
+    pair = model.pair
+    with tf.GradientTape() as tape:
+        outputs = model(False)
+        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
+        losses = list(getattr(model.model, "losses", []) or [])
+        total = loss + (tf.add_n(losses) if losses else 0.0)
+    trainable = list(model.model.trainable_variables)
+    grads = tape.gradient(total, trainable)
+    arrays = {f"gradients/{model.name(v)}": np.asarray(g) for v, g in zip(trainable, grads)
+              if g is not None}
+    missing = [model.name(v) for v, g in zip(trainable, grads) if g is None]
+    return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
+
+
+def _snapshot_creator(initial: dict) -> Callable[..., Any]:
+    def creator(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
+        v = next_creator(**kwargs)
+        try:
+            with tf.init_scope():
+                initial[v.name] = v.numpy()
+        except Exception:  # created inside a graph function: read after the call instead
+            pass
+        return v
+    return creator
+
+
+def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: str) -> SideCheck:
+    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
+    initial: dict = {}
+    with tool.scope():
+        model = Model(pair, inputs)
+        with tf.variable_creator_scope(_snapshot_creator(initial)):
+            outputs = model(training)
+        arrays = {}
+        for v in model.variables:
+            value = initial.get(v.name)
+            arrays[f"initial/{model.name(v)}"] = np.asarray(v) if value is None else value
+        arrays.update(_outputs(outputs, model))
+    return write_check(out, SIDE, check, arrays, list(arrays))
+
+
+def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
+    check = "functional_training[constant]"
+    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode="constant")
+    with tool.scope():
+        layer = Model(pair, inputs)
+        if not isinstance(layer.model, tf.keras.layers.Layer):
+            return SideCheck(SIDE, check, "skipped",
+                             message=f"the TF2 model is a {type(layer.model).__name__}, not a Keras "
+                                     "layer: it cannot be placed in a functional tf.keras.Model")
+        symbolic = map_nested(inputs, lambda a: tf.keras.Input(
+            shape=a.shape[1:], batch_size=a.shape[0], dtype=tf.as_dtype(a.dtype)))
+        built = call_user("the TF2 layer on tf.keras.Input", layer.model, symbolic, training=True)
+        functional = tf.keras.Model(inputs=symbolic, outputs=built)
+        arrays = {f"initial/{layer.name(v)}": np.asarray(v) for v in functional.variables}
+        outputs = call_user("the functional model(inputs, training=True)", functional, inputs,
+                            training=True)
+        layer.model = functional
+        arrays.update(_outputs(outputs, layer))
+    return write_check(out, SIDE, check, arrays, list(arrays))
