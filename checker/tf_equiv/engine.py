@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from tf_equiv import checks as checks_mod
@@ -133,14 +133,14 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     try:
         runs = run_sides(spec, stop, sides) if sides else {}
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
-                       selector(config, module.display, declared.name),
-                       time.monotonic() - started)
+                       selector(config, module.display, declared.name))
     except Exception as exc:  # a checker bug must not lose the other pairs' results
         cases = tuple(CaseResult(module.display, declared.name, c, "error",
                                  f"{c}: internal error of tf-equiv: {type(exc).__name__}: {exc}",
                                  file=module.display, line=declared.line)
                       for c, _ in planned.checks)
         return PairResult(module.display, declared.name, cases, line=declared.line)
+    result = replace(result, duration=time.monotonic() - started)
     if not sides and isinstance(skip, str):
         result = PairResult(module.display, declared.name, tuple(
             CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,

@@ -1,7 +1,10 @@
 """Both sides' events -> one verdict per check of a pair (the parent's comparisons happen here)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 from tf_equiv.compare import Outcome, compare_records
 from tf_equiv.compare_variables import created_once, variables_match
@@ -14,11 +17,27 @@ from tf_equiv.runner import SideRun
 TF1_SOURCE = {"functional_training[constant]": "random_training[constant]"}
 TF2_ONLY = {"variables_created_once"}
 
-INITIALIZER_HINT = (
-    " Hint: this variable's initializer draws random numbers that DeterministicRandomTestTool "
-    "cannot align between the sides (tf.compat.v1.layers.dense's default kernel initializer is one: "
-    "an explicit tf.compat.v1.glorot_uniform_initializer() aligns); transferred_inference, which "
-    "copies the TF1 values into the TF2 model, is the check that still applies")
+UNALIGNED_HINT = (
+    "Hint: same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
+    "different draws: this variable's initializer likely draws random numbers that "
+    "DeterministicRandomTestTool cannot align between the sides (tf.compat.v1.layers.dense's "
+    "default kernel initializer is one; an explicit tf.compat.v1.glorot_uniform_initializer() "
+    "aligns). transferred_inference, which copies the TF1 values into the TF2 model, is the check "
+    "that still applies")
+CHANGED_HINT = ("Hint: the distributions differ (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} "
+                "std {s2:.3g}): the migrated code likely initializes this variable differently")
+
+
+def initializer_hint(tf1: np.ndarray, tf2: np.ndarray) -> str:
+    """Tell a changed initializer from unaligned draws of the same one, by their first moments.
+
+    The allowed spread shrinks with the sample: about four standard errors of each moment.
+    """
+    m1, s1, m2, s2 = (float(f(x)) for x in (tf1, tf2) for f in (np.mean, np.std))
+    n = max(int(tf1.size), 1)
+    scale = max(s1, s2, 1e-12)
+    same = (abs(s1 - s2) <= 4 * scale / np.sqrt(2 * n)) and (abs(m1 - m2) <= 4 * scale / np.sqrt(n))
+    return (UNALIGNED_HINT if same else CHANGED_HINT).format(m1=m1, s1=s1, m2=m2, s2=s2)
 
 
 def module_error(module: str, message: str, line: int, detail: str = "") -> PairResult:
@@ -36,7 +55,7 @@ def settings_of(runs: dict) -> Optional[dict]:
 
 
 def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
-          selected: Callable[[str], bool], elapsed: float) -> PairResult:
+          selected: Callable[[str], bool]) -> PairResult:
     """The pair's cases: the worker's own plan when it reported one (else the static plan)."""
     settings = settings_of(runs) or {}
     plan = [tuple(c) for c in settings.get("checks", planned) if selected(c[0])] \
@@ -61,7 +80,7 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
         else:
             result = _judge_check(check, runs, settings, case)
         cases.append(apply_marks(result, settings.get("xfail")))
-    return PairResult(module, pair, tuple(cases), elapsed, env.get("environment", {}),
+    return PairResult(module, pair, tuple(cases), 0.0, env.get("environment", {}),
                       tuple(env.get("compat_fixes", ())),
                       {"rtol": settings.get("rtol"), "atol": settings.get("atol"),
                        **settings.get("tolerances", {})}, line)
@@ -115,15 +134,16 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
         return variables_match(tf1.meta["variables"], tf2.meta["variables"])
     rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)
     tolerances = settings.get("tolerances", {})
-    outcome = compare_records(check, tf1.arrays(), tf2.arrays(),
+    arrays1, arrays2 = tf1.arrays(), tf2.arrays()
+    outcome = compare_records(check, arrays1, arrays2,
                               lambda name: tolerance_for(name, tolerances, rtol, atol),
                               order=tf1.order)
     if check == "gradients":
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
     if first is not None and first.name.startswith("initial/") and not first.problem:
-        outcome = Outcome(outcome.verdict, outcome.message + "." + INITIALIZER_HINT, outcome.detail,
-                          outcome.records, outcome.warnings)
+        hint = initializer_hint(arrays1[first.name], arrays2[first.name])
+        outcome = replace(outcome, message=f"{outcome.message}. {hint}")
     return outcome
 
 

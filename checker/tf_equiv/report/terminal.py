@@ -24,15 +24,18 @@ def final(report: Report, stream: TextIO) -> None:
     bad = [c for c in report.cases if c.verdict in BAD]
     if bad:
         stream.write("\n" + " FAILURES ".center(78, "=") + "\n")
-    shown: dict = {}
+    # One block per pair and message: a side that crashed fails all its checks the same way.
+    groups: dict = {}
     for case in bad:
-        stream.write(f"\n{(' ' + case.id + ' ').center(78, '_')}\n")
-        stream.write(f"{case.verdict.upper()}: {case.message}\n")
-        if case.detail and case.detail in shown:
-            stream.write(f"    (details as for {shown[case.detail]})\n")
-        elif case.detail:
-            shown[case.detail] = case.name
-            stream.write(textwrap.indent(case.detail.rstrip(), "    ") + "\n")
+        groups.setdefault((case.module, case.pair, case.verdict, case.message, case.detail),
+                          []).append(case)
+    for (module, pair, verdict, message, detail), cases in groups.items():
+        checks = ", ".join(c.check for c in cases)
+        title = cases[0].id if len(cases) == 1 else f"{module}::{pair} [{checks}]"
+        stream.write(f"\n{(' ' + title + ' ').center(78, '_')}\n")
+        stream.write(f"{verdict.upper()}: {message}\n")
+        if detail:
+            stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
     warned = [c for c in report.cases if c.warnings]
     if warned:
         stream.write("\n" + " warnings ".center(78, "=") + "\n")
