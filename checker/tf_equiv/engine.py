@@ -13,6 +13,7 @@ import signal
 import tempfile
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
@@ -124,10 +125,13 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     timeout = declared.literals.get("timeout") or config.timeout
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         timeout = config.timeout
-    runnable = [c for c, reason in planned.checks if reason is None]
     skip = declared.literals.get("skip")
-    sides = () if (isinstance(skip, str) or not runnable) else \
-        ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
+    if isinstance(skip, str):
+        return PairResult(module.display, declared.name, tuple(
+            CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,
+                       line=declared.line) for c, _ in planned.checks), line=declared.line)
+    runnable = [c for c, reason in planned.checks if reason is None]
+    sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes)
     try:
@@ -137,15 +141,11 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     except Exception as exc:  # a checker bug must not lose the other pairs' results
         cases = tuple(CaseResult(module.display, declared.name, c, "error",
                                  f"{c}: internal error of tf-equiv: {type(exc).__name__}: {exc}",
-                                 file=module.display, line=declared.line)
+                                 detail=traceback.format_exc(), file=module.display,
+                                 line=declared.line)
                       for c, _ in planned.checks)
         return PairResult(module.display, declared.name, cases, line=declared.line)
-    result = replace(result, duration=time.monotonic() - started)
-    if not sides and isinstance(skip, str):
-        result = PairResult(module.display, declared.name, tuple(
-            CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,
-                       line=declared.line) for c, _ in planned.checks), line=declared.line)
-    return result
+    return replace(result, duration=time.monotonic() - started)
 
 
 def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], None]) -> Report:

@@ -111,7 +111,8 @@ def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., Cas
             if run.finished:
                 verdict_msg = f"{side.upper()} side finished without a result for {check}"
             tail = run.log_tail()
-            detail = f"last {min(len(tail.splitlines()), 50)} lines of its output:\n{tail}" if tail else ""
+            detail = (f"last {len(tail.splitlines())} lines of its output:\n{tail}" if tail
+                      else "it printed nothing")
             return case(check, "error", f"{check}: {verdict_msg}", detail=detail, duration=seconds)
         if result.status == "error":
             return case(check, "error", f"{check}: {side.upper()} side: {result.message}",

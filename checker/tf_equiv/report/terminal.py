@@ -23,7 +23,7 @@ def progress(result: PairResult, index: int, total: int, stream: TextIO) -> None
 def final(report: Report, stream: TextIO) -> None:
     bad = [c for c in report.cases if c.verdict in BAD]
     if bad:
-        stream.write("\n" + " FAILURES ".center(78, "=") + "\n")
+        stream.write("\n" + _rule("FAILURES") + "\n")
     # One block per pair and message: a side that crashed fails all its checks the same way.
     groups: dict = {}
     for case in bad:
@@ -32,13 +32,13 @@ def final(report: Report, stream: TextIO) -> None:
     for (module, pair, verdict, message, detail), cases in groups.items():
         checks = ", ".join(c.check for c in cases)
         title = cases[0].id if len(cases) == 1 else f"{module}::{pair} [{checks}]"
-        stream.write(f"\n{(' ' + title + ' ').center(78, '_')}\n")
+        stream.write(f"\n{_rule(title, '_')}\n")
         stream.write(f"{verdict.upper()}: {message}\n")
         if detail:
             stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
     warned = [c for c in report.cases if c.warnings]
     if warned:
-        stream.write("\n" + " warnings ".center(78, "=") + "\n")
+        stream.write("\n" + _rule("warnings") + "\n")
         for case in warned:
             for warning in case.warnings:
                 stream.write(f"{case.id}: {warning}\n")
@@ -51,5 +51,11 @@ def final(report: Report, stream: TextIO) -> None:
     line = summary_line(report.counts(), report.duration)
     if report.interrupted:
         line = "interrupted: " + line
-    stream.write("\n" + f" {line} ".center(78, "=") + "\n")
+    stream.write("\n" + _rule(line) + "\n")
     stream.flush()
+
+
+def _rule(title: str, fill: str = "=") -> str:
+    """A centred title between fill characters, as pytest prints its section lines."""
+    side = max(2, (78 - len(title) - 2) // 2)
+    return f"{fill * side} {title} {fill * side}"

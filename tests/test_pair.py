@@ -1,0 +1,46 @@
+"""Pair: validation never raises, names the field and what was expected."""
+from __future__ import annotations
+
+import tf_equiv
+from tf_equiv.pair import tolerance_for
+
+
+def f(x, training):
+    return x
+
+
+def test_valid_pair_has_no_problems_and_records_its_line():
+    pair = tf_equiv.Pair(f, object, [1.0])
+    assert pair.problems == ()
+    assert pair.declared_at[0] == __file__ and pair.declared_at[1] > 0
+
+
+def test_wrong_fields_are_named():
+    pair = tf_equiv.Pair(tf1=None, tf2=object, inputs=[1.0], atol=-1, checks=["gradientz"],
+                         tolerances={"gradients/*": (1e-4,)}, train_steps=0)
+    assert "tf1: expected a function (inputs, training) -> outputs, got None" in pair.problems
+    assert "atol: expected a non-negative number, got -1" in pair.problems
+    assert any(p.startswith("checks: 'gradientz' matches no check id") for p in pair.problems)
+    assert "tolerances: entry 'gradients/*': expected a glob mapped to (rtol, atol), got (0.0001,)" \
+        in pair.problems
+    assert "train_steps: expected a positive integer, got 0" in pair.problems
+
+
+def test_unknown_and_positional_fields():
+    pair = tf_equiv.Pair(f, object, [1.0], 1e-3, tolerence={})
+    assert pair.problems[0].startswith("takes 3 positional fields (tf1, tf2, inputs), got 4")
+    assert "tolerence: not a Pair field (did you mean 'tolerances'?)" in pair.problems
+
+
+def test_tolerance_first_matching_glob_wins():
+    tols = {"gradients/*": (1e-4, 1e-4), "gradients/a/*": (1, 1)}
+    assert tolerance_for("gradients/a/kernel", tols, 1e-6, 1e-5) == (1e-4, 1e-4)
+    assert tolerance_for("outputs/0", tols, 1e-6, 1e-5) == (1e-6, 1e-5)
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+    code = "import sys, tf_equiv; print('tensorflow' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
