@@ -140,7 +140,7 @@ def test_tf1_exception_shows_user_frames_only(fixtures_run):
     case = fixtures_run.case("equiv_crash.py::tf1_raises::transferred_inference")
     assert case.verdict == "error"
     assert ("TF1 side: tf1(inputs, training=False) raised NameError: name 'undefined_scope_name' "
-            "is not defined (equiv_crash.py:19)") in case.message
+            "is not defined (equiv_crash.py:20)") in case.message
     assert "Traceback (user frames only)" in case.text
     assert "site-packages" not in case.text and "tf_equiv" not in case.text.replace("equiv_crash", "")
 

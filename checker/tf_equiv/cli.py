@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from tf_equiv import __version__, checks, engine
+from tf_equiv import __version__, engine
 from tf_equiv.errors import TfEquivError
 from tf_equiv.report import junit, terminal
 
@@ -93,5 +93,3 @@ def _usage_error(message: str) -> None:
     click.echo(f"tf-equiv: error: {message}", err=True)
     sys.exit(USAGE_ERROR)
 
-
-__all__ = ["main", "checks"]

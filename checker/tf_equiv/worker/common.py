@@ -131,6 +131,3 @@ def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
     path = save_arrays(os.path.join(out_dir, f"{side}-{safe}.npz"), arrays)
     return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta or {})
 
-
-def threads_for_side() -> int:
-    return max(1, int(os.environ.get("TF_EQUIV_THREADS", "0") or 0))

@@ -46,9 +46,13 @@ def _tf_slim_collection_identity() -> bool:
     variables elementwise in TF2 ("truth value of an array ... is ambiguous") inside the shim.
     Compare by identity instead, which is what the membership test meant."""
     try:
-        from tf_slim.layers import layers, utils
+        import inspect
+
         from tensorflow.python.framework import ops
+        from tf_slim.layers import layers, utils
     except ImportError:
+        return False
+    if "not in ops.get_collection" not in inspect.getsource(layers._add_variable_to_collections):
         return False
 
     def add_variable_to_collections(variable, collections_set, collections_name):
