@@ -195,3 +195,7 @@ def test_junit_has_file_line_and_environment(fixtures_run):
     assert props["environment.op_determinism"] == "on"
     assert "environment.onednn" in props and "environment.device" in props
     assert props["good.rtol"] == "1e-06" and props["good.atol"] == "1e-05"
+
+
+def test_pairs_made_by_a_factory_are_found_at_import(fixtures_run):
+    assert fixtures_run.verdicts("equiv_factory.py::from_factory") == {"variables_match": "passed"}

@@ -57,8 +57,10 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
     except TfEquivError as e:
         _usage_error(str(e))
     count = sum(len(p.checks) for p in plan.pairs)
+    more = f" (+{len(plan.to_collect)} modules whose pairs are found on import)" \
+        if plan.to_collect else ""
     click.echo(f"tf-equiv {__version__}: {len(plan.modules)} modules, {len(plan.pairs)} pairs, "
-               f"{count} checks")
+               f"{count} checks{more}")
     report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout))
     if config.junit_xml:
         junit.write(report, config.junit_xml)
@@ -81,6 +83,9 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
         _usage_error(str(e))
     for broken in plan.broken:
         click.echo(f"{broken.module}: error: {broken.cases[0].message}")
+    for module in plan.to_collect:
+        click.echo(f"{module.display}: no `name = Pair(...)` in the source; its pairs are found "
+                   "when `check` imports it")
     for p in plan.pairs:
         for check_id, reason in p.checks:
             click.echo(f"{p.id}::{check_id}" + (f"  (skipped: {reason})" if reason else ""))

@@ -14,9 +14,9 @@ import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
@@ -56,6 +56,9 @@ class Plan:
     modules: tuple
     pairs: tuple
     broken: tuple                          # PairResult per unreadable module
+    #: Modules whose pairs are not visible in the source (made by a factory function, say): a
+    #: worker imports them to list their pairs, which then run like the others.
+    to_collect: tuple = ()
 
 
 def selector(config: Config, module: str, pair: str) -> Callable[[str], bool]:
@@ -84,26 +87,50 @@ def make_plan(config: Config) -> Plan:
                          "(pass --allow-empty to accept that)")
     modules = tuple(read_module(f) for f in files)
     broken = tuple(module_error(m.display, m.error, m.error_line) for m in modules if m.error)
-    pairs = []
-    for module in modules:
-        for declared in module.pairs:
-            literal = declared.literals.get("checks") if "checks" in declared.literals else None
+    pairs = [p for module in modules for p in plan_module(config, module, module.pairs)]
+    if config.shard:
+        pairs = [p for p in pairs if in_shard(config, p)]
+    to_collect = tuple(m for m in modules if not m.error and not m.pairs)
+    if config.select and not pairs and not broken and not to_collect:
+        raise UsageError(f"--select {' '.join(config.select)} matches no pair or check")
+    return Plan(modules, tuple(pairs), broken, to_collect)
+
+
+def plan_module(config: Config, module: Module, declared: Sequence) -> list:
+    """The selected checks of each declared pair; pairs with none selected are left out."""
+    out = []
+    for pair in declared:
+        if "planned" in pair.literals:       # found at run time: the worker planned its checks
+            planned = [tuple(c) for c in pair.literals["planned"]]
+        else:
+            literal = pair.literals.get("checks") if "checks" in pair.literals else None
             present = [f for f in ("optimizers", "checkpoint")
-                       if f in declared.fields and declared.literals.get(f, "set") is not None]
+                       if f in pair.fields and pair.literals.get(f, "set") is not None]
             try:
                 planned = checks_mod.plan(literal, present)
-            except TypeError:        # not a sequence of strings: the worker names the field
+            except TypeError:            # not a sequence of strings: the worker names the field
                 planned = checks_mod.plan(None, present)
-            selected = selector(config, module.display, declared.name)
-            planned = [c for c in planned if selected(c[0])]
-            if planned:
-                pairs.append(PlannedPair(module, declared, tuple(planned)))
-    if config.shard:
-        index, count = config.shard
-        pairs = [p for p in pairs if shard_of(p.id, count) == index]
-    if config.select and not pairs and not broken:
-        raise UsageError(f"--select {' '.join(config.select)} matches no pair or check")
-    return Plan(modules, tuple(pairs), broken)
+        selected = selector(config, module.display, pair.name)
+        planned = [c for c in planned if selected(c[0])]
+        if planned:
+            out.append(PlannedPair(module, pair, tuple(planned)))
+    return out
+
+
+def in_shard(config: Config, pair: PlannedPair) -> bool:
+    return not config.shard or shard_of(pair.id, config.shard[1]) == config.shard[0]
+
+
+def discovered(config: Config, module: Module, runs: dict) -> list:
+    """Pairs a worker found in the module at run time, planned like the declared ones."""
+    event = next((r.find("module") for r in runs.values() if r.find("module")), None)
+    if not event:
+        return []
+    found = [DeclaredPair(p["name"], int(p["line"]),
+                          {"planned": p["settings"]["checks"], "skip": p["settings"]["skip"],
+                           "timeout": p["settings"]["timeout"]}, frozenset())
+             for p in event["pairs"]]
+    return [p for p in plan_module(config, module, found) if in_shard(config, p)]
 
 
 def _interrupted(planned: PlannedPair) -> PairResult:
@@ -115,11 +142,11 @@ def _interrupted(planned: PlannedPair) -> PairResult:
 
 
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
-             stop: threading.Event) -> PairResult:
-    """Run one pair's sides and judge them; never raises."""
+             stop: threading.Event) -> tuple:
+    """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
     module, declared = planned.module, planned.declared
     if stop.is_set():
-        return _interrupted(planned)
+        return _interrupted(planned), {}
     started = time.monotonic()
     out_dir = tempfile.mkdtemp(prefix=f"{declared.name[:40]}-", dir=workdir)
     timeout = declared.literals.get("timeout") or config.timeout
@@ -129,11 +156,12 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     if isinstance(skip, str):
         return PairResult(module.display, declared.name, tuple(
             CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,
-                       line=declared.line) for c, _ in planned.checks), line=declared.line)
+                       line=declared.line) for c, _ in planned.checks), line=declared.line), {}
     runnable = [c for c, reason in planned.checks if reason is None]
     sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes)
+    runs: dict = {}
     try:
         runs = run_sides(spec, stop, sides) if sides else {}
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
@@ -144,8 +172,24 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
                                  detail=traceback.format_exc(), file=module.display,
                                  line=declared.line)
                       for c, _ in planned.checks)
-        return PairResult(module.display, declared.name, cases, line=declared.line)
-    return replace(result, duration=time.monotonic() - started)
+        return PairResult(module.display, declared.name, cases, line=declared.line), runs
+    return replace(result, duration=time.monotonic() - started), runs
+
+
+def collect(module: Module, config: Config, workdir: str, stop: threading.Event) -> tuple:
+    """Import a module in a worker to list its pairs: (PairResult for an import error, runs)."""
+    out_dir = tempfile.mkdtemp(prefix="collect-", dir=workdir)
+    spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes)
+    runs = run_sides(spec, stop, ("tf2",))
+    fatal = runs["tf2"].find("fatal")
+    if fatal:
+        return module_error(module.display, fatal["message"], int(fatal.get("line") or 0),
+                            fatal.get("detail", "")), runs
+    if not runs["tf2"].find("module"):
+        run = runs["tf2"]
+        return module_error(module.display, f"collecting pairs: {run.how_it_ended()}", 0,
+                            run.log_tail()), runs
+    return None, runs
 
 
 def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], None]) -> Report:
@@ -158,19 +202,35 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     total = len(plan.pairs) + len(plan.broken)
     for i, broken in enumerate(plan.broken, 1):
         on_pair(broken, i, total)
-    jobs = max(1, min(config.jobs, len(plan.pairs) or 1))
+    jobs = max(1, min(config.jobs, len(plan.pairs) + len(plan.to_collect) * config.jobs or 1))
     threads = max(1, (os.cpu_count() or 1) // (2 * jobs))
+    scheduled = {p.id for p in plan.pairs}
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_pair, p, config, workdir, threads, stop) for p in plan.pairs]
-            for future in as_completed(futures):
-                results.append(future.result())
-                on_pair(results[-1], len(results), total)
+            pending = {pool.submit(run_pair, p, config, workdir, threads, stop): p.module
+                       for p in plan.pairs}
+            pending.update({pool.submit(collect, m, config, workdir, stop): m
+                            for m in plan.to_collect})
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    module = pending.pop(future)
+                    result, runs = future.result()
+                    if result is not None:
+                        total += result.pair == "<module>" and module in plan.to_collect
+                        results.append(result)
+                        on_pair(result, len(results), total)
+                    for extra in discovered(config, module, runs):
+                        if extra.id not in scheduled:
+                            scheduled.add(extra.id)
+                            total += 1
+                            pending[pool.submit(run_pair, extra, config, workdir, threads,
+                                                stop)] = module
     finally:
         _restore_handlers(previous)
         shutil.rmtree(workdir, ignore_errors=True)
-    order = {p.id: i for i, p in enumerate(plan.pairs)}
-    results.sort(key=lambda r: (r.pair != "<module>", order.get(f"{r.module}::{r.pair}", 0)))
+    order = {m.display: i for i, m in enumerate(plan.modules)}
+    results.sort(key=lambda r: (order.get(r.module, 0), r.pair != "<module>", r.line, r.pair))
     return Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())
 
 

@@ -68,11 +68,18 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
     channel.send("environment", environment=environment(tf), compat_fixes=fixes)
     try:
         module = load_module(args.module)
+        channel.send("module", pairs=[
+            {"name": name, "line": value.declared_at[1], "settings": pair_settings(value)}
+            for name, value in vars(module).items() if isinstance(value, Pair)])
+        if not args.pair:           # collect only: which pairs does the module declare?
+            channel.send("done")
+            return 0
         pair = getattr(module, args.pair, None)
         if not isinstance(pair, Pair):
             raise UserError(f"{args.pair} is not a tf_equiv.Pair in {os.path.basename(args.module)} "
                             f"(found {type(pair).__name__})")
-        channel.send("pair", settings=pair_settings(pair))
+        settings = pair_settings(pair)
+        channel.send("pair", settings=settings)
         if pair.problems or pair.skip:
             channel.send("done")
             return 0
@@ -81,7 +88,9 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
         channel.send("fatal", message=e.message, detail=e.detail, line=e.line)
         channel.send("done")
         return 0
-    wanted = [c for c in args.checks.split(",") if c]
+    # The pair's own `checks` may narrow what the parent planned from the source text.
+    runnable = {check for check, reason in settings["checks"] if reason is None}
+    wanted = [c for c in args.checks.split(",") if c in runnable]
     if args.side == "tf1":
         from tf_equiv.worker import tf1 as side
     else:
