@@ -39,12 +39,15 @@ RESULTS: list = []  # (check, passed, detail)
 
 
 def flatten(value, prefix: str = "outputs") -> dict:
-    """Nested tuples/lists/dicts of arrays -> {path: array}."""
-    if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in flatten(item, f"{prefix}/{key}").items()}
+    """Nested tuples/lists/dicts of arrays -> {path: array}, e.g. outputs/1/Mixed_7a."""
     if isinstance(value, (tuple, list)):
-        return {k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}/{i}").items()}
-    return {prefix: np.asarray(value)}
+        value = dict(enumerate(value))
+    if not isinstance(value, dict):
+        return {prefix: np.asarray(value)}
+    flat = {}
+    for key, item in value.items():
+        flat.update(flatten(item, f"{prefix}/{key}"))
+    return flat
 
 
 def name_of(variable) -> str:
@@ -72,10 +75,12 @@ def run_check(name: str, fn) -> None:
         records, failures = fn()
     except Exception as e:  # a check that crashes is a failed check; the others still run
         traceback.print_exc()
-        records, failures = 0, [f"raised {type(e).__name__}: {(str(e).splitlines() or [''])[0]}"]
+        message = (str(e).splitlines() or [""])[0]
+        records, failures = 0, [f"raised {type(e).__name__}: {message}"]
     seconds = time.monotonic() - started
     if failures:
-        detail = f"{len(failures)} of {records} records differ, first: {failures[0]}; {seconds:.1f} s"
+        detail = (f"{len(failures)} of {records} records differ, first: {failures[0]}; "
+                  f"{seconds:.1f} s")
     else:
         detail = f"{records} records; {seconds:.1f} s"
     RESULTS.append((name, not failures, detail))
@@ -168,7 +173,9 @@ def variables_created_once() -> tuple:
     first = len(model.variables)
     model(X, training=False)
     second = len(model.variables)
-    return first, [] if first == second else [f"{second - first} variables created by the second call"]
+    if first != second:
+        return first, [f"{second - first} variables created by the second call"]
+    return first, []
 
 
 def variables_match() -> tuple:
