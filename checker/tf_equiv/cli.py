@@ -46,12 +46,48 @@ def main() -> None:
 @click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True,
               help="Apply the named fixes for known TF 2.16+ incompatibilities.")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 when no equiv_*.py module is found.")
+@click.option("--against", type=click.Path(file_okay=False), metavar="DIR",
+              help="Compare the TF2 side with TF1 records stored by `tf-equiv record`.")
+@click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Balance --shard by the pair durations in FILE; add this run's to it.")
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
-          shard: Optional[tuple], compat_fixes: bool, allow_empty: bool) -> None:
+          shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
+          timings: Optional[str]) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
-                           allow_empty=allow_empty)
+                           allow_empty=allow_empty, against=against, timings=timings)
+    _run(config)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--side", type=click.Choice(["tf1"]), required=True,
+              help="The side to record (the TF1 reference).")
+@click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR",
+              help="Records folder (created; a pair recorded again is replaced).")
+@click.option("--python", "python", type=click.Path(dir_okay=False), default=sys.executable,
+              show_default="this interpreter",
+              help="Interpreter of the legacy environment whose TensorFlow records the side.")
+@click.option("--select", multiple=True, metavar="GLOB")
+@click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+              show_default="number of cores")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=900.0,
+              show_default=True)
+@click.option("--shard", callback=_shard, metavar="I/N")
+@click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True)
+@click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False))
+def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: int,
+           timeout: float, shard: Optional[tuple], compat_fixes: bool,
+           junit_xml: Optional[str]) -> None:
+    """Run one side only and store its records (for checks across TensorFlow versions)."""
+    config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
+                           timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                           record_out=out, python=python)
+    _run(config)
+
+
+def _run(config: engine.Config) -> None:
     try:
         plan = engine.make_plan(config)
     except TfEquivError as e:
@@ -73,10 +109,12 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
 @click.option("--select", multiple=True, metavar="GLOB")
 @click.option("--shard", callback=_shard, metavar="I/N")
 @click.option("--allow-empty", is_flag=True)
-def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool) -> None:
+@click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE")
+def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool,
+          timings: Optional[str]) -> None:
     """The pairs and checks that `check` would run, without running TensorFlow."""
     config = engine.Config(paths=paths or (".",), select=select, shard=shard,
-                           allow_empty=allow_empty)
+                           allow_empty=allow_empty, timings=timings)
     try:
         plan = engine.make_plan(config)
     except TfEquivError as e:

@@ -7,23 +7,27 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
-from tf_equiv.judge import TF2_ONLY, judge, module_error
+from tf_equiv.judge import TF1_SOURCE, TF2_ONLY, judge, module_error
 from tf_equiv.results import CaseResult, PairResult, Report
-from tf_equiv.runner import SideSpec, run_sides
+from tf_equiv.runner import SideRun, SideSpec, run_sides
+from tf_equiv.store import Store, source_sha256
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Config:
     shard: Optional[tuple] = None          # (index, count), 1-based
     compat_fixes: bool = True
     allow_empty: bool = False
+    against: Optional[str] = None          # compare with stored TF1 records instead of running TF1
+    record_out: Optional[str] = None       # store the TF1 side's records instead of comparing
+    python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
+    timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class Plan:
     #: Modules whose pairs are not visible in the source (made by a factory function, say): a
     #: worker imports them to list their pairs, which then run like the others.
     to_collect: tuple = ()
+    store: Optional[Store] = None          # the records of --against or record --out
 
 
 def selector(config: Config, module: str, pair: str) -> Callable[[str], bool]:
@@ -89,11 +98,62 @@ def make_plan(config: Config) -> Plan:
     broken = tuple(module_error(m.display, m.error, m.error_line) for m in modules if m.error)
     pairs = [p for module in modules for p in plan_module(config, module, module.pairs)]
     if config.shard:
-        pairs = [p for p in pairs if in_shard(config, p)]
+        shards = assign_shards([p.id for p in pairs], config.shard[1], read_timings(config.timings))
+        pairs = [p for p in pairs if shards[p.id] == config.shard[0]]
     to_collect = tuple(m for m in modules if not m.error and not m.pairs)
     if config.select and not pairs and not broken and not to_collect:
         raise UsageError(f"--select {' '.join(config.select)} matches no pair or check")
-    return Plan(modules, tuple(pairs), broken, to_collect)
+    store = None
+    if config.record_out:
+        store = Store(config.record_out, create=True)
+    elif config.against:
+        store = Store(config.against)
+    return Plan(modules, tuple(pairs), broken, to_collect, store)
+
+
+def read_timings(path: Optional[str]) -> dict:
+    """{pair id: seconds} from a --timings file; a missing file is an empty one."""
+    if not path or not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--timings {path}: not a JSON object of pair ids to seconds ({e})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--timings {path}: not a JSON object of pair ids to seconds")
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+
+
+def write_timings(path: str, report: Report) -> None:
+    """Add this run's pair durations to the timings file (other pairs' entries are kept)."""
+    timings = read_timings(path)
+    timings.update({f"{p.module}::{p.pair}": round(p.duration, 3) for p in report.pairs
+                    if p.pair != "<module>" and p.duration > 0})
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(dict(sorted(timings.items())), f, indent=1)
+    os.replace(tmp, path)
+
+
+def assign_shards(pair_ids: Sequence[str], count: int, timings: dict) -> dict:
+    """{pair id: 1-based shard}, the same on every machine given the same pairs and timings.
+
+    With timings: longest pairs first, each to the least loaded shard (pairs without a timing count
+    as the median). Without: a stable hash of the pair id.
+    """
+    if not timings:
+        return {p: shard_of(p, count) for p in pair_ids}
+    known = sorted(timings.values())
+    default = known[len(known) // 2]
+    loads = [0.0] * count
+    shards = {}
+    for pair_id in sorted(pair_ids, key=lambda p: (-timings.get(p, default), p)):
+        index = min(range(count), key=lambda i: (loads[i], i))
+        loads[index] += timings.get(pair_id, default)
+        shards[pair_id] = index + 1
+    return shards
 
 
 def plan_module(config: Config, module: Module, declared: Sequence) -> list:
@@ -118,6 +178,7 @@ def plan_module(config: Config, module: Module, declared: Sequence) -> list:
 
 
 def in_shard(config: Config, pair: PlannedPair) -> bool:
+    """For pairs found at run time, which timings cannot place: by stable hash."""
     return not config.shard or shard_of(pair.id, config.shard[1]) == config.shard[0]
 
 
@@ -142,7 +203,7 @@ def _interrupted(planned: PlannedPair) -> PairResult:
 
 
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
-             stop: threading.Event) -> tuple:
+             stop: threading.Event, store: Optional[Store] = None) -> tuple:
     """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
     module, declared = planned.module, planned.declared
     if stop.is_set():
@@ -160,10 +221,22 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     runnable = [c for c, reason in planned.checks if reason is None]
     sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
-                    config.compat_fixes)
+                    config.compat_fixes, config.python)
+    if config.record_out:
+        result = record_pair(planned, spec, store, stop)
+        return replace(result, duration=time.monotonic() - started), {}
+    stored = None
+    if config.against and "tf1" in sides:
+        stored, problem = stored_tf1(planned, store)
+        if problem:
+            return _all(planned, "error", problem), {}
     runs: dict = {}
     try:
-        runs = run_sides(spec, stop, sides) if sides else {}
+        if stored is not None:
+            runs = run_sides(spec, stop, ("tf2",), transfer=stored["transfer"])
+            runs["tf1"] = stored["run"]
+        else:
+            runs = run_sides(spec, stop, sides) if sides else {}
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
                        selector(config, module.display, declared.name))
     except Exception as exc:  # a checker bug must not lose the other pairs' results
@@ -173,13 +246,84 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
                                  line=declared.line)
                       for c, _ in planned.checks)
         return PairResult(module.display, declared.name, cases, line=declared.line), runs
+    if stored is not None:
+        result = _check_inputs(result, stored, runs["tf2"])
     return replace(result, duration=time.monotonic() - started), runs
+
+
+def _all(planned: PlannedPair, verdict: str, message: str, detail: str = "") -> PairResult:
+    module, declared = planned.module, planned.declared
+    return PairResult(module.display, declared.name, tuple(
+        CaseResult(module.display, declared.name, c, verdict, f"{c}: {message}", detail=detail,
+                   file=module.display, line=declared.line) for c, _ in planned.checks),
+        line=declared.line)
+
+
+def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
+    """({"run": SideRun, "transfer": message, "inputs": sha256}, None) or (None, why not usable)."""
+    found = store.find(planned.id)
+    if found is None:
+        return None, (f"no stored TF1 records for {planned.id} in {store.root} "
+                      "(record them with tf-equiv record --side tf1 --out DIR)")
+    now = source_sha256(planned.module.path)
+    if now != found.source_sha256:
+        return None, (f"stale TF1 records: {planned.module.display} changed since it was recorded "
+                      f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
+                      "record it again")
+    run = Store.side_run(found)
+    transfer = run.find("transfer") or {"error": "the stored TF1 side has no initial values"}
+    message = {"file": transfer["file"]} if "file" in transfer else {"error": transfer.get("error")}
+    return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None
+
+
+def _check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
+    """Stored records are only valid for the inputs they were computed from."""
+    now = (tf2.find("inputs") or {}).get("sha256")
+    if not now or not stored["inputs"] or now == stored["inputs"]:
+        return result
+    message = (f"stale TF1 records: the inputs differ from the recorded ones (sha256 "
+               f"{stored['inputs'][:12]} recorded, {now[:12]} now); record again")
+    return replace(result, cases=tuple(replace(c, verdict="error", message=f"{c.check}: {message}")
+                                       for c in result.cases))
+
+
+def record_pair(planned: PlannedPair, spec: SideSpec, store: Store,
+                stop: threading.Event) -> PairResult:
+    """Run the TF1 side only and store its records; each check is 'passed' once recorded."""
+    folder = store.pair_folder(planned.id)
+    spec = replace(spec, out_dir=folder)
+    run = run_sides(spec, stop, ("tf1",))["tf1"]
+    store.save(planned.id, folder, run, source_sha256(planned.module.path))
+    fatal = run.find("fatal")
+    cases = []
+    for check, reason in planned.checks:
+        case = partial(CaseResult, planned.module.display, planned.declared.name, check,
+                       file=planned.module.display, line=planned.declared.line)
+        event = next((e for _, e in run.events if e.get("type") == "check"
+                      and e.get("check") == TF1_SOURCE.get(check, check)), None)
+        if reason:
+            cases.append(case("skipped", reason))
+        elif check in TF2_ONLY:
+            cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
+        elif fatal:
+            cases.append(case("error", fatal["message"], detail=fatal.get("detail", "")))
+        elif event is None:
+            cases.append(case("error", f"{check}: {run.how_it_ended()}", detail=run.log_tail()))
+        elif event["status"] != "ok":
+            cases.append(case("error" if event["status"] == "error" else "skipped",
+                              f"{check}: TF1 side: {event.get('message', '')}",
+                              detail=event.get("detail", "")))
+        else:
+            cases.append(case("passed", f"{check}: TF1 records stored"))
+    return PairResult(planned.module.display, planned.declared.name, tuple(cases),
+                      line=planned.declared.line)
 
 
 def collect(module: Module, config: Config, workdir: str, stop: threading.Event) -> tuple:
     """Import a module in a worker to list its pairs: (PairResult for an import error, runs)."""
     out_dir = tempfile.mkdtemp(prefix="collect-", dir=workdir)
-    spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes)
+    spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes,
+                    config.python)
     runs = run_sides(spec, stop, ("tf2",))
     fatal = runs["tf2"].find("fatal")
     if fatal:
@@ -203,12 +347,13 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     for i, broken in enumerate(plan.broken, 1):
         on_pair(broken, i, total)
     jobs = max(1, min(config.jobs, len(plan.pairs) + len(plan.to_collect) * config.jobs or 1))
-    threads = max(1, (os.cpu_count() or 1) // (2 * jobs))
+    sides = 1 if (config.record_out or config.against) else 2
+    threads = max(1, (os.cpu_count() or 1) // (sides * jobs))
     scheduled = {p.id for p in plan.pairs}
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending = {pool.submit(run_pair, p, config, workdir, threads, stop): p.module
-                       for p in plan.pairs}
+            pending = {pool.submit(run_pair, p, config, workdir, threads, stop, plan.store):
+                       p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
             while pending:
@@ -225,13 +370,16 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                             scheduled.add(extra.id)
                             total += 1
                             pending[pool.submit(run_pair, extra, config, workdir, threads,
-                                                stop)] = module
+                                                stop, plan.store)] = module
     finally:
         _restore_handlers(previous)
         shutil.rmtree(workdir, ignore_errors=True)
     order = {m.display: i for i, m in enumerate(plan.modules)}
     results.sort(key=lambda r: (order.get(r.module, 0), r.pair != "<module>", r.line, r.pair))
-    return Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())
+    report = Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())
+    if config.timings and not config.record_out:
+        write_timings(config.timings, report)
+    return report
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict:

@@ -61,7 +61,7 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
     plan = [tuple(c) for c in settings.get("checks", planned) if selected(c[0])] \
         if settings.get("checks") else list(planned)
     line = int(settings.get("line") or line)
-    env = next((e for r in runs.values() for _, e in r.events if e.get("type") == "environment"), {})
+    env = _environment(runs)
 
     def case(check: str, verdict: str, message: str, **kw: object) -> CaseResult:
         kw.setdefault("file", module)
@@ -80,10 +80,21 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
         else:
             result = _judge_check(check, runs, settings, case)
         cases.append(apply_marks(result, settings.get("xfail")))
-    return PairResult(module, pair, tuple(cases), 0.0, env.get("environment", {}),
-                      tuple(env.get("compat_fixes", ())),
+    return PairResult(module, pair, tuple(cases), 0.0, env["environment"], env["compat_fixes"],
                       {"rtol": settings.get("rtol"), "atol": settings.get("atol"),
                        **settings.get("tolerances", {})}, line)
+
+
+def _environment(runs: dict) -> dict:
+    """The TF2 side's environment, plus `tf1_<key>` wherever the TF1 side's differs (stored
+    records from another TensorFlow version, say)."""
+    found = {side: run.find("environment") or {} for side, run in runs.items()}
+    main = found.get("tf2") or found.get("tf1") or {}
+    env = dict(main.get("environment", {}))
+    tf1 = found.get("tf1", {}).get("environment", {})
+    env.update({f"tf1_{k}": v for k, v in tf1.items() if env.get(k) != v})
+    fixes = tuple(dict.fromkeys(f for e in found.values() for f in e.get("compat_fixes", ())))
+    return {"environment": env, "compat_fixes": fixes}
 
 
 def _side_check(run: SideRun, check: str) -> tuple:

@@ -53,6 +53,7 @@ class Report:
     pairs: tuple
     duration: float = 0.0
     interrupted: bool = False
+    note: str = ""      # said after the duration in the summary line: "summed over 3 reports"
 
     @property
     def cases(self) -> list:
@@ -79,7 +80,8 @@ def apply_marks(case: CaseResult, xfail: Optional[str]) -> CaseResult:
     return replace(case, verdict="xpassed", message=f"xpassed ({xfail}): {case.message}")
 
 
-def summary_line(counts: Counter, duration: float) -> str:
+def summary_line(counts: Counter, duration: float, note: str = "") -> str:
     parts = [f"{counts[v]} {v if v != 'error' else 'errors' if counts[v] != 1 else 'error'}"
              for v in ("passed", "failed", "error", "skipped", "xfailed", "xpassed") if counts[v]]
-    return (", ".join(parts) or "no checks ran") + f" in {duration:.1f}s"
+    text = (", ".join(parts) or "no checks ran") + f" in {duration:.1f}s"
+    return f"{text} ({note})" if note else text

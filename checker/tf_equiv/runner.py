@@ -15,6 +15,7 @@ from typing import Callable, Optional
 from tf_equiv.records import SIDES, decode_event
 
 TAIL_LINES = 50
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclass
@@ -81,7 +82,10 @@ class _Process:
         self.run = SideRun(side, timeout=spec.timeout,
                            log_path=os.path.join(spec.out_dir, f"{side}.log"))
         read_fd, write_fd = os.pipe()
+        # The workers import this very tf_equiv, also under another interpreter (record --python).
+        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
         env = dict(os.environ, TF_EQUIV_EVENT_FD=str(write_fd), TF_USE_LEGACY_KERAS="1",
+                   PYTHONPATH=path,
                    TF_EQUIV_THREADS=str(spec.threads), PYTHONUNBUFFERED="1",
                    TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
         cmd = [spec.python, "-m", "tf_equiv.worker", "--module", spec.module, "--pair", spec.pair,
@@ -124,8 +128,12 @@ class _Process:
             pass
 
 
-def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES) -> dict:
-    """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}."""
+def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
+              transfer: Optional[dict] = None) -> dict:
+    """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}.
+
+    Without a TF1 side, `transfer` is what the TF2 side is told of the TF1 values (stored ones).
+    """
     lock = threading.Lock()
     relayed = {"done": False}
     procs: dict = {}
@@ -149,7 +157,7 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES) -> di
     for p in procs.values():
         p.reader.start()
     if "tf1" not in procs and "tf2" in procs:
-        relay({"error": "the TF1 side was not run"})
+        relay(transfer or {"error": "the TF1 side was not run"})
     while True:
         running = [p for p in procs.values() if p.proc.poll() is None]
         now = time.monotonic()

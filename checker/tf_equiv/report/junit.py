@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
@@ -31,10 +32,11 @@ def _testcase(case: CaseResult) -> TestCase:
     elif case.verdict == "error":
         tc.add_error_info(message=case.message, output=_body(case))
     elif case.verdict in ("skipped", "xfailed"):
-        tc.add_skipped_info(message=case.message if case.verdict == "skipped"
-                            else case.message, output=_body(case) if case.detail else None)
-    elif case.verdict == "xpassed":
-        tc.stdout = "\n".join(filter(None, [case.message, out]))
+        tc.add_skipped_info(message=case.message, output=_body(case) if case.detail else None)
+    else:
+        # A passing case has no element for its message: system-out carries it (an xpass's starts
+        # with "xpassed"), so that `tf-equiv merge` reads every message back.
+        tc.stdout = _body(case) or None
     return tc
 
 
@@ -46,7 +48,9 @@ def _properties(report: Report, module: str) -> dict:
         for key, value in pair.environment.items():
             props[f"environment.{key}"] = str(value)
         if pair.compat_fixes:
-            props["compat_fixes"] = ",".join(pair.compat_fixes)
+            # The union over the module's pairs: one pair's fixes must not hide another's.
+            known = props["compat_fixes"].split(",") if "compat_fixes" in props else []
+            props["compat_fixes"] = ",".join(dict.fromkeys(known + list(pair.compat_fixes)))
         for key, value in pair.tolerances.items():
             if value is not None:
                 label = key if key in ("rtol", "atol") else f"tolerances[{key}]"
@@ -63,7 +67,11 @@ def to_xml(report: Report) -> str:
                                 properties=_properties(report, module)))
     if not suites:
         suites.append(TestSuite("tf-equiv", []))
-    return to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+    xml = to_xml_report_string(suites, prettyprint=True, encoding="utf-8")
+    # junit_xml sums the cases' times into <testsuites time>; the run's wall time is what the
+    # terminal showed, and what `tf-equiv merge` adds up over shards.
+    return re.sub(r'(<testsuites\b[^>]*?\btime=")[^"]*"', rf'\g<1>{report.duration:.3f}"', xml,
+                  count=1)
 
 
 def write(report: Report, path: str) -> None:

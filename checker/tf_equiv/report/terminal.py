@@ -27,13 +27,14 @@ def final(report: Report, stream: TextIO) -> None:
     # One block per pair and message: a side that crashed fails all its checks the same way.
     groups: dict = {}
     for case in bad:
-        groups.setdefault((case.module, case.pair, case.verdict, case.message, case.detail),
+        message = case.message.removeprefix(f"{case.check}: ")
+        groups.setdefault((case.module, case.pair, case.verdict, message, case.detail),
                           []).append(case)
     for (module, pair, verdict, message, detail), cases in groups.items():
         checks = ", ".join(c.check for c in cases)
         title = cases[0].id if len(cases) == 1 else f"{module}::{pair} [{checks}]"
         stream.write(f"\n{_rule(title, '_')}\n")
-        stream.write(f"{verdict.upper()}: {message}\n")
+        stream.write(f"{verdict.upper()}: {cases[0].message if len(cases) == 1 else message}\n")
         if detail:
             stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
     warned = [c for c in report.cases if c.warnings]

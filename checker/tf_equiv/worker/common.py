@@ -1,6 +1,7 @@
 """What both sides share: the event channel, user-module loading, output flattening, tracebacks."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -95,6 +96,16 @@ def resolve_inputs(pair: Any) -> Any:
     """The pair's inputs as nested numpy arrays (calling `inputs` when it is a function)."""
     value = call_user("inputs()", pair.inputs) if callable(pair.inputs) else pair.inputs
     return map_nested(value, np.asarray)
+
+
+def inputs_sha256(inputs: Any) -> str:
+    """A digest of the inputs (names, dtypes, shapes and bytes), to tell stale stored records."""
+    digest = hashlib.sha256()
+    for name, array in flatten(inputs, "inputs"):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def map_nested(value: Any, fn: Callable[[Any], Any]) -> Any:

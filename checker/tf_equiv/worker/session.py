@@ -7,7 +7,8 @@ import platform
 from typing import Any
 
 from tf_equiv.records import SideCheck
-from tf_equiv.worker.common import SEED, Channel, UserError, load_module, resolve_inputs
+from tf_equiv.worker.common import (SEED, Channel, UserError, inputs_sha256, load_module,
+                                    resolve_inputs)
 
 
 def environment(tf: Any) -> dict:
@@ -84,6 +85,7 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
             channel.send("done")
             return 0
         inputs = resolve_inputs(pair)
+        channel.send("inputs", sha256=inputs_sha256(inputs))
     except UserError as e:
         channel.send("fatal", message=e.message, detail=e.detail, line=e.line)
         channel.send("done")

@@ -1,0 +1,183 @@
+"""Read a JUnit XML report that tf-equiv wrote (report/junit.py) back into a Report.
+
+Standard library only: `tf-equiv merge` runs in the parent process, which needs no XML package.
+What the XML does not hold reads back empty: a pair's duration and line (0), the compared records
+(()). The environment and compat fixes are written per module, so every pair of a module (but a
+`<module>` error) reads back the module's. Tolerances that were None are not written.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import xml.etree.ElementTree as ET
+from typing import Optional
+
+from tf_equiv.errors import UsageError
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
+
+WARNING = "warning: "
+INTERRUPTED = "not run: interrupted"  # the error of every check a stopped run did not start
+RESULTS = {"failure": "failed", "error": "error", "skipped": "skipped"}
+
+
+class _NotOurs(ValueError):
+    """The XML is not a report written by tf-equiv; the message says why."""
+
+
+def read_junit(path: str) -> Report:
+    """The Report written to `path`; a UsageError names the file and what is wrong with it."""
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    except ET.ParseError as e:
+        raise UsageError(f"{path}: not XML ({e})") from None
+    try:
+        return _report(root)
+    except _NotOurs as e:
+        raise UsageError(f"{path}: not a JUnit XML report written by tf-equiv: {e}") from None
+
+
+def _report(root: ET.Element) -> Report:
+    """The Report in a parsed <testsuites> document; _NotOurs says why tf-equiv did not write it."""
+    if root.tag != "testsuites":
+        raise _NotOurs(f"the root element is <{root.tag}>, not <testsuites>")
+    suites = root.findall("testsuite")
+    if not suites:
+        raise _NotOurs("no <testsuite> element")
+    pairs = [p for suite in suites for p in _suite(suite)]
+    interrupted = any(c.verdict == "error" and c.message.endswith(INTERRUPTED)
+                      for p in pairs for c in p.cases)
+    # <testsuites time> is the run's wall time; a file without it falls back on the cases' sum.
+    duration = _number(root, "time", "<testsuites>") if root.get("time") is not None else \
+        sum(_number(s, "time", "<testsuite>") for s in suites)
+    return Report(tuple(pairs), duration, interrupted)
+
+
+def _suite(suite: ET.Element) -> list:
+    module = suite.get("name", "")
+    testcases = suite.findall("testcase")
+    if not testcases:
+        # A run without modules writes one empty suite; a pair without cases has no test case.
+        return []
+    names = [_pair_name(tc, module) for tc in testcases]
+    if suite.get("file") != module:
+        raise _NotOurs(f"<testsuite name={module!r}> does not name its module in `file`")
+    environment, fixes, tolerances = _properties(suite, {pair for pair, _ in names})
+    cases: dict = {}
+    for tc, (pair, check) in zip(testcases, names):
+        cases.setdefault(pair, []).append(_case(tc, module, pair, check))
+    return [PairResult(module, pair, tuple(found),
+                       environment={} if pair == MODULE_CASE else dict(environment),
+                       compat_fixes=() if pair == MODULE_CASE else fixes,
+                       tolerances=tolerances.get(pair, {}))
+            for pair, found in cases.items()]
+
+
+def _pair_name(tc: ET.Element, module: str) -> tuple:
+    name = tc.get("name", "")
+    if name == MODULE_CASE:
+        return MODULE_CASE, MODULE_CASE
+    pair, sep, check = name.partition("::")
+    if not (sep and pair.isidentifier() and check):
+        raise _NotOurs(f"test case {name!r} of {module!r} is not named <pair>::<check>")
+    return pair, check
+
+
+def _properties(suite: ET.Element, pairs: set) -> tuple:
+    """(environment, compat fixes, {pair: tolerances}) from the suite's <property> elements."""
+    environment: dict = {}
+    fixes: tuple = ()
+    tolerances: dict = {}
+    for prop in suite.iterfind("properties/property"):
+        key, value = prop.get("name", ""), prop.get("value", "")
+        head, _, label = key.partition(".")
+        # A pair may be named `environment`: its tolerances are the labels only a pair has.
+        glob = _glob(label)
+        if head in pairs and (label in ("rtol", "atol") or glob is not None):
+            tolerances.setdefault(head, {})[label if glob is None else glob] = _literal(value)
+        elif head == "environment" and label:
+            environment[label] = value
+        elif key == "compat_fixes":
+            fixes = tuple(f for f in value.split(",") if f)
+    return environment, fixes, tolerances
+
+
+def _glob(label: str) -> Optional[str]:
+    match = re.fullmatch(r"tolerances\[(.*)\]", label, re.DOTALL)
+    return match.group(1) if match else None
+
+
+def _literal(text: str) -> object:
+    """A tolerance as written by str(): a number, or an (rtol, atol) list or tuple."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        return float(text)  # inf and nan, which literal_eval does not read
+    except ValueError:
+        return text
+
+
+def _case(tc: ET.Element, module: str, pair: str, check: str) -> CaseResult:
+    result = next((child for child in tc if child.tag in RESULTS), None)
+    out = tc.findtext("system-out") or ""
+    if result is None:
+        verdict = "xpassed" if out.startswith("xpassed") else "passed"
+        message, detail, warnings = _split_out(out)
+    else:
+        verdict = RESULTS[result.tag]
+        if verdict == "skipped" and (result.get("message") or "").startswith("xfailed"):
+            verdict = "xfailed"
+        warnings = _warning_lines(out)
+        message, detail = _split_body(result.text or "", result.get("message") or "", warnings)
+    where = f"test case {tc.get('name')!r} of {module!r}"
+    line = tc.get("line")
+    if line is not None and not line.isdigit():
+        raise _NotOurs(f"{where}: line={line!r} is not a line number")
+    return CaseResult(module, pair, check, verdict, message, detail=detail,
+                      duration=round(_number(tc, "time", where), 3), file=tc.get("file", ""),
+                      line=int(line or 0), warnings=warnings)
+
+
+def _number(elem: ET.Element, attr: str, where: str) -> float:
+    text = elem.get(attr) or "0"
+    try:
+        return float(text)
+    except ValueError:
+        raise _NotOurs(f"{where}: {attr}={text!r} is not a number") from None
+
+
+def _split_body(body: str, attribute: str, warnings: tuple) -> tuple:
+    """(message, detail) of a result element whose text is `message\\n\\ndetail` + warnings."""
+    # An XML parser turns newlines and tabs of an attribute into spaces: the body keeps them.
+    head = body[:len(attribute)]
+    message = head if re.sub(r"[\n\r\t]", " ", head) == attribute else attribute
+    if not body.startswith(message):
+        return attribute, body
+    rest = body[len(message):]
+    suffix = "".join(f"\n\n{WARNING}{w}" for w in warnings)
+    if suffix and rest.endswith(suffix):
+        rest = rest[:-len(suffix)]
+    return message, rest[2:] if rest.startswith("\n\n") else rest
+
+
+def _warning_lines(out: str) -> tuple:
+    """The warnings of a system-out made of `warning: ...` lines (a warning may span lines)."""
+    if not out:
+        return ()
+    parts = re.split(rf"(?:^|\n){WARNING}", out)
+    return tuple(parts[1:]) if not parts[0] else tuple(parts)
+
+
+def _split_out(out: str) -> tuple:
+    """(message, detail, warnings) of a passing case's system-out: the paragraphs of its body."""
+    message, _, rest = out.partition("\n\n")
+    paragraphs = rest.split("\n\n") if rest else []
+    warnings: list = []
+    while paragraphs and paragraphs[-1].startswith(WARNING):
+        warnings.insert(0, paragraphs.pop()[len(WARNING):])
+    return message, "\n\n".join(paragraphs), tuple(warnings)

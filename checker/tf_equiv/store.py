@@ -1,0 +1,128 @@
+"""Stored TF1 records: what `tf-equiv record` writes and `tf-equiv check --against` reads.
+
+Layout (format 1), portable across machines and TensorFlow versions:
+
+    DIR/manifest.json                   format, versions, device, and one entry per pair
+    DIR/<pair folder>/events.json       the TF1 side's events, record files named relative to it
+    DIR/<pair folder>/tf1-*.npz         the records (numpy .npz, no pickles)
+
+A pair's entry holds the SHA-256 of its module's source and of its inputs: a store whose hashes no
+longer match is reported as stale, never silently used.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from tf_equiv.errors import UsageError
+from tf_equiv.runner import SideRun
+
+FORMAT = "tf-equiv-records"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def source_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _folder_name(pair_id: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", pair_id)[-80:]
+    return f"{hashlib.sha256(pair_id.encode()).hexdigest()[:10]}-{readable}"
+
+
+@dataclass(frozen=True)
+class StoredPair:
+    pair_id: str
+    folder: str                 # absolute
+    source_sha256: str
+    inputs_sha256: str
+    environment: dict
+
+
+class Store:
+    """A records folder; safe to fill from several pair threads at once."""
+
+    def __init__(self, root: str, create: bool = False) -> None:
+        self.root = os.path.abspath(root)
+        self._lock = threading.Lock()
+        path = os.path.join(self.root, MANIFEST)
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    self.manifest = json.load(f)
+            except (OSError, ValueError) as e:
+                raise UsageError(f"{path}: not a tf-equiv records manifest ({e})") from None
+            if self.manifest.get("format") != FORMAT:
+                raise UsageError(f"{path}: not a tf-equiv records manifest (no format field)")
+            if self.manifest.get("format_version") != FORMAT_VERSION:
+                raise UsageError(f"{path}: records format {self.manifest.get('format_version')}, "
+                                 f"this tf-equiv reads format {FORMAT_VERSION}; record again")
+        elif create:
+            os.makedirs(self.root, exist_ok=True)
+            self.manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "pairs": {}}
+        else:
+            raise UsageError(f"no records in {root}: {MANIFEST} not found "
+                             "(write them with tf-equiv record --side tf1 --out DIR)")
+
+    def pair_folder(self, pair_id: str) -> str:
+        """An empty folder for a pair's records (a previous recording of it is replaced)."""
+        folder = os.path.join(self.root, _folder_name(pair_id))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        return folder
+
+    def save(self, pair_id: str, folder: str, run: SideRun, source: str) -> None:
+        """Store one pair's TF1 run: its events (paths made relative) and its manifest entry."""
+        events = []
+        for _, event in run.events:
+            event = dict(event)
+            if event.get("file"):
+                event["file"] = os.path.relpath(event["file"], folder)
+            events.append(event)
+        _write_json(os.path.join(folder, "events.json"), events)
+        env = next((e for e in events if e.get("type") == "environment"), {})
+        inputs = next((e for e in events if e.get("type") == "inputs"), {})
+        with self._lock:
+            self.manifest.setdefault("environment", env.get("environment", {}))
+            self.manifest["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
+            self.manifest["pairs"][pair_id] = {
+                "folder": os.path.basename(folder), "source_sha256": source,
+                "inputs_sha256": inputs.get("sha256", ""), "finished": run.finished,
+                "environment": env.get("environment", {}),
+                "compat_fixes": env.get("compat_fixes", []),
+            }
+            _write_json(os.path.join(self.root, MANIFEST), self.manifest)
+
+    def find(self, pair_id: str) -> Optional[StoredPair]:
+        entry = self.manifest["pairs"].get(pair_id)
+        if entry is None:
+            return None
+        return StoredPair(pair_id, os.path.join(self.root, entry["folder"]), entry["source_sha256"],
+                          entry.get("inputs_sha256", ""), entry.get("environment", {}))
+
+    @staticmethod
+    def side_run(stored: StoredPair) -> SideRun:
+        """The stored TF1 side, as if it had just run."""
+        with open(os.path.join(stored.folder, "events.json"), encoding="utf-8") as f:
+            events = json.load(f)
+        for event in events:
+            if event.get("file"):
+                event["file"] = os.path.join(stored.folder, event["file"])
+        return SideRun("tf1", events=[(0.0, e) for e in events], returncode=0)
+
+
+def _write_json(path: str, data: object) -> None:
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=os.path.dirname(path))
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)

@@ -1,0 +1,102 @@
+"""Stored TF1 records: `record`, `check --against`, staleness, and a real older TensorFlow."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, ROOT, check, tf_equiv
+
+LEGACY_PYTHON = os.path.join(ROOT, ".venv-tf2.15", "bin", "python")
+
+
+def _copy(tmp_path, *names, folder=FIXTURES):
+    work = tmp_path / "mods"
+    work.mkdir(exist_ok=True)
+    shutil.copy(os.path.join(FIXTURES, "_models.py"), work)
+    for name in names:
+        shutil.copy(os.path.join(folder, name), work)
+    return str(work)
+
+
+def test_record_then_check_against(tmp_path):
+    work = _copy(tmp_path, "equiv_good.py", "equiv_drift.py")
+    store = str(tmp_path / "records")
+    recorded = tf_equiv("record", ".", "--side", "tf1", "--out", store, cwd=work)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    assert "[1/2] equiv_drift.py::drift  2 passed" in recorded.stdout
+    with open(os.path.join(store, "manifest.json")) as f:
+        manifest = json.load(f)
+    assert manifest["format"] == "tf-equiv-records" and manifest["format_version"] == 1
+    assert manifest["environment"]["tensorflow"] == "2.21.0"
+    entry = manifest["pairs"]["equiv_good.py::good"]
+    assert len(entry["source_sha256"]) == 64 and len(entry["inputs_sha256"]) == 64
+    npz = [f for f in os.listdir(os.path.join(store, entry["folder"])) if f.endswith(".npz")]
+    assert "tf1-transfer.npz" in npz and "tf1-random_training_constant.npz" in npz
+
+    run = check(tmp_path, ".", "--against", store, cwd=work)
+    assert run.returncode == 1
+    assert set(run.verdicts("equiv_good.py::good").values()) == {"passed"}
+    drift = run.case("equiv_drift.py::drift::transferred_inference")
+    assert drift.verdict == "failed"
+    assert "first divergence in forward order: outputs/logits: max abs diff 0.001" in drift.message
+
+
+def test_stale_source_is_reported_not_used(tmp_path):
+    work = _copy(tmp_path, "equiv_good.py")
+    store = str(tmp_path / "records")
+    assert tf_equiv("record", ".", "--side", "tf1", "--out", store, "--select", "variables_match",
+                    cwd=work).returncode == 0
+    with open(os.path.join(work, "equiv_good.py"), "a") as f:
+        f.write("# edited after recording\n")
+    run = check(tmp_path, ".", "--against", store, "--select", "variables_match", cwd=work)
+    case = run.case("equiv_good.py::good::variables_match")
+    assert case.verdict == "error"
+    assert "stale TF1 records: equiv_good.py changed since it was recorded" in case.message
+
+
+def test_stale_inputs_are_reported(tmp_path):
+    work = _copy(tmp_path, "equiv_scaled.py", folder=os.path.join(ROOT, "tests", "fixtures_store"))
+    store = str(tmp_path / "records")
+    env = dict(os.environ, TF_EQUIV_TEST_SCALE="1")
+    assert tf_equiv("record", ".", "--side", "tf1", "--out", store, cwd=work, env=env).returncode == 0
+    same = tf_equiv("check", ".", "--against", store, cwd=work, env=env)
+    assert same.returncode == 0, same.stdout
+    env["TF_EQUIV_TEST_SCALE"] = "2"
+    other = tf_equiv("check", ".", "--against", store, cwd=work, env=env)
+    assert other.returncode == 1
+    assert "stale TF1 records: the inputs differ from the recorded ones" in other.stdout
+
+
+def test_against_a_folder_without_records_is_a_usage_error(tmp_path):
+    proc = tf_equiv("check", "tests/fixtures/equiv_good.py", "--against", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"no records in {tmp_path}: manifest.json not found" in proc.stderr
+
+
+@pytest.mark.skipif(os.environ.get("TF_EQUIV_CROSS_VERSION") != "1",
+                    reason="set TF_EQUIV_CROSS_VERSION=1 (and run .ci/setup-legacy) to record "
+                           "with TensorFlow 2.15.1")
+def test_tf1_recorded_with_tensorflow_2_15_against_tf2_on_2_21(tmp_path):
+    assert os.path.exists(LEGACY_PYTHON), "run .ci/setup-legacy first"
+    version = subprocess.run([LEGACY_PYTHON, "-c", "import tensorflow as tf; print(tf.__version__)"],
+                             capture_output=True, text=True).stdout.strip()
+    assert version == "2.15.1"
+    work = _copy(tmp_path, "equiv_inception_cross_version.py",
+                 folder=os.path.join(ROOT, "tests", "fixtures_store"))
+    store = str(tmp_path / "records")
+    recorded = tf_equiv("record", ".", "--side", "tf1", "--out", store, "--python", LEGACY_PYTHON,
+                        cwd=work)
+    assert recorded.returncode == 0, recorded.stdout[-3000:]
+    with open(os.path.join(store, "manifest.json")) as f:
+        assert json.load(f)["environment"]["tensorflow"] == "2.15.1"
+    run = check(tmp_path, ".", "--against", store, cwd=work)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert set(run.verdicts("equiv_inception_cross_version.py::inception").values()) == {"passed"}
+    suite = next(iter(run.xml))
+    props = {p.name: p.value for p in suite.properties()}
+    assert props["environment.tf1_tensorflow"] == "2.15.1"
+    assert props["environment.tensorflow"] == "2.21.0"
