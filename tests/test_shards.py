@@ -50,3 +50,27 @@ def test_check_writes_durations_to_the_timings_file(tmp_path):
     timings = json.loads(path.read_text())
     assert timings["kept::pair"] == 1.5
     assert timings["tests/fixtures/equiv_good.py::good"] > 0
+
+
+def test_shards_run_separately_then_merge_into_one_report(tmp_path):
+    mods = ["tests/fixtures/equiv_good.py", "tests/fixtures/equiv_renamed.py"]
+    reports = []
+    for i in (1, 2):
+        report = str(tmp_path / f"shard-{i}.xml")
+        proc = tf_equiv("check", *mods, "--select", "variables_match", "--shard", f"{i}/2",
+                        "--junit-xml", report)
+        assert proc.returncode in (0, 1), proc.stderr
+        reports.append(report)
+    merged = str(tmp_path / "all.xml")
+    proc = tf_equiv("merge", *reports, "--junit-xml", merged)
+    assert proc.returncode == 1
+    assert "FAILED: variables_match: 4 variables only in TF2" in proc.stdout
+    assert "2 passed, 1 failed in" in proc.stdout and "(summed over 2 reports)" in proc.stdout
+    from conftest import read_junit
+    cases, _ = read_junit(merged)
+    assert {k: c.verdict for k, c in cases.items()} == {
+        "tests/fixtures/equiv_good.py::good::variables_match": "passed",
+        "tests/fixtures/equiv_renamed.py::renamed::variables_match": "failed",
+        "tests/fixtures/equiv_renamed.py::renamed_mapped::variables_match": "passed"}
+    again = tf_equiv("merge", reports[0], reports[0])
+    assert again.returncode == 2

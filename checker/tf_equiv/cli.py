@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from tf_equiv import __version__, engine
+from tf_equiv import __version__, engine, merge
 from tf_equiv.errors import TfEquivError
 from tf_equiv.report import junit, terminal
 
@@ -130,6 +130,23 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
     count = sum(len(p.checks) for p in plan.pairs)
     click.echo(f"{len(plan.pairs)} pairs, {count} checks in {len(plan.modules)} modules")
     sys.exit(1 if plan.broken else 0)
+
+
+@main.command(name="merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False),
+                metavar="REPORT.xml...")
+@click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False),
+              help="Write the merged JUnit XML report to FILE.")
+def merge_(reports: tuple, junit_xml: Optional[str]) -> None:
+    """Merge the JUnit reports of shards (`check --shard I/N`) into one, with one summary."""
+    try:
+        report = merge.merge(reports)
+    except TfEquivError as e:
+        _usage_error(str(e))
+    if junit_xml:
+        junit.write(report, junit_xml)
+    terminal.final(report, sys.stdout)
+    sys.exit(report.return_code)
 
 
 def _usage_error(message: str) -> None:

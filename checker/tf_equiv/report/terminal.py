@@ -49,7 +49,7 @@ def final(report: Report, stream: TextIO) -> None:
         stream.write("\nenvironment: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
     if fixes:
         stream.write(f"compat fixes applied: {', '.join(fixes)}\n")
-    line = summary_line(report.counts(), report.duration)
+    line = summary_line(report.counts(), report.duration, report.note)
     if report.interrupted:
         line = "interrupted: " + line
     stream.write("\n" + _rule(line) + "\n")
