@@ -46,13 +46,13 @@ def find_modules(paths: Sequence[str]) -> list[str]:
             found.append(os.path.abspath(path))
             continue
         for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not _skipped_dir(os.path.join(root, d)))
+            dirs[:] = sorted(d for d in dirs if not skipped_dir(os.path.join(root, d)))
             found.extend(os.path.abspath(os.path.join(root, f))
                          for f in sorted(files) if fnmatch.fnmatchcase(f, PATTERN))
     return sorted(dict.fromkeys(found))
 
 
-def _skipped_dir(path: str) -> bool:
+def skipped_dir(path: str) -> bool:
     name = os.path.basename(path)
     return (name.startswith(".") or name in SKIP_DIRS
             or os.path.exists(os.path.join(path, "pyvenv.cfg")))

@@ -237,8 +237,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             runs["tf1"] = stored["run"]
         else:
             runs = run_sides(spec, stop, sides) if sides else {}
-        result = judge(module.display, declared.name, declared.line, planned.checks, runs,
-                       selector(config, module.display, declared.name))
+        result = judge(module.display, declared.name, declared.line, planned.checks, runs)
     except Exception as exc:  # a checker bug must not lose the other pairs' results
         cases = tuple(CaseResult(module.display, declared.name, c, "error",
                                  f"{c}: internal error of tf-equiv: {type(exc).__name__}: {exc}",

@@ -54,11 +54,13 @@ def settings_of(runs: dict) -> Optional[dict]:
     return None
 
 
-def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
-          selected: Callable[[str], bool]) -> PairResult:
+def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict) -> PairResult:
     """The pair's cases: the worker's own plan when it reported one (else the static plan)."""
     settings = settings_of(runs) or {}
-    plan = [tuple(c) for c in settings.get("checks", planned) if selected(c[0])] \
+    # The worker knows the pair's own `checks` (not always visible in the source): keep the
+    # planned checks it confirms, with its skip reasons.
+    wanted = {c for c, _ in planned}
+    plan = [tuple(c) for c in settings["checks"] if c[0] in wanted] \
         if settings.get("checks") else list(planned)
     line = int(settings.get("line") or line)
     env = _environment(runs)

@@ -1,27 +1,28 @@
-"""pytest plugin: every equiv_*.py module is a test file, every pair a class, every check a test.
+"""pytest plugin: each equiv_*.py module is a test file, each pair a group, each check a test.
 
-Collection reads the modules statically, as `tf-equiv list` does (a module whose pairs are made at
-import time is listed by a worker subprocess); running a pair's first selected check runs the pair's
-two sides in worker subprocesses, as `tf-equiv check` does, and its other checks read that result.
-Neither TensorFlow nor the user's modules are imported in the pytest process.
+Collection reads the modules as `tf-equiv list` does; a pair's first selected check runs its sides
+in workers as `tf-equiv check` does, and its other checks read that result. Neither TensorFlow nor
+the user's modules are imported in the pytest process (factory-made pairs are listed by a worker).
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Generator, Iterator, Optional
 
 import pytest
 
 from tf_equiv import discover, engine
-from tf_equiv.discover import _skipped_dir
+from tf_equiv.discover import skipped_dir
 from tf_equiv.errors import TfEquivError
 from tf_equiv.judge import module_error
 from tf_equiv.pytest_entry import add_options
@@ -59,16 +60,34 @@ class _Run:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args) in a thread, so that Ctrl-C stops the sides before pytest unwinds."""
-        # The sides run in their own sessions: Ctrl-C reaches pytest only, and the engine kills
-        # them when `stop` is set. Leaving the `with` waits until it has.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        """fn(*args) in a thread, so that Ctrl-C or SIGTERM stop the sides before pytest ends."""
+        # The sides run in their own sessions: signals reach pytest only, and the engine kills
+        # them when `stop` is set. Leaving the executor's `with` waits until it has.
+        with _stopped_by_sigterm(self.stop, self.close), ThreadPoolExecutor(max_workers=1) as pool:
             future = pool.submit(fn, *args)
             try:
                 return future.result()
             except KeyboardInterrupt:
                 self.stop.set()
                 raise
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm(stop: threading.Event, cleanup: Callable[[], None]) -> Iterator[None]:
+    """A SIGTERM meanwhile sets `stop`; on leaving, `cleanup` runs and the signal is delivered
+    again to its former handler (pytest's own cleanup does not run on SIGTERM)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: (received.set(), stop.set()))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if received.is_set():
+            cleanup()
+            signal.raise_signal(signal.SIGTERM)
 
 
 RUN = pytest.StashKey[_Run]()
@@ -79,13 +98,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if RUN in config.stash:
-        return
     # Tests run one at a time, so each side may use half the cores (less under pytest-xdist).
     processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     threads = max(1, (os.cpu_count() or 1) // (2 * max(1, processes)))
-    run = _Run(engine.Config(paths=(str(config.rootpath),), jobs=1,
-                             timeout=config.getoption("tf_equiv_timeout", 900.0),
+    run = _Run(engine.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
                              compat_fixes=config.getoption("tf_equiv_compat_fixes", True)),
                threads)
     config.stash[RUN] = run
@@ -99,7 +115,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[p
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> Optional[pytest.File]:
+def pytest_pycollect_makemodule(module_path: Path,
+                                parent: pytest.Collector) -> Optional[pytest.File]:
     # pytest's Python collector asks for equiv modules named on the command line (or matched by
     # python_files): importing them here would import TensorFlow, so it gets an empty stand-in.
     if fnmatch.fnmatchcase(module_path.name, discover.PATTERN):
@@ -108,7 +125,8 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[Any]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Generator[None, Any, Any]:
     report = yield
     if not isinstance(item, CaseItem):
         return report
@@ -131,7 +149,7 @@ def is_equiv_module(path: Path, session: pytest.Session) -> bool:
     for folder in path.parents:
         if session.isinitpath(folder):
             return True     # as in find_modules, the folder given is searched whatever its name
-        if _skipped_dir(str(folder)):
+        if skipped_dir(str(folder)):
             return False
     return True
 
@@ -155,7 +173,8 @@ class EquivModule(pytest.File):
         elif module.pairs:
             broken, planned = None, engine.plan_module(run.config, module, module.pairs)
         else:
-            # Pairs made at import time (by a factory, say): a worker imports the module to list them.
+            # Pairs made at import time (by a factory, say): a worker imports the module to list
+            # them; a worker, not this process, so that TensorFlow stays out of pytest.
             broken, runs = run.call(engine.collect, module, run.config, run.workdir(), run.stop)
             planned = [] if broken else engine.discovered(run.config, module, runs)
         if broken is not None:
@@ -177,7 +196,7 @@ class PairNode(pytest.Collector):
         return [CheckItem.from_parent(self, name=check) for check, _ in self.planned.checks]
 
     def reportinfo(self) -> tuple:
-        return self.path, self.planned.declared.line - 1, self.name
+        return self.path, max(self.planned.declared.line - 1, 0), self.name
 
     def result(self) -> PairResult:
         """The pair's result, running its sides on the first call."""
@@ -244,7 +263,8 @@ class CheckItem(CaseItem):
 
     def reportinfo(self) -> tuple:
         assert isinstance(self.parent, PairNode)
-        return self.path, self.parent.planned.declared.line - 1, f"{self.parent.name}::{self.name}"
+        line = max(self.parent.planned.declared.line - 1, 0)
+        return self.path, line, f"{self.parent.name}::{self.name}"
 
 
 class ModuleItem(CaseItem):

@@ -45,7 +45,7 @@ class SideRun:
             return f"{label} side: not run: interrupted"
         if self.timed_out:
             return (f"{label} side timed out after {self.timeout:g} s and was killed with its "
-                    "children (raise Pair(timeout=...) or --timeout)")
+                    "children (raise Pair(timeout=...) or the timeout option)")
         code = self.returncode
         if code is not None and code < 0:
             try:
