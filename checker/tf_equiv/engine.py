@@ -24,7 +24,7 @@ from typing import Callable, Optional, Sequence
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
-from tf_equiv.judge import TF1_SOURCE, TF2_ONLY, judge, module_error
+from tf_equiv.judge import TF1_SOURCE, TF2_ONLY, EarlyComparisons, judge, module_error
 from tf_equiv.results import CaseResult, PairResult, Report
 from tf_equiv.runner import SideRun, SideSpec, run_sides
 from tf_equiv.store import Store, source_sha256
@@ -203,7 +203,7 @@ def _interrupted(planned: PlannedPair) -> PairResult:
 
 
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
-             stop: threading.Event, store: Optional[Store] = None) -> tuple:
+             stop: threading.Event, store: Optional[Store] = None, parts: int = 1) -> tuple:
     """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
     module, declared = planned.module, planned.declared
     if stop.is_set():
@@ -223,7 +223,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes, config.python)
     if config.record_out:
-        result = record_pair(planned, spec, store, stop)
+        result = record_pair(planned, spec, store, stop, parts)
         return replace(result, duration=time.monotonic() - started), {}
     stored = None
     if config.against and "tf1" in sides:
@@ -231,13 +231,19 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         if problem:
             return _all(planned, "error", problem), {}
     runs: dict = {}
+    early = EarlyComparisons()
     try:
         if stored is not None:
-            runs = run_sides(spec, stop, ("tf2",), transfer=stored["transfer"])
+            for _, event in stored["run"].events:
+                early.on_event("tf1", event)
+            runs = run_sides(spec, stop, ("tf2",), transfer=stored["transfer"], parts=parts,
+                             listener=early.on_event)
             runs["tf1"] = stored["run"]
         else:
-            runs = run_sides(spec, stop, sides) if sides else {}
-        result = judge(module.display, declared.name, declared.line, planned.checks, runs)
+            runs = run_sides(spec, stop, sides, parts=parts,
+                             listener=early.on_event) if sides else {}
+        result = judge(module.display, declared.name, declared.line, planned.checks, runs,
+                       early.results())
     except Exception as exc:  # a checker bug must not lose the other pairs' results
         cases = tuple(CaseResult(module.display, declared.name, c, "error",
                                  f"{c}: internal error of tf-equiv: {type(exc).__name__}: {exc}",
@@ -286,12 +292,12 @@ def _check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
                                        for c in result.cases))
 
 
-def record_pair(planned: PlannedPair, spec: SideSpec, store: Store,
-                stop: threading.Event) -> PairResult:
+def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: threading.Event,
+                parts: int = 1) -> PairResult:
     """Run the TF1 side only and store its records; each check is 'passed' once recorded."""
     folder = store.pair_folder(planned.id)
     spec = replace(spec, out_dir=folder)
-    run = run_sides(spec, stop, ("tf1",))["tf1"]
+    run = run_sides(spec, stop, ("tf1",), parts=parts)["tf1"]
     store.save(planned.id, folder, run, source_sha256(planned.module.path))
     fatal = run.find("fatal")
     cases = []
@@ -346,13 +352,17 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     for i, broken in enumerate(plan.broken, 1):
         on_pair(broken, i, total)
     jobs = max(1, min(config.jobs, len(plan.pairs) + len(plan.to_collect) * config.jobs or 1))
+    # Give every core a worker: when fewer sides run than there are cores (one pair, or only one
+    # side with --against/record), a side's checks are split over two processes.
+    cores = os.cpu_count() or 1
     sides = 1 if (config.record_out or config.against) else 2
-    threads = max(1, (os.cpu_count() or 1) // (sides * jobs))
+    parts = max(1, min(2, cores // (jobs * sides)))
+    threads = max(1, cores // (jobs * sides * parts))
     scheduled = {p.id for p in plan.pairs}
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending = {pool.submit(run_pair, p, config, workdir, threads, stop, plan.store):
-                       p.module for p in plan.pairs}
+            pending = {pool.submit(run_pair, p, config, workdir, threads, stop, plan.store,
+                                   parts): p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
             while pending:
@@ -369,7 +379,7 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                             scheduled.add(extra.id)
                             total += 1
                             pending[pool.submit(run_pair, extra, config, workdir, threads,
-                                                stop, plan.store)] = module
+                                                stop, plan.store, parts)] = module
     finally:
         _restore_handlers(previous)
         shutil.rmtree(workdir, ignore_errors=True)

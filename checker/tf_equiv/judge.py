@@ -1,6 +1,8 @@
 """Both sides' events -> one verdict per check of a pair (the parent's comparisons happen here)."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable, Optional, Sequence
 
@@ -54,8 +56,44 @@ def settings_of(runs: dict) -> Optional[dict]:
     return None
 
 
-def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict) -> PairResult:
-    """The pair's cases: the worker's own plan when it reported one (else the static plan)."""
+class EarlyComparisons:
+    """Compares each check as soon as both sides have sent it, while the workers go on: the
+    comparisons then cost no wall time when a side finishes before the other."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._settings: Optional[dict] = None
+        self._found: dict = {"tf1": {}, "tf2": {}}
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._futures: dict = {}
+
+    def on_event(self, side: str, event: dict) -> None:
+        """Called by the runner's reader threads with every event of every side."""
+        with self._lock:
+            if event.get("type") == "pair" and self._settings is None:
+                self._settings = event["settings"]
+            if event.get("type") != "check" or event.get("status") != "ok" or not self._settings:
+                return
+            self._found[side][event["check"]] = SideCheck.from_json(event)
+            for check in (event["check"], *[c for c, s in TF1_SOURCE.items() if s == event["check"]]):
+                found = {"tf2": self._found["tf2"].get(check)}
+                if check not in TF2_ONLY:
+                    found["tf1"] = self._found["tf1"].get(TF1_SOURCE.get(check, check))
+                if all(found.values()) and check not in self._futures:
+                    self._futures[check] = self._pool.submit(_compare, check, found, self._settings)
+
+    def results(self) -> dict:
+        """{check: Outcome} of the comparisons that completed (one that raised is redone later)."""
+        self._pool.shutdown(wait=True)
+        return {c: f.result() for c, f in self._futures.items() if f.exception() is None}
+
+
+def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
+          early: Optional[dict] = None) -> PairResult:
+    """The pair's cases: the worker's own plan when it reported one (else the static plan).
+
+    `early` holds comparisons already made (EarlyComparisons.results()).
+    """
     settings = settings_of(runs) or {}
     # The worker knows the pair's own `checks` (not always visible in the source): keep the
     # planned checks it confirms, with its skip reasons.
@@ -80,7 +118,7 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict) -> P
         elif settings.get("skip") or skip_reason:
             result = case(check, "skipped", settings.get("skip") or skip_reason)
         else:
-            result = _judge_check(check, runs, settings, case)
+            result = _judge_check(check, runs, settings, case, (early or {}).get(check))
         cases.append(apply_marks(result, settings.get("xfail")))
     return PairResult(module, pair, tuple(cases), 0.0, env["environment"], env["compat_fixes"],
                       {"rtol": settings.get("rtol"), "atol": settings.get("atol"),
@@ -110,7 +148,8 @@ def _side_check(run: SideRun, check: str) -> tuple:
     return None, 0.0
 
 
-def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., CaseResult]) -> CaseResult:
+def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., CaseResult],
+                 early: Optional[Outcome] = None) -> CaseResult:
     sides = ("tf2",) if check in TF2_ONLY else ("tf1", "tf2")
     found = {}
     seconds = 0.0
@@ -133,7 +172,7 @@ def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., Cas
         if result.status == "skipped":
             return case(check, "skipped", result.message, duration=seconds)
         found[side] = result
-    outcome = _compare(check, found, settings)
+    outcome = early or _compare(check, found, settings)
     extra = {"file": outcome.file, "line": outcome.line} if outcome.line else {}
     return case(check, outcome.verdict, outcome.message, detail=outcome.detail, duration=seconds,
                 warnings=outcome.warnings, records=outcome.records, **extra)

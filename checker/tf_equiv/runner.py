@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from tf_equiv.records import SIDES, decode_event
@@ -78,9 +78,9 @@ class SideSpec:
 
 
 class _Process:
-    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, dict], None]) -> None:
-        self.run = SideRun(side, timeout=spec.timeout,
-                           log_path=os.path.join(spec.out_dir, f"{side}.log"))
+    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, dict], None],
+                 log_name: str) -> None:
+        self.run = SideRun(side, timeout=spec.timeout, log_path=os.path.join(spec.out_dir, log_name))
         read_fd, write_fd = os.pipe()
         # The workers import this very tf_equiv, also under another interpreter (record --python).
         path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
@@ -128,38 +128,84 @@ class _Process:
             pass
 
 
+#: A side split in two processes runs these checks in the first, the rest in the second. TF1: the
+#: inference graph (which also makes the values the TF2 side waits for) | the random regimes.
+#: TF2: one model for five checks plus the inference random regimes | the training regimes
+#: (measured on inception_v3: about 14 s each).
+FIRST_GROUP = {
+    "tf1": {"variables_match", "transferred_inference", "gradients", "constant_inference"},
+    "tf2": {"variables_created_once", "variables_match", "constant_inference",
+            "transferred_inference", "gradients", "random_inference[num_random_ops]",
+            "random_inference[constant]"},
+}
+
+
+def split_checks(side: str, checks: tuple, parts: int) -> list:
+    """The check subsets of a side's worker processes: all in one, or first group | the rest."""
+    if parts < 2:
+        return [checks]
+    first = tuple(c for c in checks if c in FIRST_GROUP[side])
+    rest = tuple(c for c in checks if c not in FIRST_GROUP[side])
+    return [subset for subset in (first, rest) if subset] or [checks]
+
+
+def _merge(side: str, runs: list) -> SideRun:
+    """One side's runs (its parts) as one: all events in time order; finished when every part is."""
+    if len(runs) == 1:
+        return runs[0]
+    events = sorted((e for r in runs for e in r.events if e[1].get("type") != "done"),
+                    key=lambda e: e[0])
+    if all(r.finished for r in runs):
+        events.append((max(r.elapsed for r in runs), {"type": "done"}))
+    worst = next((r for r in runs if not r.finished), runs[0])
+    return SideRun(side, events, returncode=worst.returncode,
+                   timed_out=any(r.timed_out for r in runs),
+                   interrupted=any(r.interrupted for r in runs), timeout=worst.timeout,
+                   log_path=worst.log_path, elapsed=max(r.elapsed for r in runs))
+
+
 def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
-              transfer: Optional[dict] = None) -> dict:
+              transfer: Optional[dict] = None, parts: int = 1,
+              listener: Optional[Callable[[str, dict], None]] = None) -> dict:
     """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}.
 
     Without a TF1 side, `transfer` is what the TF2 side is told of the TF1 values (stored ones).
+    With `parts` 2, each side's checks are split over two processes (cores would be idle else).
+    `listener(side, event)` sees every event as it arrives (from a reader thread).
     """
     lock = threading.Lock()
     relayed = {"done": False}
-    procs: dict = {}
+    procs: list = []
 
     def relay(message: dict) -> None:
         with lock:
-            if relayed["done"] or "tf2" not in procs:
+            if relayed["done"]:
                 return
             relayed["done"] = True
-        procs["tf2"].send(message)
+        for p in procs:
+            if p.run.side == "tf2":
+                p.send(message)
 
     def on_event(side: str, event: dict) -> None:
+        if listener is not None:
+            listener(side, event)
         if side == "tf1" and event.get("type") == "transfer":
             relay({"file": event["file"]} if "file" in event else {"error": event.get("error")})
         elif event.get("type") == "pair" and event["settings"].get("timeout"):
-            for p in procs.values():
+            for p in procs:
                 p.run.timeout = float(event["settings"]["timeout"])
 
     for side in sides:
-        procs[side] = _Process(side, spec, on_event)
-    for p in procs.values():
+        for index, checks in enumerate(split_checks(side, spec.checks, parts)):
+            log = f"{side}.log" if index == 0 else f"{side}-{index + 1}.log"
+            procs.append(_Process(side, replace(spec, checks=checks), on_event, log))
+    for p in procs:
         p.reader.start()
-    if "tf1" not in procs and "tf2" in procs:
+    tf1 = [p for p in procs if p.run.side == "tf1"]
+    if not tf1:
         relay(transfer or {"error": "the TF1 side was not run"})
     while True:
-        running = [p for p in procs.values() if p.proc.poll() is None]
+        running = [p for p in procs if p.proc.poll() is None]
         now = time.monotonic()
         for p in running:
             if stop.is_set():
@@ -168,16 +214,16 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
             elif now - p.started > p.run.timeout:
                 p.run.timed_out = True
                 p.kill()
-        tf1 = procs.get("tf1")
-        if tf1 is not None and tf1.proc.poll() is not None:
-            tf1.reader.join(5)
-            relay({"error": tf1.run.how_it_ended() if not tf1.run.finished
-                   else "the TF1 side did not compute them"})
+        if tf1 and all(p.proc.poll() is not None for p in tf1):
+            for p in tf1:
+                p.reader.join(5)
+            ended = next((p.run for p in tf1 if not p.run.finished), None)
+            relay({"error": ended.how_it_ended() if ended else "the TF1 side did not compute them"})
         if not running:
             break
         time.sleep(0.05)
-    for p in procs.values():
+    for p in procs:
         p.reader.join(10)
         p.run.returncode = p.proc.returncode
         p.run.elapsed = time.monotonic() - p.started
-    return {side: p.run for side, p in procs.items()}
+    return {side: _merge(side, [p.run for p in procs if p.run.side == side]) for side in sides}
