@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 from conftest import read_junit as read_with_junitparser
-from junitparser import JUnitXml
 
 from tf_equiv.errors import UsageError
 from tf_equiv.merge import merge

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from conftest import tf_equiv
-from tf_equiv.engine import assign_shards
+from tf_equiv.shards import assign_shards
 
 
 def test_without_timings_the_partition_is_a_stable_hash():

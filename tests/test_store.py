@@ -16,7 +16,8 @@ LEGACY_PYTHON = os.path.join(ROOT, ".venv-tf2.15", "bin", "python")
 def _copy(tmp_path, *names, folder=FIXTURES):
     work = tmp_path / "mods"
     work.mkdir(exist_ok=True)
-    shutil.copy(os.path.join(FIXTURES, "_models.py"), work)
+    for helper in ("_models.py", "_inception.py"):
+        shutil.copy(os.path.join(FIXTURES, helper), work)
     for name in names:
         shutil.copy(os.path.join(folder, name), work)
     return str(work)

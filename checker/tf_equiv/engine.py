@@ -6,8 +6,6 @@ rest to the workers. Every pair yields a result, even when the checker is interr
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import os
 import shutil
 import signal
@@ -18,16 +16,17 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Callable, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
-from tf_equiv.judge import TF1_SOURCE, TF2_ONLY, EarlyComparisons, judge, module_error
+from tf_equiv.judge import TF2_ONLY, EarlyComparisons, judge, module_error
 from tf_equiv.results import CaseResult, PairResult, Report
-from tf_equiv.runner import SideRun, SideSpec, run_sides
-from tf_equiv.store import Store, source_sha256
+from tf_equiv.runner import SideSpec, run_sides
+from tf_equiv.shards import assign_shards, read_timings, shard_of, write_timings
+from tf_equiv.store import Store
+from tf_equiv.stored import check_inputs, record_pair, stored_tf1
 
 
 @dataclass(frozen=True)
@@ -83,12 +82,6 @@ def selector(config: Config, module: str, pair: str) -> Callable[[str], bool]:
     return selected
 
 
-def shard_of(pair_id: str, count: int) -> int:
-    """A 1-based shard for a pair, stable across machines and Python versions."""
-    digest = hashlib.sha256(pair_id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count + 1
-
-
 def make_plan(config: Config) -> Plan:
     files = find_modules(config.paths)
     if not files and not config.allow_empty:
@@ -109,51 +102,6 @@ def make_plan(config: Config) -> Plan:
     elif config.against:
         store = Store(config.against)
     return Plan(modules, tuple(pairs), broken, to_collect, store)
-
-
-def read_timings(path: Optional[str]) -> dict:
-    """{pair id: seconds} from a --timings file; a missing file is an empty one."""
-    if not path or not os.path.exists(path):
-        return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"--timings {path}: not a JSON object of pair ids to seconds ({e})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--timings {path}: not a JSON object of pair ids to seconds")
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
-
-
-def write_timings(path: str, report: Report) -> None:
-    """Add this run's pair durations to the timings file (other pairs' entries are kept)."""
-    timings = read_timings(path)
-    timings.update({f"{p.module}::{p.pair}": round(p.duration, 3) for p in report.pairs
-                    if p.pair != "<module>" and p.duration > 0})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(dict(sorted(timings.items())), f, indent=1)
-    os.replace(tmp, path)
-
-
-def assign_shards(pair_ids: Sequence[str], count: int, timings: dict) -> dict:
-    """{pair id: 1-based shard}, the same on every machine given the same pairs and timings.
-
-    With timings: longest pairs first, each to the least loaded shard (pairs without a timing count
-    as the median). Without: a stable hash of the pair id.
-    """
-    if not timings:
-        return {p: shard_of(p, count) for p in pair_ids}
-    known = sorted(timings.values())
-    default = known[len(known) // 2]
-    loads = [0.0] * count
-    shards = {}
-    for pair_id in sorted(pair_ids, key=lambda p: (-timings.get(p, default), p)):
-        index = min(range(count), key=lambda i: (loads[i], i))
-        loads[index] += timings.get(pair_id, default)
-        shards[pair_id] = index + 1
-    return shards
 
 
 def plan_module(config: Config, module: Module, declared: Sequence) -> list:
@@ -252,7 +200,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
                       for c, _ in planned.checks)
         return PairResult(module.display, declared.name, cases, line=declared.line), runs
     if stored is not None:
-        result = _check_inputs(result, stored, runs["tf2"])
+        result = check_inputs(result, stored, runs["tf2"])
     return replace(result, duration=time.monotonic() - started), runs
 
 
@@ -262,66 +210,6 @@ def _all(planned: PlannedPair, verdict: str, message: str, detail: str = "") -> 
         CaseResult(module.display, declared.name, c, verdict, f"{c}: {message}", detail=detail,
                    file=module.display, line=declared.line) for c, _ in planned.checks),
         line=declared.line)
-
-
-def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
-    """({"run": SideRun, "transfer": message, "inputs": sha256}, None) or (None, why not usable)."""
-    found = store.find(planned.id)
-    if found is None:
-        return None, (f"no stored TF1 records for {planned.id} in {store.root} "
-                      "(record them with tf-equiv record --side tf1 --out DIR)")
-    now = source_sha256(planned.module.path)
-    if now != found.source_sha256:
-        return None, (f"stale TF1 records: {planned.module.display} changed since it was recorded "
-                      f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
-                      "record it again")
-    run = Store.side_run(found)
-    transfer = run.find("transfer") or {"error": "the stored TF1 side has no initial values"}
-    message = {"file": transfer["file"]} if "file" in transfer else {"error": transfer.get("error")}
-    return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None
-
-
-def _check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
-    """Stored records are only valid for the inputs they were computed from."""
-    now = (tf2.find("inputs") or {}).get("sha256")
-    if not now or not stored["inputs"] or now == stored["inputs"]:
-        return result
-    message = (f"stale TF1 records: the inputs differ from the recorded ones (sha256 "
-               f"{stored['inputs'][:12]} recorded, {now[:12]} now); record again")
-    return replace(result, cases=tuple(replace(c, verdict="error", message=f"{c.check}: {message}")
-                                       for c in result.cases))
-
-
-def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: threading.Event,
-                parts: int = 1) -> PairResult:
-    """Run the TF1 side only and store its records; each check is 'passed' once recorded."""
-    folder = store.pair_folder(planned.id)
-    spec = replace(spec, out_dir=folder)
-    run = run_sides(spec, stop, ("tf1",), parts=parts)["tf1"]
-    store.save(planned.id, folder, run, source_sha256(planned.module.path))
-    fatal = run.find("fatal")
-    cases = []
-    for check, reason in planned.checks:
-        case = partial(CaseResult, planned.module.display, planned.declared.name, check,
-                       file=planned.module.display, line=planned.declared.line)
-        event = next((e for _, e in run.events if e.get("type") == "check"
-                      and e.get("check") == TF1_SOURCE.get(check, check)), None)
-        if reason:
-            cases.append(case("skipped", reason))
-        elif check in TF2_ONLY:
-            cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
-        elif fatal:
-            cases.append(case("error", fatal["message"], detail=fatal.get("detail", "")))
-        elif event is None:
-            cases.append(case("error", f"{check}: {run.how_it_ended()}", detail=run.log_tail()))
-        elif event["status"] != "ok":
-            cases.append(case("error" if event["status"] == "error" else "skipped",
-                              f"{check}: TF1 side: {event.get('message', '')}",
-                              detail=event.get("detail", "")))
-        else:
-            cases.append(case("passed", f"{check}: TF1 records stored"))
-    return PairResult(planned.module.display, planned.declared.name, tuple(cases),
-                      line=planned.declared.line)
 
 
 def collect(module: Module, config: Config, workdir: str, stop: threading.Event) -> tuple:

@@ -1,22 +1,8 @@
-"""tf_slim inception_v3 forward passes, TF1 graph recorded under one TensorFlow, TF2 shim under another."""
+"""tf_slim inception_v3: TF1 graph recorded under one TensorFlow, TF2 shim checked under another."""
 import numpy as np
-import tensorflow as tf
-import tf_slim as slim
-from tf_slim.nets import inception_v3
 
 import tf_equiv
-
-
-def tf1_forward(images, training):
-    with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
-        return inception_v3.inception_v3(images, num_classes=10, is_training=training)
-
-
-class InceptionV3(tf.keras.layers.Layer):
-    @tf.compat.v1.keras.utils.track_tf1_style_variables
-    def call(self, images, training=None):
-        return tf1_forward(images, bool(training))
-
+from _inception import InceptionV3, tf1_forward
 
 inception = tf_equiv.Pair(
     tf1=tf1_forward, tf2=InceptionV3,

@@ -1,0 +1,75 @@
+"""Running pairs with stored TF1 records: `tf-equiv record` and `tf-equiv check --against`."""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING
+
+from tf_equiv.judge import TF1_SOURCE, TF2_ONLY
+from tf_equiv.results import CaseResult, PairResult
+from tf_equiv.runner import SideRun, SideSpec, run_sides
+from tf_equiv.store import Store, source_sha256
+
+if TYPE_CHECKING:
+    from tf_equiv.engine import PlannedPair
+
+
+def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
+    """({"run": SideRun, "transfer": message, "inputs": sha256}, None) or (None, why not usable)."""
+    found = store.find(planned.id)
+    if found is None:
+        return None, (f"no stored TF1 records for {planned.id} in {store.root} "
+                      "(record them with tf-equiv record --side tf1 --out DIR)")
+    now = source_sha256(planned.module.path)
+    if now != found.source_sha256:
+        return None, (f"stale TF1 records: {planned.module.display} changed since it was recorded "
+                      f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
+                      "record it again")
+    run = Store.side_run(found)
+    transfer = run.find("transfer") or {"error": "the stored TF1 side has no initial values"}
+    message = {"file": transfer["file"]} if "file" in transfer else {"error": transfer.get("error")}
+    return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None
+
+
+def check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
+    """Stored records are only valid for the inputs they were computed from."""
+    now = (tf2.find("inputs") or {}).get("sha256")
+    if not now or not stored["inputs"] or now == stored["inputs"]:
+        return result
+    message = (f"stale TF1 records: the inputs differ from the recorded ones (sha256 "
+               f"{stored['inputs'][:12]} recorded, {now[:12]} now); record again")
+    return replace(result, cases=tuple(replace(c, verdict="error", message=f"{c.check}: {message}")
+                                       for c in result.cases))
+
+
+def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: threading.Event,
+                parts: int = 1) -> PairResult:
+    """Run the TF1 side only and store its records; each check is 'passed' once recorded."""
+    folder = store.pair_folder(planned.id)
+    spec = replace(spec, out_dir=folder)
+    run = run_sides(spec, stop, ("tf1",), parts=parts)["tf1"]
+    store.save(planned.id, folder, run, source_sha256(planned.module.path))
+    fatal = run.find("fatal")
+    cases = []
+    for check, reason in planned.checks:
+        case = partial(CaseResult, planned.module.display, planned.declared.name, check,
+                       file=planned.module.display, line=planned.declared.line)
+        event = next((e for _, e in run.events if e.get("type") == "check"
+                      and e.get("check") == TF1_SOURCE.get(check, check)), None)
+        if reason:
+            cases.append(case("skipped", reason))
+        elif check in TF2_ONLY:
+            cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
+        elif fatal:
+            cases.append(case("error", fatal["message"], detail=fatal.get("detail", "")))
+        elif event is None:
+            cases.append(case("error", f"{check}: {run.how_it_ended()}", detail=run.log_tail()))
+        elif event["status"] != "ok":
+            cases.append(case("error" if event["status"] == "error" else "skipped",
+                              f"{check}: TF1 side: {event.get('message', '')}",
+                              detail=event.get("detail", "")))
+        else:
+            cases.append(case("passed", f"{check}: TF1 records stored"))
+    return PairResult(planned.module.display, planned.declared.name, tuple(cases),
+                      line=planned.declared.line)
