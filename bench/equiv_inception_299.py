@@ -43,4 +43,7 @@ inception = tf_equiv.Pair(
     # Gradients flow through 94 convolutions in float32, where the graph side's fused kernels and
     # the eager side's order of sums differ by ~1e-4.
     tolerances={"gradients/*": (1e-3, 1e-5)},
+    # The ten checks bench/baseline_guide.py also does by hand (everything but tf_function).
+    checks=["variables_*", "constant_inference", "transferred_inference", "random_*",
+            "functional_*", "gradients"],
 )

@@ -19,7 +19,7 @@ def test_list_reads_declarations_without_tensorflow():
     assert "tests/fixtures/equiv_renamed.py::renamed::variables_created_once" in lines
     assert "tests/fixtures/equiv_renamed.py::renamed_mapped::gradients" in lines
     assert "tests/fixtures/equiv_marks.py::xfailing::random_training[constant]" in lines
-    assert lines[-1] == "5 pairs, 25 checks in 2 modules"
+    assert lines[-1] == "5 pairs, 27 checks in 2 modules"
 
 
 def test_list_does_not_import_tensorflow():

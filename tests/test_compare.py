@@ -91,3 +91,22 @@ def test_weak_warning_ignores_constant_initializers():
     assert out.verdict == "passed"
     assert out.warnings == ("weak comparison: 1 records have every element equal to one value on "
                             "both sides: outputs/p",)
+
+
+def test_rename_inference_suggests_a_name_map():
+    from tf_equiv.compare_variables import infer_renames, suggest_name_map
+
+    def spec(name, shape):
+        return {"name": name, "shape": shape, "dtype": "float32", "trainable": True}
+
+    tf1 = [spec("enc/dense/kernel", [3, 4]), spec("enc/dense/bias", [4]), spec("head/w", [4, 2])]
+    tf2 = [spec("enc_v2/dense/kernel", [3, 4]), spec("enc_v2/dense/bias", [4]),
+           spec("head/weights", [4, 2])]
+    renames = infer_renames(tf1, tf2)
+    assert renames == {"enc_v2/dense/kernel": "enc/dense/kernel",
+                       "enc_v2/dense/bias": "enc/dense/bias", "head/weights": "head/w"}
+    assert suggest_name_map(renames) == (
+        "name_map=lambda name: {'enc_v2/dense/kernel:0': 'enc/dense/kernel', "
+        "'enc_v2/dense/bias:0': 'enc/dense/bias', 'head/weights:0': 'head/w'}.get(name, name)")
+    same = {k: v for k, v in renames.items() if k.startswith("enc_v2")}
+    assert suggest_name_map(same) == "name_map=lambda name: name.replace('enc_v2/', 'enc/')"

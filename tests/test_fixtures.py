@@ -6,7 +6,7 @@ import re
 ALL = ["variables_created_once", "variables_match", "constant_inference", "transferred_inference",
        "random_inference[num_random_ops]", "random_inference[constant]",
        "random_training[num_random_ops]", "random_training[constant]",
-       "functional_training[constant]", "gradients"]
+       "functional_training[constant]", "gradients", "tf_function"]
 RANDOM = ALL[4:9]
 
 
@@ -17,7 +17,7 @@ def test_run_exits_1_and_ends_with_a_total(fixtures_run):
 
 
 def test_progress_line_per_pair(fixtures_run):
-    assert re.search(r"^\[ ?\d+/\d+\] equiv_good\.py::good  10 passed  \d+\.\d s$",
+    assert re.search(r"^\[ ?\d+/\d+\] equiv_good\.py::good  11 passed  \d+\.\d s$",
                      fixtures_run.stdout, re.M)
 
 
@@ -41,7 +41,9 @@ def test_renamed_scope_fails_variables_match_with_a_diff_and_hint(fixtures_run):
     case = fixtures_run.case("equiv_renamed.py::renamed::variables_match")
     assert "4 variables only in TF2: encoder_v2/hidden/bias (16,) float32" in case.message
     assert "4 variables only in TF1: encoder/hidden/kernel (6, 16) float32" in case.message
-    assert "name_map=" in case.message
+    assert "Hint: 4 look renamed; pass name_map=lambda name: name.replace('encoder_v2/', " \
+        "'encoder/')" in case.message
+    assert "'encoder/hidden/kernel': 'encoder_v2/hidden/kernel'" in case.text  # init_from_checkpoint
     assert "- encoder/hidden/kernel (6, 16) float32" in case.text
     assert "+ encoder_v2/hidden/kernel (6, 16) float32" in case.text
     transfer = fixtures_run.case("equiv_renamed.py::renamed::transferred_inference")
@@ -94,6 +96,13 @@ def test_default_dense_initializer_is_explained(fixtures_run):
     assert "first divergence in forward order: initial/dense_default/proj/kernel:" in case.message
     assert "cannot align" in case.message
     assert "transferred_inference" in case.message and "still applies" in case.message
+
+
+def test_tf_function_places_the_blame(fixtures_run):
+    case = fixtures_run.case("equiv_drift.py::drift::tf_function")
+    assert case.verdict == "failed"
+    assert "first divergence in forward order: outputs/logits: max abs diff 0.001" in case.message
+    assert case.message.endswith("the eager TF2 model and its tf.function trace agree")
 
 
 def test_small_drift_reports_statistics(fixtures_run):

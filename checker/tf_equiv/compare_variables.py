@@ -49,12 +49,70 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
         return Outcome("passed", f"variables_match: {len(tf1)} variables match in name, shape, "
                                  "dtype and trainable flag")
     counts = f"count TF1 {len(tf1)}, TF2 {len(tf2)}"
-    hint = f". {NAME_MAP_HINT}" if (only1 and only2) else ""
+    renames = infer_renames([by1[n] for n in only1], [by2[n] for n in only2])
+    hint = ""
+    if renames:
+        hint = f". Hint: {len(renames)} look renamed; pass {suggest_name_map(renames)}"
+    elif only1 and only2:
+        hint = f". {NAME_MAP_HINT}"
     detail = "--- TF1 global_variables()\n+++ TF2 model.variables" + (
-        " (through name_map)" if any(v.get("tf2_name") != v["name"] for v in tf2) else "")
+        " (through name_map)" if any(v.get("tf2_name", "").removesuffix(":0") != v["name"]
+                                     for v in tf2) else "")
     detail += "\n" + "\n".join(diff)
+    if renames:
+        detail += ("\n\nLikely renames (same shape and dtype, closest name), TF2 -> TF1:\n"
+                   + "\n".join(f"  {a} -> {b}" for a, b in renames.items())
+                   + f"\n\nname_map for the Pair:\n  {suggest_name_map(renames)}"
+                   + "\n\nassignment map for tf.compat.v1.train.init_from_checkpoint (TF1 "
+                   "checkpoint name -> TF2 variable):\n  "
+                   + repr({b: a for a, b in renames.items()}))
     return Outcome("failed", f"variables_match: {'; '.join(problems)} ({counts}){hint}",
                    detail=detail)
+
+
+def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> dict:
+    """{TF2 name: TF1 name} for unmatched variables of equal shape and dtype, closest names first."""
+    import difflib
+
+    candidates = sorted(
+        ((difflib.SequenceMatcher(None, a["name"], b["name"]).ratio(), b["name"], a["name"])
+         for a in only1 for b in only2
+         if list_or(a["shape"]) == list_or(b["shape"]) and a["dtype"] == b["dtype"]),
+        key=lambda c: (-c[0], c[1], c[2]))
+    renames: dict = {}
+    taken: set = set()
+    for _, tf2_name, tf1_name in candidates:
+        if tf2_name not in renames and tf1_name not in taken:
+            renames[tf2_name] = tf1_name
+            taken.add(tf1_name)
+    return renames
+
+
+def suggest_name_map(renames: dict) -> str:
+    """Python for `name_map=`: one str.replace when every rename is the same, else a dict."""
+    replacements = {_changed_part(a, b) for a, b in renames.items()}
+    if len(replacements) == 1:
+        old, new = replacements.pop()
+        if old and all(a.replace(old, new) == b for a, b in renames.items()):
+            return f"name_map=lambda name: name.replace({old!r}, {new!r})"
+    table = {f"{a}:0": b for a, b in renames.items()}
+    return f"name_map=lambda name: {table!r}.get(name, name)"
+
+
+def _changed_part(tf2_name: str, tf1_name: str) -> tuple:
+    """The differing middle of two names, widened to whole path segments: ('enc_v2/', 'enc/')."""
+    a, b = tf2_name.split("/"), tf1_name.split("/")
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    old = "/".join(a[start:len(a) - end])
+    new = "/".join(b[start:len(b) - end])
+    tail = "/" if end else ""
+    head = "/" if start and not end else ""
+    return head + old + tail, head + new + tail
 
 
 def list_or(value: object) -> object:

@@ -16,7 +16,8 @@ from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.runner import SideRun
 
 #: Where the TF1 side keeps the records a TF2-only regime is compared with.
-TF1_SOURCE = {"functional_training[constant]": "random_training[constant]"}
+TF1_SOURCE = {"functional_training[constant]": "random_training[constant]",
+              "tf_function": "transferred_inference"}
 TF2_ONLY = {"variables_created_once"}
 
 UNALIGNED_HINT = (
@@ -191,6 +192,8 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
     outcome = compare_records(check, arrays1, arrays2,
                               lambda name: tolerance_for(name, tolerances, rtol, atol),
                               order=tf1.order)
+    if check == "tf_function" and tf2.meta.get("eager_file"):
+        outcome = _with_eager(outcome, arrays2, tf2.meta["eager_file"], tolerances, rtol, atol)
     if check == "gradients":
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
@@ -198,6 +201,23 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
         hint = initializer_hint(arrays1[first.name], arrays2[first.name])
         outcome = replace(outcome, message=f"{outcome.message}. {hint}")
     return outcome
+
+
+def _with_eager(outcome: Outcome, traced: dict, eager_file: str, tolerances: dict, rtol: float,
+                atol: float) -> Outcome:
+    """Say whether the eager TF2 model agrees with its tf.function trace, to place the blame."""
+    eager = SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).arrays()
+    inner = compare_records("eager vs tf.function", eager, traced,
+                            lambda name: tolerance_for(name, tolerances, rtol, atol))
+    if inner:
+        note = "the eager TF2 model and its tf.function trace agree"
+    else:
+        note = ("the eager TF2 model and its tf.function trace differ too: "
+                + inner.message.split(": ", 1)[-1])
+    if outcome:
+        return replace(outcome, detail=note)
+    return replace(outcome, message=f"{outcome.message}; {note}",
+                   detail=f"{outcome.detail}\n{note}".strip())
 
 
 def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:

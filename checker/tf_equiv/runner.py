@@ -133,9 +133,10 @@ class _Process:
 #: TF2: one model for five checks plus the inference random regimes | the training regimes
 #: (measured on inception_v3: about 14 s each).
 FIRST_GROUP = {
-    "tf1": {"variables_match", "transferred_inference", "gradients", "constant_inference"},
+    "tf1": {"variables_match", "transferred_inference", "gradients", "constant_inference",
+            "tf_function"},
     "tf2": {"variables_created_once", "variables_match", "constant_inference",
-            "transferred_inference", "gradients", "random_inference[num_random_ops]",
+            "transferred_inference", "gradients", "tf_function", "random_inference[num_random_ops]",
             "random_inference[constant]"},
 }
 

@@ -31,6 +31,8 @@ class Built:
 
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterator[SideCheck]:
+    if "tf_function" in wanted and "transferred_inference" not in wanted:
+        wanted = [*wanted, "transferred_inference"]   # the reference of tf_function
     main = [c for c in MAIN if c in wanted]
     needs_transfer = "transferred_inference" in wanted or "gradients" in wanted
     if main or needs_transfer:

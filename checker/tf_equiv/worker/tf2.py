@@ -17,7 +17,7 @@ from tf_equiv.worker.session import error_result
 
 SIDE = "tf2"
 FIRST = ("variables_created_once", "variables_match", "constant_inference")
-TRANSFER = ("transferred_inference", "gradients")
+TRANSFER = ("transferred_inference", "gradients", "tf_function")
 
 
 class Model:
@@ -169,6 +169,26 @@ def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
             out, SIDE, "transferred_inference", *_ordered(_outputs(model(False), model))))
     if "gradients" in checks:
         yield _guarded("gradients", lambda: _gradients(model, out))
+    if "tf_function" in checks:
+        yield _guarded("tf_function", lambda: _tf_function(model, out))
+
+
+def _tf_function(model: Model, out: str) -> SideCheck:
+    """The model traced by tf.function (graph optimizations on), and eager, at the TF1 values."""
+    layer = model.model
+
+    @tf.function
+    def traced(inputs: Any) -> tuple:
+        outputs = layer(inputs, training=False)
+        losses = list(getattr(layer, "losses", []) or [])
+        return outputs, (tf.add_n([tf.cast(x, tf.float32) for x in losses]) if losses
+                         else tf.constant(0.0))
+
+    outputs, reg = call_user("the TF2 model inside tf.function", traced, model.inputs)
+    arrays = {name: np.asarray(t) for name, t in flatten(outputs)}
+    arrays["regularization_loss"] = np.asarray(reg)
+    eager = write_check(out, SIDE, "tf_function-eager", *_ordered(_outputs(model(False), model)))
+    return write_check(out, SIDE, "tf_function", arrays, list(arrays), {"eager_file": eager.file})
 
 
 def _ordered(arrays: dict) -> tuple:
