@@ -170,17 +170,17 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes, config.python)
-    if config.record_out:
-        result = record_pair(planned, spec, store, stop, parts)
-        return replace(result, duration=time.monotonic() - started), {}
-    stored = None
-    if config.against and "tf1" in sides:
-        stored, problem = stored_tf1(planned, store)
-        if problem:
-            return _all(planned, "error", problem), {}
     runs: dict = {}
+    stored = None
     early = EarlyComparisons()
     try:
+        if config.record_out:
+            result = record_pair(planned, spec, store, stop, parts)
+            return replace(result, duration=time.monotonic() - started), {}
+        if config.against and "tf1" in sides:
+            stored, problem = stored_tf1(planned, store)
+            if problem:
+                return _all(planned, "error", problem), {}
         if stored is not None:
             for _, event in stored["run"].events:
                 early.on_event("tf1", event)
@@ -217,7 +217,11 @@ def collect(module: Module, config: Config, workdir: str, stop: threading.Event)
     out_dir = tempfile.mkdtemp(prefix="collect-", dir=workdir)
     spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes,
                     config.python)
-    runs = run_sides(spec, stop, ("tf2",))
+    try:
+        runs = run_sides(spec, stop, ("tf2",))
+    except Exception as exc:  # a checker bug must not lose the other modules' results
+        return module_error(module.display, f"internal error of tf-equiv while collecting pairs: "
+                            f"{type(exc).__name__}: {exc}", 0, traceback.format_exc()), {}
     fatal = runs["tf2"].find("fatal")
     if fatal:
         return module_error(module.display, fatal["message"], int(fatal.get("line") or 0),
