@@ -84,7 +84,8 @@ def plugin_run(tmp_path_factory) -> Inner:
 
 def test_one_test_per_pair_and_check_and_k_selects(plugin_run):
     assert sorted(plugin_run.outcomes) == [
-        "equiv_drift.py::drift::constant_inference", "equiv_drift.py::drift::transferred_inference",
+        "equiv_drift.py::drift::constant_inference", "equiv_drift.py::drift::tf_function",
+        "equiv_drift.py::drift::transferred_inference",
         "equiv_factory.py::from_factory::variables_match",
         "equiv_marks.py::skipped::variables_created_once",
         "equiv_marks.py::skipped::variables_match",
@@ -93,7 +94,7 @@ def test_one_test_per_pair_and_check_and_k_selects(plugin_run):
         "equiv_weak.py::weak::constant_inference"]
     assert plugin_run.outcomes["equiv_factory.py::from_factory::variables_match"].outcome == \
         "passed"
-    assert "8 deselected" in plugin_run.stdout
+    assert "9 deselected" in plugin_run.stdout
     assert plugin_run.returncode == 1
 
 
@@ -141,7 +142,7 @@ def test_unparsable_module_is_one_failing_test(plugin_run):
 def test_flag_loads_the_plugin(tmp_path):
     cwd = folder(tmp_path, "equiv_marks.py", "equiv_syntax_error.py")
     run = inner_pytest(cwd, "--tf-equiv", "-k", "not xfailing and not xpassing")
-    assert len(run.outcomes) == 11, run.stdout
+    assert len(run.outcomes) == 12, run.stdout
     assert run.outcomes["equiv_syntax_error.py::<module>"].outcome == "failed"
     assert run.outcomes["equiv_marks.py::skipped::gradients"].outcome == "skipped"
 
@@ -149,7 +150,7 @@ def test_flag_loads_the_plugin(tmp_path):
 def test_error_verdict_options_and_x_with_both_ways_of_loading(tmp_path):
     run = inner_pytest(folder(tmp_path, "equiv_drift.py"), *PLUGIN, "--tf-equiv", "-x",
                      "--tf-equiv-timeout", "0.01", "--tf-equiv-no-compat-fixes")
-    assert "collected 2 items" in run.stdout         # not twice over
+    assert "collected 3 items" in run.stdout         # not twice over
     assert "stopping after 1 failures" in run.stdout
     assert list(run.outcomes) == ["equiv_drift.py::drift::constant_inference"]
     case = run.outcomes["equiv_drift.py::drift::constant_inference"]

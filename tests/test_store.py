@@ -28,7 +28,7 @@ def test_record_then_check_against(tmp_path):
     store = str(tmp_path / "records")
     recorded = tf_equiv("record", ".", "--side", "tf1", "--out", store, cwd=work)
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
-    assert "] equiv_drift.py::drift  2 passed" in recorded.stdout
+    assert "] equiv_drift.py::drift  3 passed" in recorded.stdout
     with open(os.path.join(store, "manifest.json")) as f:
         manifest = json.load(f)
     assert manifest["format"] == "tf-equiv-records" and manifest["format_version"] == 1
