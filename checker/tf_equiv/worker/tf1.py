@@ -16,7 +16,8 @@ from tf_equiv.worker.session import error_result
 
 SIDE = "tf1"
 #: Checks computed from one inference graph with the graph seed fixed.
-MAIN = ("variables_match", "transferred_inference", "gradients", "constant_inference")
+MAIN = ("variables_match", "transferred_inference", "gradients", "constant_inference",
+        "checkpoint_inference")
 
 
 @dataclass
@@ -126,6 +127,9 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
                     arrays, order = _forward(sess, built)
                     done.add("constant_inference")
                     yield write_check(out, SIDE, "constant_inference", arrays, order)
+                if "checkpoint_inference" in checks:
+                    done.add("checkpoint_inference")
+                    yield _checkpoint(sess, built, pair, out)
     except Exception as exc:  # user code and the graph it built may raise anything
         e = as_user_error("the TF1 inference graph", exc)
         if needs_transfer:
@@ -133,6 +137,19 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
         for check in checks:
             if check not in done:
                 yield error_result(SIDE, check, e)
+
+
+def _checkpoint(sess: tf.compat.v1.Session, built: Built, pair: Any, out: str) -> SideCheck:
+    """Restore the pair's TF1 name-based checkpoint with a Saver, then inference."""
+    path = pair.resolved_checkpoint()
+    try:
+        tf.compat.v1.train.Saver(var_list=built.variables).restore(sess, path)
+    except Exception as exc:  # a missing file or variable: say which, keep the other checks
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return error_result(SIDE, "checkpoint_inference",
+                            UserError(f"restoring {path} with tf.compat.v1.train.Saver: {first}"))
+    arrays, order = _forward(sess, built)
+    return write_check(out, SIDE, "checkpoint_inference", arrays, order)
 
 
 def _gradients(sess: tf.compat.v1.Session, built: Built, trainable: list, grads: list,

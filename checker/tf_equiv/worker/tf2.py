@@ -16,7 +16,7 @@ from tf_equiv.worker.numerics import RANDOM_CHECKS, default_loss, variable_spec
 from tf_equiv.worker.session import error_result
 
 SIDE = "tf2"
-FIRST = ("variables_created_once", "variables_match", "constant_inference")
+FIRST = ("variables_created_once", "variables_match", "constant_inference", "checkpoint_inference")
 TRANSFER = ("transferred_inference", "gradients", "tf_function")
 
 
@@ -127,6 +127,26 @@ def _first(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
                 v.assign(tf.fill(v.shape, tf.cast(model.pair.constant, v.dtype)))
         arrays = _outputs(model(False), model)
         yield write_check(out, SIDE, "constant_inference", arrays, list(arrays))
+    if "checkpoint_inference" in checks:
+        yield _guarded("checkpoint_inference", lambda: _checkpoint(model, out))
+
+
+def _checkpoint(model: Model, out: str) -> SideCheck:
+    """Every variable read by name (through name_map) from the TF1 checkpoint, then inference."""
+    path = model.pair.resolved_checkpoint()
+    try:
+        reader = tf.train.load_checkpoint(path)
+    except Exception as exc:  # not a checkpoint: say where
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(f"reading the checkpoint {path}: {first}") from None
+    missing = [model.name(v) for v in model.variables if not reader.has_tensor(model.name(v))]
+    if missing:
+        raise UserError(f"the checkpoint {path} has no value for {len(missing)} TF2 variables: "
+                        f"{', '.join(missing[:5])}. Pass name_map= for renamed variables")
+    for v in model.variables:
+        v.assign(reader.get_tensor(model.name(v)))
+    arrays = _outputs(model(False), model)
+    return write_check(out, SIDE, "checkpoint_inference", arrays, list(arrays))
 
 
 def _receive_transfer() -> dict:
