@@ -24,7 +24,8 @@ CheckId = Literal[
 ALL_CHECKS: tuple = get_args(CheckId)
 
 #: Checks this version of the engine runs.
-IMPLEMENTED: frozenset = frozenset(ALL_CHECKS[:10]) | {"tf_function", "checkpoint_inference"}
+IMPLEMENTED: frozenset = frozenset(ALL_CHECKS[:10]) | {"tf_function", "checkpoint_inference",
+                                                          "optimizer_steps"}
 
 #: Checks that need a Pair field to apply, and that field.
 NEEDS_FIELD = {"optimizer_steps": "optimizers", "checkpoint_inference": "checkpoint"}

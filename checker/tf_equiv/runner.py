@@ -134,10 +134,11 @@ class _Process:
 #: (measured on inception_v3: about 14 s each).
 FIRST_GROUP = {
     "tf1": {"variables_match", "transferred_inference", "gradients", "constant_inference",
-            "tf_function", "checkpoint_inference"},
+            "tf_function", "checkpoint_inference", "optimizer_steps"},
     "tf2": {"variables_created_once", "variables_match", "constant_inference",
             "checkpoint_inference",
-            "transferred_inference", "gradients", "tf_function", "random_inference[num_random_ops]",
+            "transferred_inference", "gradients", "tf_function", "optimizer_steps",
+            "random_inference[num_random_ops]",
             "random_inference[constant]"},
 }
 

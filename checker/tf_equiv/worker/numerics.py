@@ -15,6 +15,10 @@ RANDOM_CHECKS = {
     "random_training[constant]": (True, "constant"),
 }
 
+#: Slot kinds kept as each optimizer names them: TF1 Momentum's "momentum" (the accumulator) and
+#: Keras SGD's "m" (-learning_rate x accumulator) are different quantities; Adam's m and v agree.
+SLOT_KINDS: dict = {}
+
 
 def random_regimes(wanted: list) -> Iterator[tuple]:
     """(check, training, mode) for each random regime the TF1 side must run.

@@ -11,13 +11,13 @@ import tensorflow as tf
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
                                     record_name, write_check)
-from tf_equiv.worker.numerics import default_loss, random_regimes, variable_spec
+from tf_equiv.worker.numerics import SLOT_KINDS, default_loss, random_regimes, variable_spec
 from tf_equiv.worker.session import error_result
 
 SIDE = "tf1"
 #: Checks computed from one inference graph with the graph seed fixed.
-MAIN = ("variables_match", "transferred_inference", "gradients", "constant_inference",
-        "checkpoint_inference")
+MAIN = ("variables_match", "transferred_inference", "gradients", "optimizer_steps",
+        "constant_inference", "checkpoint_inference")
 
 
 @dataclass
@@ -35,7 +35,7 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
     if "tf_function" in wanted and "transferred_inference" not in wanted:
         wanted = [*wanted, "transferred_inference"]   # the reference of tf_function
     main = [c for c in MAIN if c in wanted]
-    needs_transfer = "transferred_inference" in wanted or "gradients" in wanted
+    needs_transfer = any(c in wanted for c in ("transferred_inference", "gradients", "optimizer_steps"))
     if main or needs_transfer:
         yield from _main(pair, inputs, main, needs_transfer, out, channel)
     for check, training, mode in random_regimes(wanted):
@@ -93,11 +93,15 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
             tf.compat.v1.set_random_seed(SEED)
             built = _build(pair, inputs, training=False)
             trainable = tf.compat.v1.trainable_variables()
-            grads = None
-            if "gradients" in checks:
+            grads = train = None
+            if "gradients" in checks or "optimizer_steps" in checks:
                 loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
                     else default_loss(built.outputs)
-                grads = tf.gradients(loss + built.reg, trainable)
+                total = loss + built.reg
+                grads = tf.gradients(total, trainable) if "gradients" in checks else None
+            if "optimizer_steps" in checks:
+                optimizer = call_user("optimizers[0]()", pair.optimizers[0])
+                train = (optimizer, total, optimizer.minimize(total, var_list=trainable))
             float_vars = [v for v in built.variables if v.dtype.base_dtype.is_floating]
             reset = tf.group(*[v.assign(tf.fill(v.shape, tf.cast(pair.constant, v.dtype.base_dtype)))
                                for v in float_vars])
@@ -122,6 +126,9 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
                 if grads is not None:
                     yield _gradients(sess, built, trainable, grads, out)
                     done.add("gradients")
+                if train is not None:
+                    done.add("optimizer_steps")
+                    yield _optimizer_steps(sess, built, trainable, train, pair.train_steps, out)
                 if "constant_inference" in checks:
                     sess.run(reset)
                     arrays, order = _forward(sess, built)
@@ -150,6 +157,24 @@ def _checkpoint(sess: tf.compat.v1.Session, built: Built, pair: Any, out: str) -
                             UserError(f"restoring {path} with tf.compat.v1.train.Saver: {first}"))
     arrays, order = _forward(sess, built)
     return write_check(out, SIDE, "checkpoint_inference", arrays, order)
+
+
+def _optimizer_steps(sess: tf.compat.v1.Session, built: Built, trainable: list, train: tuple,
+                     steps: int, out: str) -> SideCheck:
+    """`steps` optimizer steps from the transferred values: the loss, then every variable and
+    slot after each step."""
+    optimizer, total, train_op = train
+    slots = [(f"{record_name(v.name)}/{SLOT_KINDS.get(kind, kind)}", optimizer.get_slot(v, kind))
+             for v in trainable for kind in optimizer.get_slot_names()
+             if optimizer.get_slot(v, kind) is not None]
+    arrays: dict = {}
+    for step in range(1, steps + 1):
+        loss, _ = sess.run([total, train_op], built.feed)
+        arrays[f"optimizer_steps/{step}/loss"] = np.asarray(loss)
+        values = sess.run([v for v in trainable] + [s for _, s in slots])
+        names = [record_name(v.name) for v in trainable] + [n for n, _ in slots]
+        arrays.update({f"optimizer_steps/{step}/{n}": x for n, x in zip(names, values)})
+    return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays))
 
 
 def _gradients(sess: tf.compat.v1.Session, built: Built, trainable: list, grads: list,

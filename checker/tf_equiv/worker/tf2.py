@@ -12,12 +12,12 @@ import tensorflow as tf
 from tf_equiv.records import SideCheck
 from tf_equiv.worker.common import (UserError, as_user_error, call_user, flatten, is_user_file,
                                     map_nested, record_name, write_check)
-from tf_equiv.worker.numerics import RANDOM_CHECKS, default_loss, variable_spec
+from tf_equiv.worker.numerics import RANDOM_CHECKS, SLOT_KINDS, default_loss, variable_spec
 from tf_equiv.worker.session import error_result
 
 SIDE = "tf2"
 FIRST = ("variables_created_once", "variables_match", "constant_inference", "checkpoint_inference")
-TRANSFER = ("transferred_inference", "gradients", "tf_function")
+TRANSFER = ("transferred_inference", "gradients", "tf_function", "optimizer_steps")
 
 
 class Model:
@@ -191,6 +191,50 @@ def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
         yield _guarded("gradients", lambda: _gradients(model, out))
     if "tf_function" in checks:
         yield _guarded("tf_function", lambda: _tf_function(model, out))
+    if "optimizer_steps" in checks:     # last: it changes the weights
+        yield _guarded("optimizer_steps", lambda: _optimizer_steps(model, out))
+
+
+def _optimizer_steps(model: Model, out: str) -> SideCheck:
+    """`train_steps` optimizer steps from the TF1 values: the loss, then every variable and slot
+    after each step, named as on the TF1 side."""
+    pair = model.pair
+    optimizer = call_user("optimizers[1]()", pair.optimizers[1])
+    trainable = list(model.model.trainable_variables)
+    arrays: dict = {}
+    for step in range(1, pair.train_steps + 1):
+        with tf.GradientTape() as tape:
+            outputs = model(False)
+            loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
+                else default_loss(outputs)
+            losses = list(getattr(model.model, "losses", []) or [])
+            total = loss + (tf.add_n(losses) if losses else 0.0)
+        grads = tape.gradient(total, trainable)
+        call_user("optimizer.apply_gradients", optimizer.apply_gradients,
+                  [(g, v) for g, v in zip(grads, trainable) if g is not None])
+        arrays[f"optimizer_steps/{step}/loss"] = np.asarray(total)
+        arrays.update({f"optimizer_steps/{step}/{model.name(v)}": v.numpy() for v in trainable})
+        arrays.update({f"optimizer_steps/{step}/{name}": value
+                       for name, value in _slots(optimizer, trainable, model)})
+    return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays))
+
+
+def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
+    """(record name, value) of each optimizer slot: `<TF1 variable name>/<kind>`."""
+    if hasattr(optimizer, "get_slot_names"):          # tf.keras.optimizers.legacy
+        for v in trainable:
+            for kind in optimizer.get_slot_names():
+                slot = optimizer.get_slot(v, kind)
+                yield f"{model.name(v)}/{SLOT_KINDS.get(kind, kind)}", slot.numpy()
+        return
+    by_name = {record_name(v.name): v for v in trainable}
+    prefix = f"{optimizer.name}/"
+    for slot in optimizer.variables:                    # named <optimizer>/<kind>/<variable>
+        name = record_name(slot.name)
+        kind, _, variable = name[len(prefix):].partition("/") if name.startswith(prefix) \
+            else ("", "", "")
+        if variable in by_name:
+            yield f"{model.name(by_name[variable])}/{SLOT_KINDS.get(kind, kind)}", slot.numpy()
 
 
 def _tf_function(model: Model, out: str) -> SideCheck:
