@@ -62,9 +62,15 @@ def read_junit(path: str) -> tuple:
     return cases, xml
 
 
-def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, **kw) -> subprocess.CompletedProcess:
+#: Set by a GitHub Actions runner; a test that wants them sets them itself.
+GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
+
+
+def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, env: dict = None,
+             **kw) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in GITHUB_VARIABLES}
     return subprocess.run([sys.executable, "-m", "tf_equiv", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout, **kw)
+                          capture_output=True, timeout=timeout, env={**base, **(env or {})}, **kw)
 
 
 def check(tmp_path, *args: str, cwd: str = ROOT) -> Run:

@@ -1,3 +1,3 @@
-from tf_equiv.cli import main
+from tf_equiv.cli import run
 
-main()
+run()

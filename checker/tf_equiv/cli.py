@@ -9,9 +9,20 @@ import click
 
 from tf_equiv import __version__, engine, merge
 from tf_equiv.errors import TfEquivError
-from tf_equiv.report import junit, terminal
+from tf_equiv.results import Report
+from tf_equiv.report import github, junit, terminal
 
 USAGE_ERROR = 2
+
+
+def _on_github() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+github_option = click.option(
+    "--github/--no-github", "on_github", default=_on_github,
+    show_default="on when GITHUB_ACTIONS=true",
+    help="Workflow annotations, a grouped log, the job summary and the step outputs.")
 
 
 def _shard(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[tuple]:
@@ -50,14 +61,15 @@ def main() -> None:
               help="Compare the TF2 side with TF1 records stored by `tf-equiv record`.")
 @click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Balance --shard by the pair durations in FILE; add this run's to it.")
+@github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str]) -> None:
+          timings: Optional[str], on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            allow_empty=allow_empty, against=against, timings=timings)
-    _run(config)
+    _run(config, on_github)
 
 
 @main.command()
@@ -84,23 +96,37 @@ def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: 
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            record_out=out, python=python)
-    _run(config)
+    _run(config, False)
 
 
-def _run(config: engine.Config) -> None:
+def _run(config: engine.Config, on_github: bool) -> None:
     try:
         plan = engine.make_plan(config)
     except TfEquivError as e:
-        _usage_error(str(e))
+        _usage_error(str(e), on_github)
+    fence = github.Fence(sys.stdout) if on_github else None
+    if fence:
+        fence.stop()    # progress lines carry module paths and pair names
+
     count = sum(len(p.checks) for p in plan.pairs)
     more = f" (+{len(plan.to_collect)} modules whose pairs are found on import)" \
         if plan.to_collect else ""
     click.echo(f"tf-equiv {__version__}: {len(plan.modules)} modules, {len(plan.pairs)} pairs, "
                f"{count} checks{more}")
     report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout))
-    if config.junit_xml:
-        junit.write(report, config.junit_xml)
-    terminal.final(report, sys.stdout)
+    _finish(report, config.junit_xml, fence)
+
+
+def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fence]) -> None:
+    """Write the reports, then exit with the report's status."""
+    if junit_xml:
+        junit.write(report, junit_xml)
+    if fence:
+        fence.resume()
+        github.log(report, sys.stdout, fence)
+        github.write_files(report, junit_xml)
+    else:
+        terminal.final(report, sys.stdout)
     sys.exit(report.return_code)
 
 
@@ -137,19 +163,39 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
                 metavar="REPORT.xml...")
 @click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False),
               help="Write the merged JUnit XML report to FILE.")
-def merge_(reports: tuple, junit_xml: Optional[str]) -> None:
+@github_option
+def merge_(reports: tuple, junit_xml: Optional[str], on_github: bool) -> None:
     """Merge the JUnit reports of shards (`check --shard I/N`) into one, with one summary."""
     try:
         report = merge.merge(reports)
     except TfEquivError as e:
-        _usage_error(str(e))
-    if junit_xml:
-        junit.write(report, junit_xml)
-    terminal.final(report, sys.stdout)
-    sys.exit(report.return_code)
+        _usage_error(str(e), on_github)
+    _finish(report, junit_xml, github.Fence(sys.stdout) if on_github else None)
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(message: str, on_github: bool = False) -> None:
     click.echo(f"tf-equiv: error: {message}", err=True)
+    if on_github:
+        github.usage_error(message, sys.stdout)
     sys.exit(USAGE_ERROR)
+
+
+def run() -> None:
+    """The console entry point: click's own usage errors (a malformed --shard, say) also become a
+    workflow annotation when the run is on GitHub."""
+    try:
+        code = main.main(standalone_mode=False)
+    except click.UsageError as e:
+        e.show()
+        argv = sys.argv[1:]
+        if "--github" in argv or (_on_github() and "--no-github" not in argv):
+            github.usage_error(e.format_message(), sys.stdout)
+        sys.exit(USAGE_ERROR)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 

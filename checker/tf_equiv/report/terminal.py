@@ -9,19 +9,28 @@ from tf_equiv.results import PairResult, Report, summary_line
 BAD = ("failed", "error")
 
 
-def progress(result: PairResult, index: int, total: int, stream: TextIO) -> None:
+def progress(result: PairResult, index: int, total: int, stream: TextIO,
+             numbered: bool = True) -> None:
     counts: dict = {}
     for case in result.cases:
         counts[case.verdict] = counts.get(case.verdict, 0) + 1
     text = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no checks"
     width = len(str(total))
-    stream.write(f"[{index:>{width}}/{total}] {result.module}::{result.pair}  {text}  "
-                 f"{result.duration:.1f} s\n")
+    number = f"[{index:>{width}}/{total}] " if numbered else ""
+    stream.write(f"{number}{result.module}::{result.pair}  {text}  {result.duration:.1f} s\n")
     stream.flush()
 
 
-def final(report: Report, stream: TextIO) -> None:
-    bad = [c for c in report.cases if c.verdict in BAD]
+def final(report: Report, stream: TextIO, show_failures: bool = True) -> None:
+    """The failures (unless already shown), warnings, environment and the summary line."""
+    if show_failures:
+        failures(report.cases, stream)
+    _footer(report, stream)
+
+
+def failures(cases: list, stream: TextIO) -> None:
+    """The failing cases with their statistics, one block per pair and message."""
+    bad = [c for c in cases if c.verdict in BAD]
     if bad:
         stream.write("\n" + _rule("FAILURES") + "\n")
     # One block per pair and message: a side that crashed fails all its checks the same way.
@@ -30,13 +39,16 @@ def final(report: Report, stream: TextIO) -> None:
         message = case.message.removeprefix(f"{case.check}: ")
         groups.setdefault((case.module, case.pair, case.verdict, message, case.detail),
                           []).append(case)
-    for (module, pair, verdict, message, detail), cases in groups.items():
-        checks = ", ".join(c.check for c in cases)
-        title = cases[0].id if len(cases) == 1 else f"{module}::{pair} [{checks}]"
+    for (module, pair, verdict, message, detail), group in groups.items():
+        checks = ", ".join(c.check for c in group)
+        title = group[0].id if len(group) == 1 else f"{module}::{pair} [{checks}]"
         stream.write(f"\n{_rule(title, '_')}\n")
-        stream.write(f"{verdict.upper()}: {cases[0].message if len(cases) == 1 else message}\n")
+        stream.write(f"{verdict.upper()}: {group[0].message if len(group) == 1 else message}\n")
         if detail:
             stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
+
+
+def _footer(report: Report, stream: TextIO) -> None:
     warned = [c for c in report.cases if c.warnings]
     if warned:
         stream.write("\n" + _rule("warnings") + "\n")

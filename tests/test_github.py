@@ -1,0 +1,135 @@
+"""GitHub Actions output: annotations, fencing of user text, the job summary and step outputs."""
+from __future__ import annotations
+
+import os
+import re
+
+from conftest import ROOT, read_junit, tf_equiv
+from tf_equiv.compare import compare_arrays
+from tf_equiv.report import github
+from tf_equiv.results import CaseResult, PairResult, Report
+
+import numpy as np
+
+COMMAND = re.compile(r"^::([a-z-]+)( [^:]*)?::(.*)$")
+
+
+def runner_commands(stdout: str) -> list:
+    """The workflow commands a runner would act on: `::stop-commands::T` disables every command
+    until a line `::T::`, as the Actions runner does."""
+    seen, stopped_by = [], None
+    for line in stdout.splitlines():
+        line = line.strip()
+        if stopped_by:
+            if line == f"::{stopped_by}::":
+                stopped_by = None
+            continue
+        match = COMMAND.match(line)
+        if not match:
+            continue
+        if match.group(1) == "stop-commands":
+            stopped_by = match.group(3)
+            continue
+        seen.append((match.group(1), match.group(2) or "", match.group(3)))
+    return seen
+
+
+def _case(pair: str, verdict: str, message: str, **kw) -> CaseResult:
+    return CaseResult("equiv_x.py", pair, "transferred_inference", verdict, message,
+                      file="equiv_x.py", line=3, **kw)
+
+
+def _report(*cases: CaseResult) -> Report:
+    return Report(tuple(PairResult(c.module, c.pair, (c,)) for c in cases), 1.0)
+
+
+def test_escaping_is_the_toolkits():
+    assert github.escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert github.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    line = github.command("error", "x\n::set-output name=a::b", file="d/e,f.py", line=3,
+                          title="t: u")
+    assert line == "::error file=d/e%2Cf.py,line=3,title=t%3A u::x%0A::set-output name=a::b"
+    assert len(line.splitlines()) == 1
+
+
+def test_annotations_are_capped_ranked_and_counted():
+    failed = [_case(f"p{i}", "failed", f"transferred_inference: differs {i}") for i in range(9)]
+    errors = [_case(f"e{i}", "error", f"transferred_inference: crashed {i}") for i in range(4)]
+    warned = [_case(f"w{i}", "passed", "ok", warnings=(f"weak comparison {i}",))
+              for i in range(12)]
+    lines = github.annotations(_report(*failed, *errors, *warned))
+    kinds = [line.split(" ", 1)[0].split("::")[1] for line in lines]
+    assert kinds == ["error"] * 10 + ["warning"] * 10 + ["notice"]
+    # A pair that could not run is ranked before a divergence.
+    assert all("crashed" in line for line in lines[:4])
+    assert "differs 0" in lines[4]
+    assert lines[-1].endswith("::3 more errors and 2 more warnings were not annotated (GitHub "
+                              "shows at most 10 of each); the job summary and the JUnit report "
+                              "have them all")
+
+
+def test_summary_table_chart_and_size_cap():
+    records = tuple(compare_arrays(f"outputs/{n}", np.ones(3, np.float32),
+                                   np.full(3, v, np.float32), 1e-6, 1e-5)
+                    for n, v in (("conv1", 1.0), ("block1", 1.0 + 1e-3), ("logits", 1.1)))
+    case = _case("p", "failed", "transferred_inference: first divergence", records=records)
+    text = github.summary(_report(case))
+    assert "| `equiv_x.py::p` | ❌ |" in text
+    assert 'x-axis ["conv1", "block1", "logits"]' in text
+    assert "bar [-12, -3.00, -1.00]" in text
+    assert "line [-6.00, -6.00, -6.00]" in text
+    many = [_case(f"p{i}", "failed", "transferred_inference: " + "x" * 2000) for i in range(50)]
+    small = github.summary(_report(*many), limit=20000)
+    assert len(small.encode()) <= 20000 + 300
+    assert "**Summary truncated:**" in small and "GitHub's 1 MiB limit" in small
+
+
+def test_summary_cannot_be_broken_by_backticks_or_pipes():
+    case = _case("p", "failed", "transferred_inference: ``` | </details>")
+    text = github.summary(_report(case))
+    assert "````text\ntransferred_inference: ``` | </details>\n````" in text
+
+
+def test_check_on_github_fences_user_text_and_writes_outputs(tmp_path):
+    out, summary = tmp_path / "output", tmp_path / "summary.md"
+    report = tmp_path / "report.xml"
+    proc = tf_equiv("check", "tests/fixtures_github", "--junit-xml", str(report),
+                    env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out),
+                         "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": ROOT})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # The model's exception message carries "::error::...": printed, but fenced.
+    assert "::error::from the exception message" in proc.stdout
+    commands = runner_commands(proc.stdout)
+    assert [c[0] for c in commands] == ["group", "endgroup", "error", "error"]
+    assert commands[0][2] == "tests/fixtures_github/equiv_noisy.py: 1 failed, 1 error"
+    crash, diverged = commands[2], commands[3]
+    assert crash[1] == (" file=tests/fixtures_github/equiv_noisy.py,line=47,"
+                        "title=tf-equiv%3A crash_pair%3A%3Atransferred_inference error")
+    assert "%0A::error::from the exception message" in crash[2]
+    assert "title=tf-equiv%3A noisy_pair%3A%3Atransferred_inference failed" in diverged[1]
+    assert diverged[2].startswith("transferred_inference: first divergence in forward order: "
+                                  "outputs: max abs diff")
+    assert out.read_text().splitlines() == [
+        f"junit-xml={report}", "total=2", "passed=0", "failed=1", "errors=1", "skipped=0"]
+    cases, _ = read_junit(str(report))
+    assert cases["tests/fixtures_github/equiv_noisy.py::noisy_pair::transferred_inference"].verdict \
+        == "failed"
+    text = summary.read_text()
+    assert text.startswith("## tf-equiv: 1 failed, 1 error in ")
+    assert "| `tests/fixtures_github/equiv_noisy.py::crash_pair` | 💥 |" in text
+
+
+def test_usage_errors_are_annotated_on_github():
+    env = {"GITHUB_ACTIONS": "true"}
+    bad_shard = tf_equiv("check", "tests/fixtures_github", "--shard", "3/2", env=env)
+    assert bad_shard.returncode == 2
+    assert bad_shard.stdout.startswith("::error title=tf-equiv%3A usage error::Invalid value for "
+                                       "'--shard': shard 3 of 2: I must be between 1 and N")
+    no_match = tf_equiv("check", "tests/fixtures_github", "--select", "nothing_*", env=env)
+    assert no_match.returncode == 2
+    assert runner_commands(no_match.stdout) == [
+        ("error", " title=tf-equiv%3A usage error", "--select nothing_* matches no pair or check")]
+    off = tf_equiv("check", "tests/fixtures_github", "--select", "nothing_*", "--no-github",
+                   env=env)
+    assert off.returncode == 2 and off.stdout == ""
+    assert not os.path.exists(os.path.join(ROOT, "tf-equiv-report.xml"))
