@@ -93,7 +93,7 @@ def test_summary_cannot_be_broken_by_backticks_or_pipes():
 def test_check_on_github_fences_user_text_and_writes_outputs(tmp_path):
     out, summary = tmp_path / "output", tmp_path / "summary.md"
     report = tmp_path / "report.xml"
-    proc = tf_equiv("check", "tests/fixtures_github", "--junit-xml", str(report),
+    proc = tf_equiv("check", "tests/fixtures_github", "--junit-xml", str(report), "--no-explain",
                     env={"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(out),
                          "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": ROOT})
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -53,7 +53,8 @@ def inner_pytest(cwd: str, *args: str) -> Inner:
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
-                           f"--junitxml={report}", *args], cwd=cwd, env=env, text=True,
+                           f"--junitxml={report}", "--tf-equiv-no-explain", *args], cwd=cwd,
+                          env=env, text=True,
                           capture_output=True, timeout=600)
     outcomes = {}
     for suite in JUnitXml.fromfile(report) if os.path.exists(report) else ():

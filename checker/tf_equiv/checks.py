@@ -63,3 +63,9 @@ def plan(selected: Sequence[str] | None, present_fields: Iterable[str]) -> list[
             reason = "not available in this version of tf-equiv"
         out.append((check, reason))
     return out
+
+
+#: The grappler passes `--grappler-off` accepts (their RewriterConfig field names).
+GRAPPLER_PASSES = ("arithmetic_optimization", "constant_folding", "remapping", "layout_optimizer",
+                   "dependency_optimization", "loop_optimization", "shape_optimization",
+                   "function_optimization", "debug_stripper")

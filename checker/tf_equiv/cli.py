@@ -8,6 +8,7 @@ from typing import Optional
 import click
 
 from tf_equiv import __version__, engine, merge
+from tf_equiv.checks import GRAPPLER_PASSES
 from tf_equiv.errors import TfEquivError
 from tf_equiv.results import Report
 from tf_equiv.report import github, junit, terminal
@@ -61,14 +62,21 @@ def main() -> None:
               help="Compare the TF2 side with TF1 records stored by `tf-equiv record`.")
 @click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Balance --shard by the pair durations in FILE; add this run's to it.")
+@click.option("--explain/--no-explain", default=True, show_default=True,
+              help="Re-run failed checks with grappler passes off, oneDNN off and in tf.function "
+                   "to say why they differ (bounded by the timeout).")
+@click.option("--grappler-off", "grappler_off", multiple=True, metavar="PASS",
+              type=click.Choice(GRAPPLER_PASSES),
+              help="Turn a grappler pass off on both sides for the whole run (repeatable).")
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str], on_github: bool) -> None:
+          timings: Optional[str], explain: bool, grappler_off: tuple, on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
-                           allow_empty=allow_empty, against=against, timings=timings)
+                           allow_empty=allow_empty, against=against, timings=timings,
+                           explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)))
     _run(config, on_github)
 
 

@@ -21,6 +21,7 @@ from typing import Callable, Optional, Sequence
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
+from tf_equiv.explain import explain
 from tf_equiv.judge import TF2_ONLY, EarlyComparisons, judge, module_error
 from tf_equiv.results import CaseResult, PairResult, Report
 from tf_equiv.runner import SideSpec, run_sides
@@ -45,6 +46,8 @@ class Config:
     record_out: Optional[str] = None       # store the TF1 side's records instead of comparing
     python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
+    explain: bool = True                   # re-run failed checks under numeric variations
+    grappler_off: tuple = ()               # grappler passes turned off for the whole run
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     runnable = [c for c, reason in planned.checks if reason is None]
     sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
-                    config.compat_fixes, config.python)
+                    config.compat_fixes, config.python, config.grappler_off)
     runs: dict = {}
     stored = None
     early = EarlyComparisons()
@@ -201,7 +204,19 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         return PairResult(module.display, declared.name, cases, line=declared.line), runs
     if stored is not None:
         result = check_inputs(result, stored, runs["tf2"])
+    elif config.explain:
+        try:
+            result = explain(result, spec, runs, stop, float(timeout), out_dir)
+        except Exception:  # an explanation is extra: the verdicts stand without it
+            result = _note_all(result, "explanation failed: internal error of tf-equiv",
+                               traceback.format_exc())
     return replace(result, duration=time.monotonic() - started), runs
+
+
+def _note_all(result: PairResult, note: str, detail: str) -> PairResult:
+    cases = tuple(replace(c, detail=f"{c.detail}\n\n{note}\n{detail}".strip())
+                  if c.verdict == "failed" else c for c in result.cases)
+    return replace(result, cases=cases)
 
 
 def _all(planned: PlannedPair, verdict: str, message: str, detail: str = "") -> PairResult:

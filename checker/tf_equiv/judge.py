@@ -90,17 +90,18 @@ class EarlyComparisons:
 
 
 def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
-          early: Optional[dict] = None) -> PairResult:
+          early: Optional[dict] = None, own_plan: bool = True) -> PairResult:
     """The pair's cases: the worker's own plan when it reported one (else the static plan).
 
-    `early` holds comparisons already made (EarlyComparisons.results()).
+    `early` holds comparisons already made (EarlyComparisons.results()); with `own_plan` False,
+    exactly the planned checks are judged (an explanation's, say).
     """
     settings = settings_of(runs) or {}
     # The worker knows the pair's own `checks` (not always visible in the source): keep the
     # planned checks it confirms, with its skip reasons.
     wanted = {c for c, _ in planned}
     plan = [tuple(c) for c in settings["checks"] if c[0] in wanted] \
-        if settings.get("checks") else list(planned)
+        if settings.get("checks") and own_plan else list(planned)
     line = int(settings.get("line") or line)
     env = _environment(runs)
 

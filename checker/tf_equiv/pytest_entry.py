@@ -31,6 +31,8 @@ def add_options(parser: pytest.Parser) -> None:
         (("--tf-equiv-timeout",), {"type": _seconds, "default": 900.0, "metavar": "SECONDS",
                                    "dest": "tf_equiv_timeout",
                                    "help": "seconds per side of a pair (default 900)"}),
+        (("--tf-equiv-no-explain",), {"action": "store_false", "dest": "tf_equiv_explain",
+                                      "help": "do not re-run failed checks to explain them"}),
         (("--tf-equiv-no-compat-fixes",), {"action": "store_false", "dest": "tf_equiv_compat_fixes",
                                            "help": "do not apply the compatibility fixes"}),
     )

@@ -102,7 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     threads = max(1, (os.cpu_count() or 1) // (2 * max(1, processes)))
     run = _Run(engine.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
-                             compat_fixes=config.getoption("tf_equiv_compat_fixes", True)),
+                             compat_fixes=config.getoption("tf_equiv_compat_fixes", True),
+                             explain=config.getoption("tf_equiv_explain", True)),
                threads)
     config.stash[RUN] = run
     config.add_cleanup(run.close)

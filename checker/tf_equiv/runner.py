@@ -75,6 +75,10 @@ class SideSpec:
     threads: int
     compat_fixes: bool = True
     python: str = sys.executable
+    grappler_off: tuple = ()          # grappler passes turned off on both sides
+    env: tuple = ()                   # ((name, value), ...) set for the workers
+    deadline: Optional[float] = None  # time.monotonic() by which every side is killed
+    any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
 
 
 class _Process:
@@ -88,10 +92,15 @@ class _Process:
                    PYTHONPATH=path,
                    TF_EQUIV_THREADS=str(spec.threads), PYTHONUNBUFFERED="1",
                    TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
+        env.update(dict(spec.env))
         cmd = [spec.python, "-m", "tf_equiv.worker", "--module", spec.module, "--pair", spec.pair,
                "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
         if not spec.compat_fixes:
             cmd.append("--no-compat-fixes")
+        if spec.any_check:
+            cmd.append("--any-check")
+        if spec.grappler_off:
+            cmd += ["--grappler-off", ",".join(spec.grappler_off)]
         self.started = time.monotonic()
         with open(self.run.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -214,7 +223,7 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
             if stop.is_set():
                 p.run.interrupted = True
                 p.kill()
-            elif now - p.started > p.run.timeout:
+            elif now - p.started > p.run.timeout or (spec.deadline and now > spec.deadline):
                 p.run.timed_out = True
                 p.kill()
         if tf1 and all(p.proc.poll() is not None for p in tf1):

@@ -18,6 +18,9 @@ def _parse(argv: list) -> argparse.Namespace:
     p.add_argument("--out", required=True)
     p.add_argument("--checks", default="", help="comma-separated check ids to run")
     p.add_argument("--no-compat-fixes", action="store_true")
+    p.add_argument("--any-check", action="store_true",
+                   help="also run checks the pair's own `checks` leave out (explanations)")
+    p.add_argument("--grappler-off", default="", help="comma-separated grappler passes to turn off")
     return p.parse_args(argv)
 
 

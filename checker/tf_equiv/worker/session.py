@@ -11,7 +11,7 @@ from tf_equiv.worker.common import (SEED, Channel, UserError, inputs_sha256, loa
                                     resolve_inputs)
 
 
-def environment(tf: Any) -> dict:
+def environment(tf: Any, grappler_off: tuple = ()) -> dict:
     """What the numbers depend on, recorded in the report."""
     import numpy as np
 
@@ -31,10 +31,28 @@ def environment(tf: Any) -> dict:
         "op_determinism": "on",
         "tf32": "off" if gpus else "n/a",
         "seed": str(SEED),
+        **({"grappler_off": ",".join(grappler_off)} if grappler_off else {}),
     }
 
 
-def _configure(tf: Any) -> None:
+_grappler_off: tuple = ()
+
+
+def rewrite_options(config: Any) -> Any:
+    """Turn the run's grappler passes off in a TF1 session's ConfigProto (which does not read the
+    eager context's optimizer options)."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+
+    for name in _grappler_off:
+        setattr(config.graph_options.rewrite_options, name, rewriter_config_pb2.RewriterConfig.OFF)
+    return config
+
+
+def _configure(tf: Any, grappler_off: tuple = ()) -> None:
+    global _grappler_off
+    _grappler_off = grappler_off
+    if grappler_off:    # tf.function graphs (the TF2 side's traced checks)
+        tf.config.optimizer.set_experimental_options({name: False for name in grappler_off})
     threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -65,8 +83,9 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
     from tf_equiv.worker import compat
 
     fixes = compat.apply(not args.no_compat_fixes)
-    _configure(tf)
-    channel.send("environment", environment=environment(tf), compat_fixes=fixes)
+    grappler_off = tuple(filter(None, args.grappler_off.split(",")))
+    _configure(tf, grappler_off)
+    channel.send("environment", environment=environment(tf, grappler_off), compat_fixes=fixes)
     try:
         module = load_module(args.module)
         channel.send("module", pairs=[
@@ -92,7 +111,7 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
         return 0
     # The pair's own `checks` may narrow what the parent planned from the source text.
     runnable = {check for check, reason in settings["checks"] if reason is None}
-    wanted = [c for c in args.checks.split(",") if c in runnable]
+    wanted = [c for c in args.checks.split(",") if c in runnable or args.any_check]
     if args.side == "tf1":
         from tf_equiv.worker import tf1 as side
     else:

@@ -12,7 +12,7 @@ from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
                                     record_name, write_check)
 from tf_equiv.worker.numerics import SLOT_KINDS, default_loss, random_regimes, variable_spec
-from tf_equiv.worker.session import error_result
+from tf_equiv.worker.session import error_result, rewrite_options
 
 SIDE = "tf1"
 #: Checks computed from one inference graph with the graph seed fixed.
@@ -46,7 +46,7 @@ def _session(graph: tf.Graph) -> tf.compat.v1.Session:
     threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
                                       inter_op_parallelism_threads=threads)
-    return tf.compat.v1.Session(graph=graph, config=config)
+    return tf.compat.v1.Session(graph=graph, config=rewrite_options(config))
 
 
 def _build(pair: Any, inputs: Any, training: bool) -> Built:

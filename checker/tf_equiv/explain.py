@@ -1,0 +1,188 @@
+"""Why a check failed: the failing checks re-run under variations that change only numerics (grappler
+passes off, oneDNN off, the TF2 model in tf.function, CPU instead of GPU), within the pair's timeout.
+
+A check that passes under a variation diverged because of graph rewrites or kernels, not because
+of the migration; one that fails under all of them points at the migrated code.
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from tf_equiv.compare import _g
+from tf_equiv.judge import judge
+from tf_equiv.results import CaseResult, PairResult
+from tf_equiv.runner import SideSpec, run_sides
+
+#: The grappler passes that change float results (fold constants, reassociate, fuse kernels).
+NUMERIC_PASSES = ("arithmetic_optimization", "constant_folding", "remapping", "layout_optimizer")
+#: Checks whose failure is about numbers (not names, shapes or variable creation).
+EXPLAINABLE = {"constant_inference", "transferred_inference", "random_inference[num_random_ops]",
+               "random_inference[constant]", "random_training[num_random_ops]",
+               "random_training[constant]", "functional_training[constant]", "gradients",
+               "optimizer_steps", "checkpoint_inference", "tf_function"}
+#: Below this many seconds left, a variation is not started.
+MIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Variation:
+    name: str
+    label: str                 # "with grappler constant_folding off"
+    meaning: str               # what passing under it says
+    hint: str
+    grappler_off: tuple = ()
+    env: tuple = ()
+    #: Only the TF1 side changes (grappler does not touch eager ops): its new records are compared
+    #: with the TF2 side's of the run being explained.
+    tf1_only: bool = False
+
+
+def variations(result: PairResult, failing: list, spec: SideSpec) -> list:
+    env = result.environment
+    found = [Variation("grappler", f"with grappler {', '.join(NUMERIC_PASSES)} off",
+                       "graph-rewrite numerics of the TF1 graph, not a migration bug",
+                       "compare under tf_function, run with {passes}, or set a tolerance of "
+                       "rtol={rtol}",
+                       grappler_off=tuple(dict.fromkeys(spec.grappler_off + NUMERIC_PASSES)),
+                       tf1_only=True)]
+    if any(c.check == "transferred_inference" for c in failing):
+        found.append(Variation("tf_function", "with the TF2 model in tf.function",
+                               "the graph optimizations TF1 applies explain the difference, not a "
+                               "migration bug", "rely on the tf_function check, or set a tolerance "
+                               "of rtol={rtol}"))
+    if env.get("onednn") != "0":
+        found.append(Variation("onednn", "with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)",
+                               "oneDNN kernel numerics, not a migration bug",
+                               "run the check with TF_ENABLE_ONEDNN_OPTS=0 or set a tolerance of "
+                               "rtol={rtol}", env=(("TF_ENABLE_ONEDNN_OPTS", "0"),)))
+    if "GPU" in env.get("device", ""):
+        found.append(Variation("cpu", "on CPU (CUDA_VISIBLE_DEVICES=-1)",
+                               "GPU kernel numerics, not a migration bug",
+                               "compare on CPU or set a tolerance of rtol={rtol}",
+                               env=(("CUDA_VISIBLE_DEVICES", "-1"),)))
+    return found
+
+
+def _rerun(spec: SideSpec, result: PairResult, runs: dict, checks: tuple, variation: Variation,
+           stop: threading.Event, deadline: float, workdir: str) -> dict:
+    """{check: CaseResult} of `checks` under the variation ({} when no time was left)."""
+    if deadline - time.monotonic() < MIN_SECONDS or stop.is_set():
+        return {}
+    run_spec = replace(spec, checks=checks, out_dir=tempfile.mkdtemp(prefix="explain-",
+                                                                     dir=workdir),
+                       grappler_off=variation.grappler_off or spec.grappler_off,
+                       env=spec.env + variation.env, deadline=deadline, any_check=True)
+    if variation.tf1_only and "tf_function" not in checks and "tf2" in runs:
+        rerun = {**run_sides(run_spec, stop, ("tf1",)), "tf2": runs["tf2"]}
+    else:
+        rerun = run_sides(run_spec, stop)
+    judged = judge(result.module, result.pair, result.line, [(c, None) for c in checks], rerun,
+                   own_plan=False)
+    return {c.check: c for c in judged.cases}
+
+
+def _fewest_passes(spec: SideSpec, result: PairResult, runs: dict, checks: tuple,
+                   variation: Variation, stop: threading.Event, deadline: float,
+                   workdir: str) -> tuple:
+    """The smallest set of NUMERIC_PASSES whose removal still makes `checks` pass: each pass is
+    dropped in turn and kept off only when the checks fail without it."""
+    needed = list(NUMERIC_PASSES)
+    for name in NUMERIC_PASSES:
+        trial = [p for p in needed if p != name]
+        if not trial:
+            break
+        ran = _rerun(spec, result, runs, checks,
+                     replace(variation, grappler_off=spec.grappler_off + tuple(trial)),
+                     stop, deadline, workdir)
+        if not ran:
+            return tuple(needed)          # out of time: what is known so far
+        if all(ran.get(c) and ran[c].verdict == "passed" for c in checks):
+            needed = trial
+    return tuple(needed)
+
+
+def _needed_rtol(case: CaseResult) -> str:
+    needed = [r.needed_rtol for r in case.records if not r and not r.problem]
+    return _g(max(needed) * 1.1) if needed else "?"
+
+
+def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Event,
+            seconds: float, workdir: str) -> PairResult:
+    """The result with an explanation added to each failed numeric check; at most `seconds` spent."""
+    failing = [c for c in result.cases if c.verdict == "failed" and c.check in EXPLAINABLE]
+    if not failing or stop.is_set():
+        return result
+    started = time.monotonic()
+    deadline = started + seconds
+    checks = tuple(c.check for c in failing)
+    found: dict = {c.check: [] for c in failing}      # check -> [(Variation, CaseResult | None)]
+    culprit: dict = {}                                  # check -> the grappler passes to blame
+    have_tf_function = {c.check: c for c in result.cases if c.check == "tf_function"}
+    # A check explained by one variation is not re-run under the next ones.
+    unexplained = list(checks)
+    for variation in variations(result, failing, spec):
+        if variation.name == "tf_function":
+            if "transferred_inference" not in unexplained:
+                continue
+            ran = have_tf_function or _rerun(spec, result, runs, ("tf_function",), variation,
+                                             stop, deadline, workdir)
+            ran = {"transferred_inference": ran.get("tf_function")}
+        elif unexplained:
+            ran = _rerun(spec, result, runs, tuple(unexplained), variation, stop, deadline,
+                         workdir)
+        else:
+            break
+        for check in list(unexplained):
+            if check not in ran and variation.name == "tf_function":
+                continue
+            found[check].append((variation, ran.get(check)))
+            if ran.get(check) and ran[check].verdict == "passed":
+                unexplained.remove(check)
+        passing = tuple(c for c in checks if ran.get(c) and ran[c].verdict == "passed")
+        if variation.name == "grappler" and passing:
+            fewest = _fewest_passes(spec, result, runs, passing, variation, stop, deadline,
+                                    workdir)
+            culprit.update({c: fewest for c in passing})
+    took = time.monotonic() - started
+    cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took)
+                  if c.check in found else c for c in result.cases)
+    return replace(result, cases=cases, duration=result.duration + took)
+
+
+def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds: float,
+               took: float) -> CaseResult:
+    lines = []
+    passed_under = []
+    for variation, outcome in tried:
+        label = variation.label
+        if variation.name == "grappler" and culprit:
+            label = f"with grappler {' and '.join(culprit)} off"
+        if outcome is None:
+            lines.append(f"{label}: not run (the explanation's {seconds:g} s were spent)")
+        elif outcome.verdict == "passed":
+            passed_under.append((variation, label))
+            lines.append(f"{label}: passes")
+        elif outcome.verdict == "error" and "timed out" in outcome.message:
+            lines.append(f"{label}: timed out (the explanation is bounded by the pair's "
+                         f"timeout, {seconds:g} s)")
+        else:
+            lines.append(f"{label}: {outcome.verdict}: {outcome.message.split(': ', 1)[-1]}")
+    if passed_under:
+        variation, label = passed_under[0]
+        passes = " ".join(f"--grappler-off {p}" for p in (culprit or NUMERIC_PASSES))
+        verdict = (f"Explanation: passes {label}: {variation.meaning}. Hint: "
+                   + variation.hint.format(passes=passes, rtol=_needed_rtol(case)))
+    elif all(outcome is not None and outcome.verdict == "failed" for _, outcome in tried):
+        verdict = ("Explanation: still fails " + "; ".join(v.label for v, _ in tried)
+                   + ": not graph rewrites or kernel numerics; likely a migration bug")
+    else:
+        verdict = "Explanation: inconclusive (" + "; ".join(lines) + ")"
+    if not any(v.name == "cpu" for v, _ in tried):
+        lines.append("CPU vs GPU: not compared (no GPU on this machine)")
+    detail = "\n".join([f"explanation ({took:.1f} s):"] + [f"  {line}" for line in lines])
+    return replace(case, message=f"{case.message}. {verdict}",
+                   detail=f"{case.detail}\n\n{detail}".strip())
