@@ -68,15 +68,20 @@ def main() -> None:
 @click.option("--grappler-off", "grappler_off", multiple=True, metavar="PASS",
               type=click.Choice(GRAPPLER_PASSES),
               help="Turn a grappler pass off on both sides for the whole run (repeatable).")
+@click.option("--artifacts", type=click.Path(), metavar="DIR",
+              help="Save both sides' arrays of each failing check's first divergent record, the "
+                   "inputs, a JSON index and a re-run command (at most 256 MiB of arrays).")
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str], explain: bool, grappler_off: tuple, on_github: bool) -> None:
+          timings: Optional[str], explain: bool, grappler_off: tuple, artifacts: Optional[str],
+          on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            allow_empty=allow_empty, against=against, timings=timings,
-                           explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)))
+                           explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
+                           artifacts=artifacts)
     _run(config, on_github)
 
 

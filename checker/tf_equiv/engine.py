@@ -18,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
+from tf_equiv import artifacts
 from tf_equiv import checks as checks_mod
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
@@ -48,6 +49,7 @@ class Config:
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     explain: bool = True                   # re-run failed checks under numeric variations
     grappler_off: tuple = ()               # grappler passes turned off for the whole run
+    artifacts: Optional[str] = None        # folder for the arrays of failing records
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def make_plan(config: Config) -> Plan:
     to_collect = tuple(m for m in modules if not m.error and not m.pairs)
     if config.select and not pairs and not broken and not to_collect:
         raise UsageError(f"--select {' '.join(config.select)} matches no pair or check")
+    if config.artifacts:
+        artifacts.prepare(config.artifacts)
     store = None
     if config.record_out:
         store = Store(config.record_out, create=True)
@@ -154,7 +158,8 @@ def _interrupted(planned: PlannedPair) -> PairResult:
 
 
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
-             stop: threading.Event, store: Optional[Store] = None, parts: int = 1) -> tuple:
+             stop: threading.Event, store: Optional[Store] = None, parts: int = 1,
+             budget: Optional[artifacts.Budget] = None) -> tuple:
     """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
     module, declared = planned.module, planned.declared
     if stop.is_set():
@@ -210,7 +215,24 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         except Exception:  # an explanation is extra: the verdicts stand without it
             result = _note_all(result, "explanation failed: internal error of tf-equiv",
                                traceback.format_exc())
+    if config.artifacts and budget is not None:
+        try:
+            artifacts.save_pair(config.artifacts, result, module.display, runs, budget,
+                                _rerun_options(config))
+        except Exception:  # the verdicts stand without their arrays
+            result = _note_all(result, "--artifacts: saving the arrays failed",
+                               traceback.format_exc())
     return replace(result, duration=time.monotonic() - started), runs
+
+
+def _rerun_options(config: Config) -> tuple:
+    """The options of this run that change the numbers, for the artifacts' re-run command."""
+    options: list = [f"--grappler-off={p}" for p in config.grappler_off]
+    if not config.compat_fixes:
+        options.append("--no-compat-fixes")
+    if config.against:
+        options.append(f"--against={config.against}")
+    return tuple(options)
 
 
 def _note_all(result: PairResult, note: str, detail: str) -> PairResult:
@@ -266,10 +288,11 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     parts = max(1, min(2, cores // (jobs * sides)))
     threads = max(1, cores // (jobs * sides * parts))
     scheduled = {p.id for p in plan.pairs}
+    budget = artifacts.Budget() if config.artifacts else None
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             pending = {pool.submit(run_pair, p, config, workdir, threads, stop, plan.store,
-                                   parts): p.module for p in plan.pairs}
+                                   parts, budget): p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
             while pending:
@@ -286,10 +309,12 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                             scheduled.add(extra.id)
                             total += 1
                             pending[pool.submit(run_pair, extra, config, workdir, threads,
-                                                stop, plan.store, parts)] = module
+                                                stop, plan.store, parts, budget)] = module
     finally:
         _restore_handlers(previous)
         shutil.rmtree(workdir, ignore_errors=True)
+        if config.artifacts:
+            artifacts.finish(config.artifacts)
     order = {m.display: i for i, m in enumerate(plan.modules)}
     results.sort(key=lambda r: (order.get(r.module, 0), r.pair != "<module>", r.line, r.pair))
     report = Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())

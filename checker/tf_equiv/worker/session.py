@@ -6,9 +6,9 @@ import os
 import platform
 from typing import Any
 
-from tf_equiv.records import SideCheck
-from tf_equiv.worker.common import (SEED, Channel, UserError, inputs_sha256, load_module,
-                                    resolve_inputs)
+from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.worker.common import (SEED, Channel, UserError, flatten, inputs_sha256,
+                                    load_module, resolve_inputs)
 
 
 def environment(tf: Any, grappler_off: tuple = ()) -> dict:
@@ -104,7 +104,11 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
             channel.send("done")
             return 0
         inputs = resolve_inputs(pair)
-        channel.send("inputs", sha256=inputs_sha256(inputs))
+        saved = {}
+        if args.side == "tf2":      # for --artifacts: the inputs beside the failing records
+            saved["file"] = save_arrays(os.path.join(args.out, "inputs.npz"),
+                                        dict(flatten(inputs, "inputs")))
+        channel.send("inputs", sha256=inputs_sha256(inputs), **saved)
     except UserError as e:
         channel.send("fatal", message=e.message, detail=e.detail, line=e.line)
         channel.send("done")

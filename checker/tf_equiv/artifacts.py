@@ -1,0 +1,164 @@
+"""`--artifacts DIR`: the arrays of failing records, both sides, with the inputs, a JSON index and
+a command that re-runs exactly that pair and check.
+
+Small by default: per failing check, its first divergent record in forward order, and at most
+MAX_BYTES of arrays over the run (records past the cap are listed in the index, not saved). A
+folder that holds anything but artifacts of tf-equiv is refused, so nothing of the user's is
+overwritten; a pair run again replaces only its own artifacts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import tempfile
+import threading
+from typing import Optional
+
+import numpy as np
+
+from tf_equiv.errors import UsageError
+from tf_equiv.judge import TF1_SOURCE
+from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.results import PairResult
+
+FORMAT = "tf-equiv-artifacts"
+VERSION = 1
+INDEX = "index.json"
+MAX_BYTES = 256 * 1024 * 1024
+_PAIR_ENTRY = "pair.json"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "_"
+
+
+def prepare(folder: str) -> None:
+    """Create the folder, or check that an existing one holds only tf-equiv artifacts."""
+    if os.path.isdir(folder) and os.listdir(folder):
+        try:
+            with open(os.path.join(folder, INDEX), encoding="utf-8") as f:
+                ours = json.load(f).get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            ours = False
+        if not ours:
+            raise UsageError(f"--artifacts {folder}: the folder is not empty and holds no "
+                             f"tf-equiv {INDEX}; choose a new or empty folder (nothing in it "
+                             "is overwritten)")
+    elif os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--artifacts {folder}: exists and is not a folder")
+    os.makedirs(folder, exist_ok=True)
+    _write_index(folder)
+
+
+class Budget:
+    """The bytes of arrays the run may still save, shared by the pairs running at once."""
+
+    def __init__(self, limit: int = MAX_BYTES) -> None:
+        self.left = limit
+        self.limit = limit
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if size > self.left:
+                return False
+            self.left -= size
+            return True
+
+
+def _side_check(run: object, check: str) -> Optional[SideCheck]:
+    for _, event in getattr(run, "events", ()):
+        if event.get("type") == "check" and event.get("check") == check \
+                and event.get("status") == "ok":
+            return SideCheck.from_json(event)
+    return None
+
+
+def rerun_command(module: str, pair: str, check: str, folder: str, options: tuple) -> str:
+    return " ".join(shlex.quote(a) for a in ("tf-equiv", "check", module, "--select",
+                                             f"{pair}::{check}", *options, "--artifacts",
+                                             folder))
+
+
+def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, budget: Budget,
+              options: tuple = ()) -> None:
+    """Save the failing records of one pair (replacing what an earlier run saved for it)."""
+    pair_dir = os.path.join(folder, _safe(result.module.removesuffix(".py")), _safe(result.pair))
+    shutil.rmtree(pair_dir, ignore_errors=True)
+    failed = [c for c in result.cases if c.verdict in ("failed", "xfailed") and c.records]
+    if not failed:
+        return
+    os.makedirs(pair_dir, exist_ok=True)
+    inputs = _inputs(runs, pair_dir, folder)
+    entries = []
+    for case in failed:
+        found = {"tf1": _side_check(runs.get("tf1"), TF1_SOURCE.get(case.check, case.check)),
+                 "tf2": _side_check(runs.get("tf2"), case.check)}
+        first = next((r for r in case.records if not r), None)
+        entry = {"id": case.id, "module": result.module, "pair": result.pair, "check": case.check,
+                 "verdict": case.verdict, "message": case.message, "inputs": inputs,
+                 "rerun": rerun_command(module_path, result.pair, case.check, folder, options),
+                 "records": []}
+        if first is not None and all(found.values()):
+            entry["records"].append(_save_record(pair_dir, case.check, first, found, budget,
+                                                 folder))
+        entries.append(entry)
+    with open(os.path.join(pair_dir, _PAIR_ENTRY), "w", encoding="utf-8") as f:
+        json.dump(entries, f, indent=1)
+
+
+def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
+    event = runs.get("tf2").find("inputs") if runs.get("tf2") else None
+    source = (event or {}).get("file")
+    if not source or not os.path.exists(source):
+        return None
+    target = os.path.join(pair_dir, "inputs.npz")
+    shutil.copyfile(source, target)
+    return os.path.relpath(target, folder)
+
+
+def _save_record(pair_dir: str, check: str, record: object, found: dict, budget: Budget,
+                 folder: str) -> dict:
+    arrays = {side: found[side].arrays().get(record.name) for side in ("tf1", "tf2")}
+    info = {"name": record.name, "shape": list(record.shape), "max_abs": record.max_abs,
+            "max_rel": record.max_rel, "worst_index": list(record.worst_index),
+            "mismatched": record.mismatched, "total": record.total, "problem": record.problem}
+    size = sum(int(np.asarray(a).nbytes) for a in arrays.values() if a is not None)
+    if any(a is None for a in arrays.values()):
+        info["saved"] = False
+        info["note"] = "the record is missing on one side"
+        return info
+    if not budget.take(size):
+        info["saved"] = False
+        cap = f"{budget.limit >> 20} MiB" if budget.limit >= 1 << 20 else f"{budget.limit} bytes"
+        info["note"] = f"not saved: the run's artifacts would exceed their cap of {cap} ({size} bytes)"
+        return info
+    path = os.path.join(pair_dir, f"{_safe(check)}.npz")
+    save_arrays(path, {"tf1": arrays["tf1"], "tf2": arrays["tf2"]})
+    info.update(saved=True, file=os.path.relpath(path, folder), keys=["tf1", "tf2"],
+                bytes=size)
+    return info
+
+
+def _write_index(folder: str) -> None:
+    entries = []
+    for root, _, files in sorted(os.walk(folder)):
+        if _PAIR_ENTRY in files:
+            with open(os.path.join(root, _PAIR_ENTRY), encoding="utf-8") as f:
+                entries += json.load(f)
+    index = {"format": FORMAT, "version": VERSION, "max_bytes": MAX_BYTES,
+             "note": "per failing check, the first divergent record in forward order; arrays "
+                     "are .npz files with keys tf1 and tf2; `rerun` re-runs that pair and check",
+             "failures": entries}
+    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".json", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1)
+    os.replace(tmp, os.path.join(folder, INDEX))
+
+
+def finish(folder: str) -> None:
+    """Write the index of every pair's artifacts in the folder."""
+    _write_index(folder)
