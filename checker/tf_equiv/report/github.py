@@ -24,7 +24,6 @@ MAX_ERRORS = 10
 MAX_WARNINGS = 10
 #: GitHub refuses a step summary over 1 MiB; keep room for the truncation note.
 SUMMARY_LIMIT = 1024 * 1024 - 4096
-MAX_CHART_POINTS = 60
 #: log10 of a relative difference of exactly zero, on the chart.
 ZERO_LOG = -12
 
@@ -227,13 +226,9 @@ def _label(name: str) -> str:
 def endpoint_chart(case: CaseResult) -> str:
     """A Mermaid xychart of log10(max relative difference) per endpoint, in forward order, with
     the tolerance: the first point above the tolerance line is the first divergence."""
-    points = [r for r in case.records if r.name.startswith("outputs/") and not r.problem]
+    points = [r for r in terminal.endpoints(case) if not r.problem]
     if len(points) < 2:
         return ""
-    if len(points) > MAX_CHART_POINTS:
-        step = math.ceil(len(points) / MAX_CHART_POINTS)
-        first_bad = next((r for r in points if not r), None)
-        points = [r for i, r in enumerate(points) if i % step == 0 or r is first_bad]
 
     def log10(x: float) -> str:
         if x <= 0:

@@ -1,12 +1,16 @@
 """The terminal: a progress line per pair, then the failures with their statistics, then a total."""
 from __future__ import annotations
 
+import math
 import textwrap
 from typing import TextIO
 
-from tf_equiv.results import PairResult, Report, summary_line
+from tf_equiv.compare import _g
+from tf_equiv.results import CaseResult, PairResult, Report, summary_line
 
 BAD = ("failed", "error")
+#: Endpoints shown per failing check (terminal table and job summary chart).
+MAX_ENDPOINTS = 60
 
 
 def progress(result: PairResult, index: int, total: int, stream: TextIO,
@@ -46,6 +50,38 @@ def failures(cases: list, stream: TextIO) -> None:
         stream.write(f"{verdict.upper()}: {group[0].message if len(group) == 1 else message}\n")
         if detail:
             stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
+        for case in group:
+            table = endpoint_table(case)
+            if table:
+                stream.write(textwrap.indent(table, "    ") + "\n")
+
+
+def endpoints(case: CaseResult, limit: int = MAX_ENDPOINTS) -> list:
+    """The output records of a case in forward order, thinned to `limit` (keeping the first
+    divergence); empty when there are fewer than two endpoints."""
+    points = [r for r in case.records if r.name.startswith("outputs/")]
+    if len(points) < 2:
+        return []
+    if len(points) > limit:
+        step = math.ceil(len(points) / limit)
+        first_bad = next((r for r in points if not r), None)
+        points = [r for i, r in enumerate(points) if i % step == 0 or r is first_bad]
+    return points
+
+
+def endpoint_table(case: CaseResult) -> str:
+    """The error per endpoint in forward order, the first divergence marked."""
+    points = endpoints(case)
+    if not points:
+        return ""
+    first_bad = next((r for r in points if not r), None)
+    width = max(len(r.name) for r in points)
+    lines = [f"error per endpoint, in forward order ({case.check}):"]
+    for r in points:
+        value = r.note if r.problem else f"max rel {_g(r.max_rel):<9} max abs {_g(r.max_abs)}"
+        mark = "  <- first divergence" if r is first_bad else ("" if r else "  x")
+        lines.append(f"  {r.name:<{width}}  {value}{mark}")
+    return "\n".join(lines)
 
 
 def _footer(report: Report, stream: TextIO) -> None:
