@@ -44,3 +44,13 @@ def test_import_is_light():
     code = "import sys, tf_equiv; print('tensorflow' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_gradients_and_optimizer_steps_have_their_own_defaults():
+    assert tolerance_for("gradients/dense/kernel", {}, 1e-6, 1e-5) == (1e-4, 1e-5)
+    assert tolerance_for("optimizer_steps/1/dense/kernel", {}, 1e-6, 1e-5) == (1e-5, 1e-5)
+    assert tolerance_for("outputs/logits", {}, 1e-6, 1e-5) == (1e-6, 1e-5)
+    # The pair's own looser tolerance is never tightened; a glob overrides the table.
+    assert tolerance_for("gradients/dense/kernel", {}, 1e-3, 1e-5) == (1e-3, 1e-5)
+    assert tolerance_for("gradients/dense/kernel", {"gradients/*": (0.0, 0.0)}, 1e-6, 1e-5) \
+        == (0.0, 0.0)
