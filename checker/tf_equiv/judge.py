@@ -29,10 +29,23 @@ UNALIGNED_HINT = (
     "that still applies")
 CHANGED_HINT = ("Hint: the distributions differ (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} "
                 "std {s2:.3g}): the migrated code likely initializes this variable differently")
+SHIFTED_HINT = (
+    "Hint: same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
+    "different draws: the shifted op seeds explain them. Make both sides create the same random "
+    "ops in the same order; transferred_inference, which copies the TF1 values into the TF2 model, "
+    "still applies")
+SEEDED_ORDER_HINT = (
+    "Hint: make both sides create the same random ops in the same order (a draw added, left over "
+    "or removed; a TF1 tf.cond creates the random ops of both branches, eager TF2 runs one)")
+UNSEEDED_HINT = (
+    "Hint: where TF1 draws with a stateful op, draw with one too (tf.random.uniform, "
+    "tf.random.normal, tf.nn.dropout, a tf.compat.v1 initializer such as "
+    "tf.compat.v1.glorot_uniform_initializer()), at least while validating")
 
 
-def initializer_hint(tf1: np.ndarray, tf2: np.ndarray) -> str:
-    """Tell a changed initializer from unaligned draws of the same one, by their first moments.
+def initializer_hint(tf1: np.ndarray, tf2: np.ndarray, shifted: bool = False) -> str:
+    """Tell a changed initializer from unaligned draws of the same one, by their first moments;
+    `shifted`: the randomness audit found the op seeds shifted between the sides.
 
     The allowed spread shrinks with the sample: about four standard errors of each moment.
     """
@@ -40,7 +53,106 @@ def initializer_hint(tf1: np.ndarray, tf2: np.ndarray) -> str:
     n = max(int(tf1.size), 1)
     scale = max(s1, s2, 1e-12)
     same = (abs(s1 - s2) <= 4 * scale / np.sqrt(2 * n)) and (abs(m1 - m2) <= 4 * scale / np.sqrt(n))
-    return (UNALIGNED_HINT if same else CHANGED_HINT).format(m1=m1, s1=s1, m2=m2, s2=s2)
+    template = (SHIFTED_HINT if shifted else UNALIGNED_HINT) if same else CHANGED_HINT
+    return template.format(m1=m1, s1=s1, m2=m2, s2=s2)
+
+
+def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
+    """(text, shifted) from the sides' randomness audits (their checks' `random_ops` metadata):
+    each side's random ops, those DeterministicRandomTestTool cannot align, and where the sides'
+    draws stop lining up. `variable`: the first diverging initial value, if any (initializer_hint
+    then follows, and `shifted` says whether a moved op seed, not an unaligned op, drew it)."""
+    audits = {side: meta["random_ops"] for side, meta in (("TF1", tf1), ("TF2", tf2))
+              if meta.get("random_ops")}
+    if not audits:
+        return "", False
+    parts = ["Random ops: " + "; ".join(f"{side} {_ops_summary(a)}" for side, a in audits.items())]
+    unseeded = [f"{side} {_draw(d)}" for side, a in audits.items() for d in a["draws"]
+                if not d["seeded"]]
+    more = sum(a["unseeded"] for a in audits.values()) - 3
+    parts += ["Not aligned by DeterministicRandomTestTool, which seeds only the stateful ops that "
+              "ask tf.random for a seed: " + ", ".join(unseeded[:3])
+              + (f", +{more} more" if more > 0 else "")] if unseeded else []
+    if len(audits) < 2:
+        return ". ".join(parts), False
+    seq1, seq2 = audits["TF1"]["draws"], audits["TF2"]["draws"]
+    mode = check[check.find("[") + 1:-1]
+    order = _order_notes(mode, seq1, seq2, audits["TF1"]["count"], audits["TF2"]["count"])
+    parts += order or ([] if unseeded else [
+        "Every one is seeded by DeterministicRandomTestTool and they line up between the sides, "
+        "so the random numbers themselves should agree"])
+    if not variable and (unseeded or order):
+        parts.append(UNSEEDED_HINT if unseeded else SEEDED_ORDER_HINT)
+    i1 = next((i for i, d in enumerate(seq1) if _draws(d, variable)), None)
+    i2 = next((i for i, d in enumerate(seq2) if _draws(d, variable)), i1)
+    shifted = mode == "num_random_ops" and None not in (i1, i2) and i2 < len(seq2) \
+        and seq1[i1]["seeded"] and seq2[i2]["seeded"] and _seed(seq1, i1) != _seed(seq2, i2)
+    return ". ".join(parts), shifted
+
+
+def _order_notes(mode: str, seq1: list, seq2: list, n1: int, n2: int) -> list:
+    """Where the sides' draws stop lining up: another op at a draw, a draw one side lacks (by
+    shape), and (num_random_ops) the op seeds a draw the tool does not seed leaves shifted."""
+    at = next((i for i, (a, b) in enumerate(zip(seq1, seq2))
+               if not _shapes_agree(a["shape"], b["shape"])), min(len(seq1), len(seq2)))
+    both = [i for i in range(at) if seq1[i]["seeded"] and seq2[i]["seeded"]]
+    notes = [f"Draw {i + 1} is another op: TF1 {_draw(seq1[i])}, TF2 {_draw(seq2[i])}"
+             for i in both if seq1[i]["type"] != seq2[i]["type"]][:1]
+    if n1 != n2 or not at == len(seq1) == len(seq2):
+        more = f"{'TF2' if n2 > n1 else 'TF1'} creates {abs(n2 - n1)} more random " \
+            f"op{'s' if abs(n2 - n1) > 1 else ''}; the" if n1 != n2 else "The"
+        notes.append(
+            f"{more} sides' random ops part ways at draw {at + 1}: TF1 "
+            f"{_draw(seq1[at] if at < len(seq1) else None)}, TF2 "
+            f"{_draw(seq2[at] if at < len(seq2) else None)}: " + (
+                "in num_random_ops mode an op's seed is its position among the ops the tool "
+                "seeds, so the later draws may get other seeds" if mode == "num_random_ops" else
+                "constant mode seeds every op alike, so the later draws still align"))
+    moved = next((i for i in both if _seed(seq1, i) != _seed(seq2, i)), None)
+    if mode == "num_random_ops" and moved is not None:
+        notes.append(f"In num_random_ops mode draw {moved + 1} ({_draw(seq1[moved])}) gets op "
+                     f"seed {_seed(seq1, moved)} on TF1 but {_seed(seq2, moved)} on TF2, and so "
+                     "do the later draws: an op the tool does not seed takes no op seed")
+    return notes
+
+
+def _seed(draws: list, i: int) -> int:
+    """The op seed num_random_ops mode gives draw `i`: how many seeded draws came before it."""
+    return sum(d["seeded"] for d in draws[:i])
+
+
+def _draws(d: dict, variable: str) -> bool:
+    """Whether draw `d` initializes `variable` (its op sits under the variable's name)."""
+    return bool(variable) and (d["name"] == variable or d["name"].startswith(variable + "/"))
+
+
+def _ops_summary(audit: dict) -> str:
+    """`3 (RandomUniform x2 at a, b; StatelessRandomUniformV2 x1 at c)`, names capped."""
+    by_type: dict = {}
+    for d in audit["draws"]:
+        by_type.setdefault(d["type"], []).append(d["name"] or "(no name scope)")
+    groups = [f"{t} x{len(names)} at " + ", ".join(names[:2])
+              + (f", +{len(names) - 2} more" if len(names) > 2 else "")
+              for t, names in list(by_type.items())[:4]]
+    groups += [f"+{len(by_type) - 4} more types"] if len(by_type) > 4 else []
+    groups += [f"audit stopped: {audit['broken']}"] if audit.get("broken") else []
+    return f"{audit['count']} ({'; '.join(groups)})" if groups else "none"
+
+
+def _draw(d: Optional[dict]) -> str:
+    if d is None:
+        return "none"
+    shape = d["shape"]
+    dims = "" if shape is None else " (" + ", ".join("?" if n is None else str(n) for n in shape) \
+        + ("," if len(shape) == 1 else "") + ")"
+    return f"{d['type']}{dims} at {d['name'] or '(no name scope)'}" \
+        + (f" from {d['source']}" if d["source"] else "") + (f" ({d['site']})" if d["site"] else "")
+
+
+def _shapes_agree(a: Optional[list], b: Optional[list]) -> bool:
+    if a is None or b is None:
+        return True
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
 def module_error(module: str, message: str, line: int, detail: str = "") -> PairResult:
@@ -208,8 +320,13 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
     if check == "gradients":
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
-    if first is not None and first.name.startswith("initial/") and not first.problem:
-        hint = initializer_hint(arrays1[first.name], arrays2[first.name])
+    initial = first is not None and first.name.startswith("initial/") and not first.problem
+    note, shifted = random_ops_note(check, tf1.meta, tf2.meta, initial and first.name[8:]) \
+        if check.startswith("random_") and not outcome else ("", False)
+    if note:
+        outcome = replace(outcome, message=f"{outcome.message}. {note}")
+    if initial:
+        hint = initializer_hint(arrays1[first.name], arrays2[first.name], shifted)
         outcome = replace(outcome, message=f"{outcome.message}. {hint}")
     return outcome
 

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.worker import audit
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
                                     record_name, write_check)
 from tf_equiv.worker.numerics import SLOT_KINDS, default_loss, random_regimes, variable_spec
@@ -193,7 +194,8 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
         with tool.scope():
             graph = tf.Graph()
             with graph.as_default():
-                built = _build(pair, inputs, training=training)
+                with audit.recording() as random_ops:
+                    built = _build(pair, inputs, training=training)
                 init = tf.group(tf.compat.v1.global_variables_initializer(),
                                 tf.compat.v1.local_variables_initializer())
                 with _session(graph) as sess:
@@ -202,6 +204,6 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
                     arrays = dict(zip(names, sess.run(built.variables)))
                     forward, _ = _forward(sess, built)
         arrays.update(forward)
-        yield write_check(out, SIDE, check, arrays, list(arrays))
+        yield write_check(out, SIDE, check, arrays, list(arrays), audit.meta(random_ops))
     except Exception as exc:  # user code and the graph it built may raise anything
         yield error_result(SIDE, check, as_user_error(f"the TF1 {check} graph", exc))

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv.records import SideCheck
+from tf_equiv.worker import audit
 from tf_equiv.worker.common import (UserError, as_user_error, call_user, flatten, is_user_file,
                                     map_nested, record_name, write_check)
 from tf_equiv.worker.numerics import RANDOM_CHECKS, SLOT_KINDS, default_loss, variable_spec
@@ -289,7 +290,7 @@ def _snapshot_creator(initial: dict) -> Callable[..., Any]:
 def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: str) -> SideCheck:
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     initial: dict = {}
-    with tool.scope():
+    with tool.scope(), audit.recording() as random_ops:
         model = Model(pair, inputs)
         with tf.variable_creator_scope(_snapshot_creator(initial)):
             outputs = model(training)
@@ -298,7 +299,7 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: 
             value = initial.get(v.name)
             arrays[f"initial/{model.name(v)}"] = np.asarray(v) if value is None else value
         arrays.update(_outputs(outputs, model))
-    return write_check(out, SIDE, check, arrays, list(arrays))
+    return write_check(out, SIDE, check, arrays, list(arrays), audit.meta(random_ops))
 
 
 def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
