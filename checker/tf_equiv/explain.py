@@ -14,6 +14,7 @@ from typing import Optional
 
 from tf_equiv.compare import _g
 from tf_equiv.judge import judge
+from tf_equiv.localize import WEIGHTS, Localization, localize
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.runner import SideSpec, run_sides
 
@@ -147,14 +148,34 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
             fewest = _fewest_passes(spec, result, runs, passing, variation, stop, deadline,
                                     workdir)
             culprit.update({c: fewest for c in passing})
+    located = _localize(spec, failing, unexplained, deadline, workdir)
     took = time.monotonic() - started
-    cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took)
+    cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took,
+                             located.get(c.check))
                   if c.check in found else c for c in result.cases)
     return replace(result, cases=cases, duration=result.duration + took)
 
 
+def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
+              workdir: str) -> dict:
+    """{check: Localization} for the first unexplained check whose outputs diverge: the first op
+    inside the graph that differs, and whether that block or the errors upstream are to blame."""
+    order = ["transferred_inference", "constant_inference", "checkpoint_inference",
+             "tf_function", "gradients", "optimizer_steps"]
+    candidates = [c for c in failing if c.check in unexplained and c.check in WEIGHTS
+                  and any(r.name.startswith("outputs") and not r for r in c.records)]
+    candidates.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
+    left = deadline - time.monotonic()
+    if not candidates or left < MIN_SECONDS:
+        return {}
+    check = candidates[0].check
+    out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
+    return {check: localize(spec.module, spec.pair, check, out_dir, left, spec.python,
+                            spec.threads, spec.compat_fixes)}
+
+
 def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds: float,
-               took: float) -> CaseResult:
+               took: float, located: Optional[Localization] = None) -> CaseResult:
     lines = []
     passed_under = []
     for variation, outcome in tried:
@@ -184,5 +205,12 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
     if not any(v.name == "cpu" for v, _ in tried):
         lines.append("CPU vs GPU: not compared (no GPU on this machine)")
     detail = "\n".join([f"explanation ({took:.1f} s):"] + [f"  {line}" for line in lines])
+    if located is not None:
+        verdict += f". Localization: {located.message}"
+        # The arrays it names live in the run's temporary folder: not worth a line here.
+        kept = [line for line in located.detail.rstrip().splitlines()
+                if not line.startswith("the arrays of both sides at ")]
+        if kept:
+            detail += "\n\nlocalization:\n" + "\n".join(kept)
     return replace(case, message=f"{case.message}. {verdict}",
                    detail=f"{case.detail}\n\n{detail}".strip())

@@ -1,0 +1,326 @@
+"""Inside the graph: after a check's outputs diverge, find the first op whose output differs.
+
+Two worker processes (`python -m tf_equiv.worker.localize`) capture every intermediate tensor by op
+name: the TF1 side writes its tensors to disk, the TF2 side traces the shim model, aligns its ops
+with TF1's by name, compares them in TF1's topological order and, at the first divergence, re-runs
+the divergent block fed with TF1's values (shadow mode). Nothing here imports TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+
+from tf_equiv.compare import _g
+from tf_equiv.runner import PACKAGE_ROOT
+
+#: How each check's weights are set for localization: its own forward pass, at its weights.
+WEIGHTS = {"constant_inference": "constant", "transferred_inference": "transferred",
+           "tf_function": "transferred", "gradients": "transferred",
+           "optimizer_steps": "transferred", "checkpoint_inference": "checkpoint"}
+#: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
+CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
+RESULT_FILE = "localize-result.json"
+TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Localization:
+    """Where inside the graph the two sides first part; `found` when a divergent op was named."""
+
+    found: bool
+    message: str
+    detail: str = ""
+
+
+def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
+             python: str = sys.executable, threads: int = 1,
+             compat_fixes: bool = True) -> Localization:
+    """Localize the divergence of `pair`'s `check`; never raises, returns within about `timeout`."""
+    if check not in WEIGHTS:
+        return Localization(False, f"localization is not available for {check}: it applies to "
+                            f"the checks {', '.join(WEIGHTS)}. Hint: localize "
+                            "transferred_inference, which runs the same forward pass at real "
+                            "weights")
+    try:
+        return _run(os.path.abspath(module_path), pair, check, out_dir, timeout, python, threads,
+                    compat_fixes)
+    except Exception as exc:  # a checker bug must never hide the check's own result
+        return Localization(False, f"localization failed: internal error of tf-equiv: "
+                            f"{type(exc).__name__}: {exc}")
+
+
+class _Worker:
+    """One side's localization process, in its own process group so that a timeout kills it all."""
+
+    def __init__(self, side: str, module: str, pair: str, check: str, out_dir: str,
+                 python: str, threads: int, compat_fixes: bool) -> None:
+        self.side, self.log_path = side, os.path.join(out_dir, f"localize-{side}.log")
+        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path, PYTHONUNBUFFERED="1",
+                   TF_EQUIV_THREADS=str(threads),
+                   TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
+        cmd = [python, "-m", "tf_equiv.worker.localize", "--side", side, "--module", module,
+               "--pair", pair, "--weights", WEIGHTS[check], "--out", out_dir,
+               "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
+        if not compat_fixes:
+            cmd.append("--no-compat-fixes")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
+                                         stderr=subprocess.STDOUT, env=env,
+                                         start_new_session=True, cwd=os.path.dirname(module))
+
+    def tell(self, message: dict) -> None:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass   # it already ended; its log says why
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+    def ended(self) -> str:
+        code = self.proc.returncode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 \
+            else f"exited with status {code}"
+        return f"the {self.side.upper()} localization worker {how} without a result"
+
+    def tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read()[-100_000:].decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-TAIL_LINES:])
+
+
+def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, python: str,
+         threads: int, compat_fixes: bool) -> Localization:
+    os.makedirs(out_dir, exist_ok=True)
+    for stale in (RESULT_FILE, "first-divergence.npz"):     # from an earlier call in this folder
+        if os.path.exists(os.path.join(out_dir, stale)):
+            os.unlink(os.path.join(out_dir, stale))
+    shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
+    started = time.monotonic()
+    # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then it
+    # waits on stdin for the TF1 side's tensors.
+    workers = {side: _Worker(side, module, pair, check, out_dir, python, threads, compat_fixes)
+               for side in ("tf1", "tf2")}
+    told = False
+    try:
+        while any(w.proc.poll() is None for w in workers.values()):
+            if time.monotonic() - started > timeout:
+                return Localization(False, f"localization of {pair}::{check} timed out after "
+                                    f"{timeout:g} s and its workers were killed. Hint: raise the "
+                                    "timeout; a large model captures many tensors")
+            if not told and workers["tf1"].proc.poll() is not None:
+                workers["tf2"].tell(_tf1_outcome(out_dir, workers["tf1"]))
+                told = True
+            elif not told and workers["tf2"].proc.poll() is not None:
+                workers["tf1"].kill()       # nobody is left to read what it captures
+            time.sleep(0.05)
+        if not told:
+            workers["tf2"].tell(_tf1_outcome(out_dir, workers["tf1"]))
+    finally:
+        for w in workers.values():
+            if w.proc.poll() is None:
+                w.kill()
+    # Only the first divergence's arrays are kept (in first-divergence.npz).
+    shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
+    result = _read_json(os.path.join(out_dir, RESULT_FILE))
+    if result is None:
+        return Localization(False, f"localization failed: {workers['tf2'].ended()}",
+                            workers["tf2"].tail())
+    return describe(result, check)
+
+
+def _tf1_outcome(out_dir: str, tf1: _Worker) -> dict:
+    """What the TF2 side is told of the TF1 side: its capture index, or why there is none."""
+    index = os.path.join(out_dir, "tf1", "index.json")
+    data = _read_json(index)
+    if data is None:
+        return {"error": tf1.ended(), "detail": tf1.tail()}
+    if data.get("error"):
+        return {"error": data["error"], "detail": data.get("detail", "")}
+    return {"index": index}
+
+
+def _read_json(path: str) -> Optional[dict]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+# --- pure helpers the TF2 worker uses too ------------------------------------------------------
+
+def stats(array: np.ndarray) -> dict:
+    """Summary statistics of one tensor over its finite elements, and how many are not finite."""
+    a = np.asarray(array)
+    if a.dtype.kind not in "fc" or a.size == 0:
+        return {"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0, "nonfinite": 0}
+    finite = np.isfinite(a)
+    values = a[finite].astype(np.float64) if not finite.all() else a.astype(np.float64)
+    if values.size == 0:
+        return {"mean": float("nan"), "std": float("nan"), "min": float("nan"),
+                "max": float("nan"), "nonfinite": int(a.size)}
+    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+            "max": float(values.max()), "nonfinite": int(a.size - values.size)}
+
+
+def align(tf1_ops: Sequence[str], tf2_ops: Iterable[str]) -> tuple[str, dict]:
+    """(prefix, {TF1 op: TF2 op}): TF2 op names carry the Keras layer's name scope in front of
+    TF1's (`migrated/net/out/MatMul` for `net/out/MatMul`); the prefix most ops share wins."""
+    prefixes: dict = {}
+    for name in tf2_ops:
+        parts = name.split("/")
+        for i in range(len(parts)):
+            prefixes.setdefault("/".join(parts[i:]), []).append("/".join(parts[:i]))
+    votes = Counter(p for op in tf1_ops for p in set(prefixes.get(op, ())))
+    if not votes:
+        return "", {}
+    prefix = min(votes, key=lambda p: (-votes[p], len(p)))
+    lead = prefix + "/" if prefix else ""
+    return prefix, {op: lead + op for op in tf1_ops if prefix in prefixes.get(op, ())}
+
+
+def block_of(op: str, ops: Sequence[str]) -> str:
+    """The block an op belongs to: along its scope path, the child of the scope that holds the
+    most sub-scopes (`net` holds block1..3, inception's `InceptionV3/InceptionV3` its Mixed
+    blocks), so `net/block2` for `net/block2/conv/Conv2D`; the op itself in a flat graph."""
+    parts = op.split("/")
+    paths = [o.split("/") for o in ops]
+    best, depth = 2, len(parts) - 1         # a scope with one sub-scope splits nothing
+    for k in range(len(parts) - 1):
+        children = {p[k] for p in paths if len(p) > k + 1 and p[:k] == parts[:k]}
+        if len(children) >= best:           # a tie goes to the deeper, finer blocks
+            best, depth = len(children), k
+    return "/".join(parts[:depth + 1])
+
+
+def in_block(op: str, block: str) -> bool:
+    return op == block or op.startswith(block + "/")
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _moments(s: dict) -> str:
+    text = f"mean {_g(s['mean'])} std {_g(s['std'])}"
+    return text + (f", {s['nonfinite']} non-finite" if s.get("nonfinite") else "")
+
+
+def _difference(c: dict) -> str:
+    if c["problem"]:
+        return c["note"]
+    if not c["max_abs"]:
+        return "bitwise equal"
+    return (f"max abs diff {_g(c['max_abs'])}, max rel diff {_g(c['max_rel'])}, "
+            f"{c['mismatched']} of {c['total']} elements mismatched")
+
+
+def _shadow(shadow: dict, unit: str = "block") -> str:
+    """Shadow mode's verdict on the divergent op's block (or the op alone), in words."""
+    if shadow.get("status") == "unavailable":
+        return f"not run: {shadow['reason']}"
+    block, op, fed, comparison = shadow["block"], shadow["op"], shadow["fed"], shadow["comparison"]
+    differs = shadow["status"] == "differs"
+    if not fed:
+        return (f"{block} reads only the pair's inputs and the weights, identical on both sides, "
+                f"and {op} {'differs' if differs else 'matches'} ({_difference(comparison)})"
+                + (f": this {unit} is wrong" if differs
+                   else ": the difference does not reproduce when it runs alone"))
+    shown = ", ".join(fed[:3]) + (", ..." if len(fed) > 3 else "")
+    entry = f"fed TF1's values of the {_count(len(fed), 'tensor')} entering {block} ({shown})"
+    if differs:
+        return f"{entry}, {op} still differs ({_difference(comparison)}): this {unit} is wrong"
+    if unit == "op":
+        return (f"{entry}, {op} then matches ({_difference(comparison)}): the op amplifies "
+                "differences within tolerance that reach it")
+    return (f"{entry}, {op} then matches ({_difference(comparison)}): errors accumulated "
+            f"upstream of {block} (the block agrees when fed TF1's input)")
+
+
+def describe(result: dict, check: str) -> Localization:
+    """The TF2 worker's findings, in words: one message line and a few lines of detail."""
+    if result.get("error"):
+        return Localization(False, f"localization failed: {result['error']}",
+                            result.get("detail", ""))
+    unaligned = (f"{result['tf1_only']} TF1 ops and {result['tf2_only']} TF2 ops have no "
+                 "counterpart of the same name")
+    detail = [f"weights: {result['weights']}; {result['aligned']} of {result['tf1_ops']} TF1 ops "
+              f"aligned with TF2 ops (TF2 name prefix {result['prefix']!r}); {unaligned}: "
+              f"{', '.join(result['tf1_only_names'] + result['tf2_only_names']) or 'none'}"]
+    detail += [f"  {'ok     ' if row['passed'] else 'DIFFERS'} {row['op']} ({row['type']}) "
+               f"{_difference(row['comparison'])}" for row in result["around"]]
+    first = result.get("first")
+    if first is None and result["capped"]:
+        message = (f"no divergent op among the first {result['tf1_ops']} of "
+                   f"{result['computed']} TF1 ops: their capture stopped at the "
+                   f"{CAPTURE_LIMIT_BYTES / 2 ** 20:g} MiB limit; {result['compared']} aligned ops "
+                   "agree within tolerance. Hint: the divergence is further on, past what "
+                   "localization keeps on disk")
+        return Localization(False, message, "\n".join(detail))
+    if first is None:
+        message = (f"no divergent op: {result['compared']} of {result['aligned']} aligned ops "
+                   f"agree within tolerance in the traced TF2 graph; {unaligned}. Hint: where "
+                   f"{check} fails, the difference comes from outside the aligned ops (an op of "
+                   "another name, the regularization loss, or eager-only behaviour)")
+        return Localization(False, message, "\n".join(detail))
+    message = _first_message(first, result)
+    op_level = result["shadow"].get("op_level")
+    if op_level and op_level["block"] != result["shadow"]["block"]:
+        detail.append("shadow, the op alone: " + _shadow(op_level, "op"))
+    if result.get("arrays"):
+        detail.append(f"the arrays of both sides at {first['op']}: {result['arrays']}")
+    return Localization(True, message, "\n".join(detail))
+
+
+def _first_message(first: dict, result: dict) -> str:
+    c = first["comparison"]
+    kind = first["type"] if first["type"] == first["tf2_type"] \
+        else f"{first['type']} in TF1, {first['tf2_type']} in TF2"
+    if c["problem"] == "nonfinite":
+        what = f"vacuous: {c['note']}"
+    else:
+        what = (f"{_difference(c)} (TF1 {_moments(first['tf1_stats'])}, "
+                f"TF2 {_moments(first['tf2_stats'])}; rtol={_g(c['rtol'])}, atol={_g(c['atol'])})")
+    if first.get("record"):
+        return (f"first divergent op in topological order: {first['op']} ({kind}, TF2 only), "
+                f"which computes {first['record']}: {what}; all {result['aligned']} aligned ops "
+                f"matched, TF1's {first['record']} being {first['tf1_op']}; TF2 computes it from "
+                f"there through ops TF1 lacks: {', '.join(first['tf2_only_inputs'][:3])}; "
+                "shadow: not needed: the tensors those ops read agree with TF1, so they are wrong")
+    message = (f"first divergent op in topological order: {first['op']} ({kind}), {what}; "
+               f"{first['position']} of {result['aligned']} aligned ops matched before it")
+    if first["tf2_only_inputs"]:
+        message += f"; in TF2 it reads ops TF1 lacks: {', '.join(first['tf2_only_inputs'][:3])}"
+    message += "; shadow: " + _shadow(result["shadow"])
+    earliest = result.get("earliest")
+    if c["problem"] == "nonfinite":
+        message += (". Hint: a comparison of non-finite values proves nothing; fix the overflow "
+                    "or localize transferred_inference, which runs at real weights")
+    elif earliest and earliest["op"] != first["op"]:
+        message += (f". Hint: the earliest op that differs at all is {earliest['op']} "
+                    f"({earliest['type']}, max abs diff {_g(earliest['max_abs'])}, "
+                    "within tolerance)")
+    return message
