@@ -133,3 +133,17 @@ def test_usage_errors_are_annotated_on_github():
                    env=env)
     assert off.returncode == 2 and off.stdout == ""
     assert not os.path.exists(os.path.join(ROOT, "tf-equiv-report.xml"))
+
+
+def test_the_report_is_readable_by_others(tmp_path):
+    from tf_equiv.report import junit
+
+    path = tmp_path / "report.xml"
+    junit.write(Report(()), str(path))
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old

@@ -21,7 +21,7 @@ import numpy as np
 
 from tf_equiv.errors import UsageError
 from tf_equiv.judge import TF1_SOURCE
-from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.records import SideCheck, readable, save_arrays
 from tf_equiv.results import PairResult
 
 FORMAT = "tf-equiv-artifacts"
@@ -154,6 +154,7 @@ def _write_index(folder: str) -> None:
                      "are .npz files with keys tf1 and tf2; `rerun` re-runs that pair and check",
              "failures": entries}
     fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".json", dir=folder)
+    readable(fd)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(index, f, indent=1)
     os.replace(tmp, os.path.join(folder, INDEX))

@@ -55,10 +55,28 @@ class SideCheck:
         return {n: loaded[n] for n in names}
 
 
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        return 0o022
+
+
+def readable(fd: int) -> None:
+    """Give a file made by mkstemp (0600) the mode a plain open() would have: the reports and
+    records are read by other users (a CI step, a container run as another uid)."""
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    except OSError:
+        pass
+
+
 def save_arrays(path: str, arrays: dict) -> str:
     """Write records to `path` (.npz) atomically; return the path."""
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
+    readable(fd)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})

@@ -8,6 +8,7 @@ import tempfile
 from typing import Optional, Sequence
 
 from tf_equiv.errors import UsageError
+from tf_equiv.records import readable
 from tf_equiv.results import Report
 
 
@@ -38,6 +39,7 @@ def write_timings(path: str, report: Report) -> None:
                     if p.pair != "<module>" and p.duration > 0})
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
+    readable(fd)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(dict(sorted(timings.items())), f, indent=1)
     os.replace(tmp, path)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from tf_equiv.errors import UsageError
+from tf_equiv.records import readable
 from tf_equiv.runner import SideRun
 
 FORMAT = "tf-equiv-records"
@@ -36,8 +37,8 @@ def source_sha256(path: str) -> str:
 
 
 def _folder_name(pair_id: str) -> str:
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", pair_id)[-80:]
-    return f"{hashlib.sha256(pair_id.encode()).hexdigest()[:10]}-{readable}"
+    legible = re.sub(r"[^A-Za-z0-9_.-]+", "_", pair_id)[-80:]
+    return f"{hashlib.sha256(pair_id.encode()).hexdigest()[:10]}-{legible}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Store:
 
 def _write_json(path: str, data: object) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".json", dir=os.path.dirname(path))
+    readable(fd)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
     os.replace(tmp, path)

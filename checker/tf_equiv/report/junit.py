@@ -7,6 +7,7 @@ import tempfile
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from tf_equiv.records import readable
 from tf_equiv.results import CaseResult, Report
 
 
@@ -79,6 +80,7 @@ def write(report: Report, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tf-equiv-", suffix=".xml", dir=folder)
+    readable(fd)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(to_xml(report))
