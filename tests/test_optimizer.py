@@ -19,6 +19,14 @@ wrong_rate = tf_equiv.Pair(
     tf1=mlp, tf2=shim(mlp), inputs=inputs, checks=["optimizer_steps"], train_steps=2,
     optimizers=(lambda: tf.compat.v1.train.GradientDescentOptimizer(0.1),
                 lambda: tf.keras.optimizers.SGD(0.2)))
+adam = tf_equiv.Pair(
+    tf1=mlp, tf2=shim(mlp), inputs=inputs, checks=["optimizer_steps"], train_steps=2,
+    optimizers=(lambda: tf.compat.v1.train.AdamOptimizer(0.01),
+                lambda: tf.keras.optimizers.Adam(0.01, epsilon=1e-8)))
+adam_beta = tf_equiv.Pair(
+    tf1=mlp, tf2=shim(mlp), inputs=inputs, checks=["optimizer_steps"], train_steps=2,
+    optimizers=(lambda: tf.compat.v1.train.AdamOptimizer(0.01),
+                lambda: tf.keras.optimizers.Adam(0.01, beta_1=0.8, epsilon=1e-8)))
 '''
 
 
@@ -34,3 +42,13 @@ def test_optimizer_steps_compare_variables_and_slots(tmp_path):
     assert wrong.verdict == "failed"
     # The first step's loss agrees (same weights); the variables after it do not.
     assert "first divergence in forward order: optimizer_steps/1/encoder/" in wrong.message
+    # Adam's m and v are matched by variable name and kind on both sides.
+    adam = run.case("equiv_train.py::adam::optimizer_steps")
+    assert adam.verdict == "passed", adam.message + adam.text
+    assert "adam::optimizer_steps: optimizer slots" not in run.stdout
+    beta = run.case("equiv_train.py::adam_beta::optimizer_steps")
+    # A bias-corrected first step does not depend on beta_1: the variables still agree after it,
+    # and the first record that differs is the slot that does.
+    assert beta.verdict == "failed"
+    assert beta.message.startswith("optimizer_steps: first divergence in forward order: "
+                                   "optimizer_steps/1/encoder/hidden/kernel/m: max abs diff")
