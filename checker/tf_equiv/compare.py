@@ -42,10 +42,10 @@ class RecordComparison:
         """One line: what differs and by how much."""
         if self.problem:
             return f"{self.name}: {self.note}"
-        return (f"{self.name}: max abs diff {_g(self.max_abs)}, max rel diff {_g(self.max_rel)} at "
+        return (f"{self.name}: max abs diff {short(self.max_abs)}, max rel diff {short(self.max_rel)} at "
                 f"index {_idx(self.worst_index)}; {self.mismatched} of {self.total} elements "
-                f"mismatched (rtol={_g(self.rtol)}, atol={_g(self.atol)}; would pass with "
-                f"rtol={_g(self.needed_rtol)} or atol={_g(self.needed_atol)})")
+                f"mismatched (rtol={short(self.rtol)}, atol={short(self.atol)}; would pass with "
+                f"rtol={short(self.needed_rtol)} or atol={short(self.needed_atol)})")
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,8 @@ def table(results: Sequence[RecordComparison]) -> str:
     header = ("record", "shape", "max abs", "max rel", "worst index", "mismatched", "rtol needed",
               "atol needed")
     rows = [header] + [
-        (r.name, _shape(r.shape), _g(r.max_abs), _g(r.max_rel), _idx(r.worst_index),
-         f"{r.mismatched}/{r.total}", _g(r.needed_rtol), _g(r.needed_atol))
+        (r.name, _shape(r.shape), short(r.max_abs), short(r.max_rel), _idx(r.worst_index),
+         f"{r.mismatched}/{r.total}", short(r.needed_rtol), short(r.needed_atol))
         for r in failing[:MAX_TABLE_ROWS] if not r.problem]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(f"{c:<{w}}" for c, w in zip(row, widths)).rstrip() for row in rows]
@@ -198,7 +198,7 @@ def _names(names: Sequence[str], limit: int = 5) -> str:
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
-def _g(x: float) -> str:
+def short(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isinf(x)):
         return "inf"
     return f"{x:.3g}"

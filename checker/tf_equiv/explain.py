@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from tf_equiv.compare import _g
+from tf_equiv.compare import short
 from tf_equiv.judge import judge
 from tf_equiv.localize import WEIGHTS, Localization, localize
 from tf_equiv.results import CaseResult, PairResult
@@ -108,7 +108,7 @@ def _fewest_passes(spec: SideSpec, result: PairResult, runs: dict, checks: tuple
 
 def _needed_rtol(case: CaseResult) -> str:
     needed = [r.needed_rtol for r in case.records if not r and not r.problem]
-    return _g(max(needed) * 1.1) if needed else "?"
+    return short(max(needed) * 1.1) if needed else "?"
 
 
 def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Event,

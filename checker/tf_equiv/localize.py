@@ -20,7 +20,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from tf_equiv.compare import _g
+from tf_equiv.compare import short
 from tf_equiv.runner import PACKAGE_ROOT
 
 #: How each check's weights are set for localization: its own forward pass, at its weights.
@@ -225,7 +225,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _moments(s: dict) -> str:
-    text = f"mean {_g(s['mean'])} std {_g(s['std'])}"
+    text = f"mean {short(s['mean'])} std {short(s['std'])}"
     return text + (f", {s['nonfinite']} non-finite" if s.get("nonfinite") else "")
 
 
@@ -234,7 +234,7 @@ def _difference(c: dict) -> str:
         return c["note"]
     if not c["max_abs"]:
         return "bitwise equal"
-    return (f"max abs diff {_g(c['max_abs'])}, max rel diff {_g(c['max_rel'])}, "
+    return (f"max abs diff {short(c['max_abs'])}, max rel diff {short(c['max_rel'])}, "
             f"{c['mismatched']} of {c['total']} elements mismatched")
 
 
@@ -303,7 +303,7 @@ def _first_message(first: dict, result: dict) -> str:
         what = f"vacuous: {c['note']}"
     else:
         what = (f"{_difference(c)} (TF1 {_moments(first['tf1_stats'])}, "
-                f"TF2 {_moments(first['tf2_stats'])}; rtol={_g(c['rtol'])}, atol={_g(c['atol'])})")
+                f"TF2 {_moments(first['tf2_stats'])}; rtol={short(c['rtol'])}, atol={short(c['atol'])})")
     if first.get("record"):
         return (f"first divergent op in topological order: {first['op']} ({kind}, TF2 only), "
                 f"which computes {first['record']}: {what}; all {result['aligned']} aligned ops "
@@ -321,6 +321,6 @@ def _first_message(first: dict, result: dict) -> str:
                     "or localize transferred_inference, which runs at real weights")
     elif earliest and earliest["op"] != first["op"]:
         message += (f". Hint: the earliest op that differs at all is {earliest['op']} "
-                    f"({earliest['type']}, max abs diff {_g(earliest['max_abs'])}, "
+                    f"({earliest['type']}, max abs diff {short(earliest['max_abs'])}, "
                     "within tolerance)")
     return message

@@ -15,7 +15,7 @@ import secrets
 from typing import Iterator, Optional, TextIO
 
 from tf_equiv.checks import ALL_CHECKS
-from tf_equiv.compare import _g
+from tf_equiv.compare import short
 from tf_equiv.report import terminal
 from tf_equiv.results import MODULE_CASE, CaseResult, Report, summary_line
 
@@ -212,9 +212,9 @@ def _record_table(case: CaseResult) -> str:
         if r.problem:
             rows.append(f"| {_code(r.name)} | {r.note} | | | | |")
         else:
-            rows.append(f"| {_code(r.name)} | {_g(r.max_abs)} | {_g(r.max_rel)} | "
+            rows.append(f"| {_code(r.name)} | {short(r.max_abs)} | {short(r.max_rel)} | "
                         f"{_code(str(r.worst_index))} | {r.mismatched}/{r.total} | "
-                        f"rtol={_g(r.needed_rtol)} or atol={_g(r.needed_atol)} |")
+                        f"rtol={short(r.needed_rtol)} or atol={short(r.needed_atol)} |")
     return "\n".join(rows) + "\n"
 
 

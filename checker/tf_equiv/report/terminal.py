@@ -5,7 +5,7 @@ import math
 import textwrap
 from typing import TextIO
 
-from tf_equiv.compare import _g
+from tf_equiv.compare import short
 from tf_equiv.results import CaseResult, PairResult, Report, summary_line
 
 BAD = ("failed", "error")
@@ -78,7 +78,7 @@ def endpoint_table(case: CaseResult) -> str:
     width = max(len(r.name) for r in points)
     lines = [f"error per endpoint, in forward order ({case.check}):"]
     for r in points:
-        value = r.note if r.problem else f"max rel {_g(r.max_rel):<9} max abs {_g(r.max_abs)}"
+        value = r.note if r.problem else f"max rel {short(r.max_rel):<9} max abs {short(r.max_abs)}"
         mark = "  <- first divergence" if r is first_bad else ("" if r else "  x")
         lines.append(f"  {r.name:<{width}}  {value}{mark}")
     return "\n".join(lines)

@@ -54,7 +54,7 @@ def main(argv: list | None = None) -> int:
 
         from tf_equiv.worker import compat, session
         compat.apply(not args.no_compat_fixes)
-        session._configure(tf)
+        session.configure(tf)
         # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
         # every op is computed on its own on both sides, as eager TF2 does.
         tf.config.optimizer.set_experimental_options({"remapping": False,
@@ -141,7 +141,7 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(SEED)
-        built = tf1._build(pair, inputs, training=False)
+        built = tf1.build(pair, inputs, training=False)
         tensors = computed_tensors([t for _, t in built.leaves])
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
@@ -206,7 +206,7 @@ def _tf2(tf: Any, args: argparse.Namespace) -> dict:
     specs = [tf.TensorSpec(a.shape, tf.as_dtype(a.dtype)) for a in flat]
     traced = tf.compat.v1.wrap_function(
         lambda *xs: call_user("model(inputs, training=False) traced by wrap_function",
-                              model.model, tf1._restructure(inputs, iter(xs)), training=False),
+                              model.model, tf1.restructure(inputs, iter(xs)), training=False),
         specs)
     told = json.loads(sys.stdin.readline() or '{"error": "the parent sent nothing"}')
     if "error" in told:
@@ -232,7 +232,7 @@ def _set_tf2_weights(tf: Any, model: Any, weights: str, variables: str) -> None:
             v.assign(reader.get_tensor(model.name(v)))
     else:
         with np.load(variables, allow_pickle=False) as z:
-            tf2._assign_transfer(model, {name: z[name] for name in z.files})
+            tf2.assign_transfer(model, {name: z[name] for name in z.files})
 
 
 class _Traced:

@@ -48,7 +48,7 @@ def rewrite_options(config: Any) -> Any:
     return config
 
 
-def _configure(tf: Any, grappler_off: tuple = ()) -> None:
+def configure(tf: Any, grappler_off: tuple = ()) -> None:
     global _grappler_off
     _grappler_off = grappler_off
     if grappler_off:    # tf.function graphs (the TF2 side's traced checks)
@@ -84,7 +84,7 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
 
     fixes = compat.apply(not args.no_compat_fixes)
     grappler_off = tuple(filter(None, args.grappler_off.split(",")))
-    _configure(tf, grappler_off)
+    configure(tf, grappler_off)
     channel.send("environment", environment=environment(tf, grappler_off), compat_fixes=fixes)
     try:
         module = load_module(args.module)

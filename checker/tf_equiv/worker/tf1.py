@@ -50,13 +50,13 @@ def _session(graph: tf.Graph) -> tf.compat.v1.Session:
     return tf.compat.v1.Session(graph=graph, config=rewrite_options(config))
 
 
-def _build(pair: Any, inputs: Any, training: bool) -> Built:
+def build(pair: Any, inputs: Any, training: bool) -> Built:
     graph = tf.compat.v1.get_default_graph()
     flat_inputs = list(flatten(inputs, "inputs"))
     placeholders = {name: tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape,
                                                    name=name.replace("/", "_"))
                     for name, a in flat_inputs}
-    structured = _restructure(inputs, iter(placeholders.values()))
+    structured = restructure(inputs, iter(placeholders.values()))
     outputs = call_user(f"tf1(inputs, training={training})", pair.tf1, structured, training)
     position = {op.name: i for i, op in enumerate(graph.get_operations())}
     leaves = []
@@ -70,11 +70,11 @@ def _build(pair: Any, inputs: Any, training: bool) -> Built:
                  tf.compat.v1.global_variables())
 
 
-def _restructure(value: Any, leaves: Iterator[Any]) -> Any:
+def restructure(value: Any, leaves: Iterator[Any]) -> Any:
     if isinstance(value, dict):
-        return {k: _restructure(v, leaves) for k, v in value.items()}
+        return {k: restructure(v, leaves) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
-        return type(value)(_restructure(v, leaves) for v in value)
+        return type(value)(restructure(v, leaves) for v in value)
     return next(leaves)
 
 
@@ -92,7 +92,7 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.set_random_seed(SEED)
-            built = _build(pair, inputs, training=False)
+            built = build(pair, inputs, training=False)
             trainable = tf.compat.v1.trainable_variables()
             grads = train = None
             if "gradients" in checks or "optimizer_steps" in checks:
@@ -170,7 +170,10 @@ def _optimizer_steps(sess: tf.compat.v1.Session, built: Built, trainable: list, 
              if optimizer.get_slot(v, kind) is not None]
     arrays: dict = {}
     for step in range(1, steps + 1):
-        loss, _ = sess.run([total, train_op], built.feed)
+        # Not one run with the train op: a gradient that does not need a variable's value (a
+        # kernel's, x^T dy) lets the update race the forward pass's read of that variable.
+        loss = sess.run(total, built.feed)
+        sess.run(train_op, built.feed)
         arrays[f"optimizer_steps/{step}/loss"] = np.asarray(loss)
         values = sess.run([v for v in trainable] + [s for _, s in slots])
         names = [record_name(v.name) for v in trainable] + [n for n, _ in slots]
@@ -195,7 +198,7 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
             graph = tf.Graph()
             with graph.as_default():
                 with audit.recording() as random_ops:
-                    built = _build(pair, inputs, training=training)
+                    built = build(pair, inputs, training=training)
                 init = tf.group(tf.compat.v1.global_variables_initializer(),
                                 tf.compat.v1.local_variables_initializer())
                 with _session(graph) as sess:

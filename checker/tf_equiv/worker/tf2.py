@@ -160,7 +160,7 @@ def _receive_transfer() -> dict:
         return {name: z[name] for name in z.files}
 
 
-def _assign_transfer(model: Model, values: dict) -> None:
+def assign_transfer(model: Model, values: dict) -> None:
     missing, shapes = [], []
     for v in model.variables:
         name = model.name(v)
@@ -180,7 +180,7 @@ def _assign_transfer(model: Model, values: dict) -> None:
 
 def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
     try:
-        _assign_transfer(model, _receive_transfer())
+        assign_transfer(model, _receive_transfer())
     except Exception as exc:  # user code (name_map) may raise anything
         e = as_user_error("transferring the TF1 values", exc)
         yield from (error_result(SIDE, c, e) for c in checks)
