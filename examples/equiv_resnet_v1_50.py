@@ -21,7 +21,7 @@ class ResNet50(tf.keras.layers.Layer):
 resnet = tf_equiv.Pair(
     tf1=tf1_forward,
     tf2=ResNet50,
-    inputs=lambda: np.random.default_rng(0).uniform(-1, 1, (2, 224, 224, 3)).astype(np.float32),
+    inputs=lambda: np.random.default_rng(0).uniform(-1, 1, (2, 128, 128, 3)).astype(np.float32),
     loss=lambda outputs: tf.reduce_mean(outputs[0]),
     tolerances={"gradients/*": (1e-3, 1e-5)},
 )

@@ -73,12 +73,13 @@ def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, env: dict = Non
                           capture_output=True, timeout=timeout, env={**base, **(env or {})}, **kw)
 
 
-def check(tmp_path, *args: str, cwd: str = ROOT, explain: bool = False) -> Run:
+def check(tmp_path, *args: str, cwd: str = ROOT, explain: bool = False,
+          env: dict = None) -> Run:
     """The real command; without `explain`, failed checks are not re-run to explain them (that
     has its own tests and would only repeat the same runs here)."""
     report = os.path.join(str(tmp_path), "report.xml")
     more = () if explain else ("--no-explain",)
-    proc = tf_equiv("check", *args, *more, "--junit-xml", report, cwd=cwd)
+    proc = tf_equiv("check", *args, *more, "--junit-xml", report, cwd=cwd, env=env)
     cases, xml = read_junit(report) if os.path.exists(report) else ({}, None)
     return Run(proc.returncode, proc.stdout, proc.stderr, cases, xml)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tf_equiv.compare import compare_arrays, compare_records
 
@@ -110,3 +111,24 @@ def test_rename_inference_suggests_a_name_map():
         "'enc_v2/dense/bias:0': 'enc/dense/bias', 'head/weights:0': 'head/w'}.get(name, name)")
     same = {k: v for k, v in renames.items() if k.startswith("enc_v2")}
     assert suggest_name_map(same) == "name_map=lambda name: name.replace('enc_v2/', 'enc/')"
+
+
+def test_complex_differences_count_both_parts():
+    a = np.array([1 + 1j, 2 + 0j], np.complex64)
+    b = np.array([1 + 101j, 2 + 0j], np.complex64)
+    out = compare_arrays("outputs", a, b, 1e-6, 1e-5)
+    assert not out and out.max_abs == pytest.approx(100.0)
+
+
+def test_large_integers_are_exact():
+    a = np.array([2 ** 60, 1], np.int64)
+    out = compare_arrays("outputs", a, a + np.array([1, 0]), 1.0, 1.0)
+    assert not out and out.mismatched == 1 and "integers are compared exactly" in out.note
+
+
+def test_narrow_float_formats_get_a_tolerance_of_their_precision():
+    a = np.array([1.0, 2.0], np.float32)
+    b = a * np.float32(1 + 2 ** -8)           # half a bfloat16 unit
+    assert compare_arrays("outputs", a, b, 1e-6, 1e-5, dtypes=("bfloat16", "bfloat16"))
+    assert not compare_arrays("outputs", a, b, 1e-6, 1e-5)
+    assert not compare_arrays("outputs", a, b, 1e-6, 1e-5, dtypes=("bfloat16", "float16")).passed

@@ -1,16 +1,22 @@
-"""The shipped examples are real migrations, and every check that applies passes."""
+"""The shipped examples are real migrations, and every check that applies passes, with oneDNN's
+kernels and graph rewrites on and off (the same CPU rounds differently under each)."""
 from __future__ import annotations
+
+import pytest
 
 from conftest import EXAMPLES, check
 
 
-def test_examples_pass(tmp_path):
-    run = check(tmp_path, ".", cwd=EXAMPLES)
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_examples_pass(tmp_path, onednn):
+    run = check(tmp_path, ".", cwd=EXAMPLES, env={"TF_ENABLE_ONEDNN_OPTS": onednn})
     assert run.returncode == 0, run.stdout[-3000:]
     verdicts = {k: c.verdict for k, c in run.cases.items()}
     assert set(verdicts.values()) == {"passed"}
     assert len([k for k in verdicts if k.startswith("equiv_resnet_v1_50.py::resnet::")]) == 11
     assert len([k for k in verdicts if k.startswith("equiv_mlp.py::mlp::")]) == 11
+    # The native Keras migration, with a name_map and a decaying learning rate.
+    assert len([k for k in verdicts if k.startswith("equiv_mlp_keras.py::mlp_keras::")]) == 12
     # inception_v3 leaves the (vacuous) constant reset out, and says why in the module.
     inception = [k.split("::")[-1] for k in verdicts if k.startswith("equiv_inception_v3.py::")]
     assert "constant_inference" not in inception and len(inception) == 9

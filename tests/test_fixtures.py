@@ -88,14 +88,17 @@ def test_changed_initializer_is_named_as_initial_value(fixtures_run):
 
 
 def test_default_dense_initializer_is_explained(fixtures_run):
+    # tf.compat.v1.layers.dense's default kernel initializer draws with a stateless op on both
+    # sides, which DeterministicRandomTestTool cannot seed: the random regimes cannot apply.
     verdicts = fixtures_run.verdicts("equiv_initializer.py::default_initializer")
-    assert {c for c, v in verdicts.items() if v == "failed"} == set(RANDOM)
+    assert {c for c, v in verdicts.items() if v == "skipped"} == set(RANDOM)
     assert verdicts["transferred_inference"] == "passed"
     case = fixtures_run.case(
         "equiv_initializer.py::default_initializer::random_inference[num_random_ops]")
-    assert "first divergence in forward order: initial/dense_default/proj/kernel:" in case.message
-    assert "cannot align" in case.message
-    assert "transferred_inference" in case.message and "still applies" in case.message
+    assert ("random_inference[num_random_ops]: not applicable: 1 initial values "
+            "(dense_default/proj/kernel) are drawn by ops DeterministicRandomTestTool cannot "
+            "seed, with the same distribution on both sides") in case.message
+    assert "transferred_inference, gradients and tf_function compare this model" in case.message
 
 
 def test_tf_function_places_the_blame(fixtures_run):

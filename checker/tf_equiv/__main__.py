@@ -1,3 +1,3 @@
-from tf_equiv.cli import run
+from tf_equiv.stopping import main
 
-run()
+main()

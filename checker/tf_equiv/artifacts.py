@@ -3,8 +3,9 @@ a command that re-runs exactly that pair and check.
 
 Small by default: per failing check, its first divergent record in forward order, and at most
 MAX_BYTES of arrays over the run (records past the cap are listed in the index, not saved). A
-folder that holds anything but artifacts of tf-equiv is refused, so nothing of the user's is
-overwritten; a pair run again replaces only its own artifacts.
+folder that holds anything the index does not list is refused, so nothing of the user's is
+overwritten or removed; a pair run again removes only the files the index lists for it, never
+through a link, and each pair has its own folder (a legible name plus a hash of its whole id).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tf_equiv.errors import UsageError
 from tf_equiv.judge import TF1_SOURCE
 from tf_equiv.records import SideCheck, readable, save_arrays
 from tf_equiv.results import PairResult
+from tf_equiv.store import folder_name
 
 FORMAT = "tf-equiv-artifacts"
 VERSION = 1
@@ -35,22 +37,82 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "_"
 
 
+def _read_index(folder: str) -> Optional[dict]:
+    try:
+        with open(os.path.join(folder, INDEX), encoding="utf-8") as f:
+            index = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return index if isinstance(index, dict) and index.get("format") == FORMAT else None
+
+
+def _listed(index: dict, pair_folder: Optional[str] = None) -> set:
+    """The files (relative paths) the index lists: every pair's, or one pair folder's."""
+    files = set()
+    for entry in index.get("failures", ()):
+        if not isinstance(entry, dict) or not isinstance(entry.get("folder"), str):
+            continue
+        if pair_folder is not None and entry["folder"] != pair_folder:
+            continue
+        files.add(os.path.join(entry["folder"], _PAIR_ENTRY))
+        files.update(f for f in [entry.get("inputs")] + [r.get("file") for r in
+                                                         entry.get("records", ())
+                                                         if isinstance(r, dict)]
+                     if isinstance(f, str))
+    return {os.path.normpath(f) for f in files}
+
+
 def prepare(folder: str) -> None:
-    """Create the folder, or check that an existing one holds only tf-equiv artifacts."""
+    """Create the folder, or check that an existing one holds only what its index lists."""
+    if os.path.islink(folder) or (os.path.exists(folder) and not os.path.isdir(folder)):
+        raise UsageError(f"--artifacts {folder}: exists and is not a folder")
     if os.path.isdir(folder) and os.listdir(folder):
-        try:
-            with open(os.path.join(folder, INDEX), encoding="utf-8") as f:
-                ours = json.load(f).get("format") == FORMAT
-        except (OSError, ValueError, AttributeError):
-            ours = False
-        if not ours:
+        index = _read_index(folder)
+        if index is None:
             raise UsageError(f"--artifacts {folder}: the folder is not empty and holds no "
                              f"tf-equiv {INDEX}; choose a new or empty folder (nothing in it "
                              "is overwritten)")
-    elif os.path.exists(folder) and not os.path.isdir(folder):
-        raise UsageError(f"--artifacts {folder}: exists and is not a folder")
+        ours = _listed(index) | {INDEX}
+        for root, dirs, files in os.walk(folder):
+            for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+                path = os.path.relpath(os.path.join(root, name), folder)
+                if path not in ours:
+                    raise UsageError(f"--artifacts {folder}: holds {path}, which its {INDEX} "
+                                     "does not list; tf-equiv writes only into a folder of its "
+                                     "own artifacts. Move it, or choose a new or empty folder "
+                                     "(nothing was changed)")
     os.makedirs(folder, exist_ok=True)
     _write_index(folder)
+
+
+def _no_link_above(folder: str, relative: str) -> bool:
+    """Whether `relative` names a path inside `folder` reached through real folders only (a
+    linked folder on the way would take an unlink elsewhere)."""
+    parts = os.path.normpath(relative).split(os.sep)
+    if os.path.isabs(relative) or ".." in parts:
+        return False
+    here = folder
+    for part in parts[:-1]:
+        here = os.path.join(here, part)
+        if os.path.islink(here) or not os.path.isdir(here):
+            return False
+    return True
+
+
+def _remove_previous(folder: str, pair_folder: str) -> None:
+    """Remove the files the index lists for one pair folder (unlink never follows a link), then
+    the folder if that left it empty."""
+    index = _read_index(folder) or {}
+    for relative in sorted(_listed(index, pair_folder)):
+        path = os.path.join(folder, relative)
+        if _no_link_above(folder, relative) and os.path.lexists(path) \
+                and not os.path.isdir(path):
+            os.unlink(path)
+    pair_dir = os.path.join(folder, pair_folder)
+    if os.path.islink(pair_dir):
+        os.unlink(pair_dir)
+    elif os.path.isdir(pair_dir) and not os.listdir(pair_dir):
+        os.rmdir(pair_dir)
 
 
 class Budget:
@@ -86,8 +148,9 @@ def rerun_command(module: str, pair: str, check: str, folder: str, options: tupl
 def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, budget: Budget,
               options: tuple = ()) -> None:
     """Save the failing records of one pair (replacing what an earlier run saved for it)."""
-    pair_dir = os.path.join(folder, _safe(result.module.removesuffix(".py")), _safe(result.pair))
-    shutil.rmtree(pair_dir, ignore_errors=True)
+    pair_folder = folder_name(f"{result.module}::{result.pair}")
+    pair_dir = os.path.join(folder, pair_folder)
+    _remove_previous(folder, pair_folder)
     failed = [c for c in result.cases if c.verdict in ("failed", "xfailed") and c.records]
     if not failed:
         return
@@ -98,7 +161,8 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
         found = {"tf1": _side_check(runs.get("tf1"), TF1_SOURCE.get(case.check, case.check)),
                  "tf2": _side_check(runs.get("tf2"), case.check)}
         first = next((r for r in case.records if not r), None)
-        entry = {"id": case.id, "module": result.module, "pair": result.pair, "check": case.check,
+        entry = {"id": case.id, "folder": pair_folder, "module": result.module,
+                 "pair": result.pair, "check": case.check,
                  "verdict": case.verdict, "message": case.message, "inputs": inputs,
                  "rerun": rerun_command(module_path, result.pair, case.check, folder, options),
                  "records": []}
@@ -106,8 +170,11 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
             entry["records"].append(_save_record(pair_dir, case.check, first, found, budget,
                                                  folder))
         entries.append(entry)
-    with open(os.path.join(pair_dir, _PAIR_ENTRY), "w", encoding="utf-8") as f:
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=pair_dir)
+    readable(fd)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(entries, f, indent=1)
+    os.replace(tmp, os.path.join(pair_dir, _PAIR_ENTRY))
 
 
 def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
@@ -116,7 +183,13 @@ def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
     if not source or not os.path.exists(source):
         return None
     target = os.path.join(pair_dir, "inputs.npz")
-    shutil.copyfile(source, target)
+    # A copy beside the target, then a rename: a link placed at the target is replaced, never
+    # written through.
+    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=pair_dir)
+    readable(fd)
+    with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.replace(tmp, target)
     return os.path.relpath(target, folder)
 
 
@@ -146,8 +219,9 @@ def _save_record(pair_dir: str, check: str, record: object, found: dict, budget:
 def _write_index(folder: str) -> None:
     entries = []
     for root, _, files in sorted(os.walk(folder)):
-        if _PAIR_ENTRY in files:
-            with open(os.path.join(root, _PAIR_ENTRY), encoding="utf-8") as f:
+        path = os.path.join(root, _PAIR_ENTRY)
+        if _PAIR_ENTRY in files and not os.path.islink(path):
+            with open(path, encoding="utf-8") as f:
                 entries += json.load(f)
     index = {"format": FORMAT, "version": VERSION, "max_bytes": MAX_BYTES,
              "note": "per failing check, the first divergent record in forward order; arrays "

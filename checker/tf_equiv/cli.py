@@ -1,14 +1,16 @@
 """The `tf-equiv` command: a thin click layer that builds a Config and calls the engine."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Optional
 
 import click
 
-from tf_equiv import __version__, engine, merge
+from tf_equiv import __version__, engine, merge, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
+from tf_equiv.destinations import check_report_path
 from tf_equiv.errors import TfEquivError
 from tf_equiv.results import Report
 from tf_equiv.report import github, junit, terminal
@@ -38,10 +40,20 @@ def _shard(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> 
     return index, count
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets nan (no comparison is true) and inf through: either would turn it off.
+    if not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of seconds, got {value}")
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tf-equiv")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Prove that TF1.x code migrated to TF2 computes the same numbers."""
+    if ctx.invoked_subcommand not in ("check", "record"):
+        stopping.release()      # nothing to stop cleanly: signals act as usual
 
 
 @main.command()
@@ -53,6 +65,7 @@ def main() -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of cores", help="Pairs run in parallel.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=900.0,
+              callback=_finite,
               show_default=True, help="Seconds per side.")
 @click.option("--shard", callback=_shard, metavar="I/N", help="Run only shard I of N (1-based).")
 @click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True,
@@ -63,25 +76,30 @@ def main() -> None:
 @click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Balance --shard by the pair durations in FILE; add this run's to it.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
-              help="Re-run failed checks with grappler passes off, oneDNN off and in tf.function "
-                   "to say why they differ (bounded by the timeout).")
+              help="Re-run failed checks with oneDNN off (and grappler passes off where graphs "
+                   "are optimized) to say why they differ (bounded by the timeout).")
 @click.option("--grappler-off", "grappler_off", multiple=True, metavar="PASS",
               type=click.Choice(GRAPPLER_PASSES),
-              help="Turn a grappler pass off on both sides for the whole run (repeatable).")
+              help="Turn a grappler pass off wherever graphs are optimized: tf_function on both "
+                   "sides, and every TF1 check with --tf1-optimized (repeatable).")
+@click.option("--tf1-optimized", is_flag=True,
+              help="Run the TF1 graph with its default grappler optimizations in every check, as "
+                   "a TF1 program did (default: only in tf_function; the other checks compare "
+                   "the eager TF2 side with an unoptimized TF1 graph, like with like).")
 @click.option("--artifacts", type=click.Path(), metavar="DIR",
               help="Save both sides' arrays of each failing check's first divergent record, the "
                    "inputs, a JSON index and a re-run command (at most 256 MiB of arrays).")
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str], explain: bool, grappler_off: tuple, artifacts: Optional[str],
-          on_github: bool) -> None:
+          timings: Optional[str], explain: bool, grappler_off: tuple, tf1_optimized: bool,
+          artifacts: Optional[str], on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            allow_empty=allow_empty, against=against, timings=timings,
                            explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
-                           artifacts=artifacts)
+                           tf1_optimized=tf1_optimized, artifacts=artifacts)
     _run(config, on_github)
 
 
@@ -98,6 +116,7 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of cores")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=900.0,
+              callback=_finite,
               show_default=True)
 @click.option("--shard", callback=_shard, metavar="I/N")
 @click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True)
@@ -113,6 +132,11 @@ def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: 
 
 
 def _run(config: engine.Config, on_github: bool) -> None:
+    # A signal stops the run and still writes the report, however early it comes (the entry
+    # point installed the handlers first); they stay until the process exits, so that a second
+    # signal cannot cut the writing short.
+    stop = stopping.STOP
+    stopping.install(stop)
     try:
         plan = engine.make_plan(config)
     except TfEquivError as e:
@@ -126,21 +150,32 @@ def _run(config: engine.Config, on_github: bool) -> None:
         if plan.to_collect else ""
     click.echo(f"tf-equiv {__version__}: {len(plan.modules)} modules, {len(plan.pairs)} pairs, "
                f"{count} checks{more}")
-    report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout))
+    report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout),
+                        stop=stop)
     _finish(report, config.junit_xml, fence)
 
 
 def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fence]) -> None:
-    """Write the reports, then exit with the report's status."""
+    """Write the reports, then exit with the report's status (1 when a report could not be
+    written: the summary is still printed, with one line saying why)."""
+    failed = ""
     if junit_xml:
-        junit.write(report, junit_xml)
+        try:
+            junit.write(report, junit_xml)
+        except OSError as e:
+            failed = f"--junit-xml {junit_xml}: the report could not be written: " \
+                     f"{e.strerror or e}"
+            junit_xml = None
     if fence:
         fence.resume()
         github.log(report, sys.stdout, fence)
         github.write_files(report, junit_xml)
     else:
         terminal.final(report, sys.stdout)
-    sys.exit(report.return_code)
+    if failed:
+        click.echo(f"tf-equiv: error: {failed}", err=True)
+    stopping.ignore()
+    sys.exit(report.return_code or (1 if failed else 0))
 
 
 @main.command(name="list")
@@ -180,6 +215,8 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
 def merge_(reports: tuple, junit_xml: Optional[str], on_github: bool) -> None:
     """Merge the JUnit reports of shards (`check --shard I/N`) into one, with one summary."""
     try:
+        if junit_xml:
+            check_report_path("--junit-xml", junit_xml, reports, "the input report")
         report = merge.merge(reports)
     except TfEquivError as e:
         _usage_error(str(e), on_github)

@@ -13,6 +13,13 @@ import numpy as np
 
 Verdict = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 MAX_TABLE_ROWS = 40
+#: Machine epsilon of the float formats narrower than float32. Their records reach the parent
+#: upcast exactly to float32 (workers name the format); each side rounds its result once to the
+#: format, so two correct results may differ by a unit of it: they are compared at no less than
+#: NARROW_ULPS epsilons relative, whatever the pair's rtol.
+NARROW_FLOATS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float8_e4m3fn": 2.0 ** -3,
+                 "float8_e5m2": 2.0 ** -2}
+NARROW_ULPS = 2
 
 
 @dataclass(frozen=True)
@@ -59,24 +66,32 @@ class Outcome:
     warnings: tuple = ()
     file: str = ""         # a user-code location this outcome points at, if any
     line: int = 0
+    cause: str = ""        # CaseResult.cause: a cause already named ("structure", ...)
 
     def __bool__(self) -> bool:
         return self.verdict == "passed"
 
 
 def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
-                   atol: float) -> RecordComparison:
-    """Compare one record; non-finite values on either side never pass."""
+                   atol: float, dtypes: tuple = ("", "")) -> RecordComparison:
+    """Compare one record; non-finite values on either side never pass. Floats within the
+    tolerance (complex ones by the magnitude of the difference), integers and everything else
+    exactly. `dtypes`: each side's format when the array is an upcast of it (bfloat16)."""
     a, b = np.asarray(tf1), np.asarray(tf2)
+    d1, d2 = dtypes[0] or _type_name(a), dtypes[1] or _type_name(b)
+    if d1 in NARROW_FLOATS:
+        rtol = max(rtol, NARROW_ULPS * NARROW_FLOATS[d1])
     base = dict(name=name, rtol=rtol, atol=atol, shape=tuple(a.shape), total=int(a.size))
     if a.shape != b.shape:
         return RecordComparison(passed=False, problem="shape",
                                 note=f"shape differs: TF1 {_shape(a.shape)}, TF2 {_shape(b.shape)}",
                                 **base)
-    if a.dtype != b.dtype:
+    if d1 != d2 or (a.dtype != b.dtype and d1 != "string"):
         return RecordComparison(passed=False, problem="dtype",
-                                note=f"dtype differs: TF1 {a.dtype}, TF2 {b.dtype}", **base)
-    if a.dtype.kind not in "biufc":
+                                note=f"dtype differs: TF1 {d1}, TF2 {d2}", **base)
+    if a.dtype.kind in "biu":
+        return _compare_exact_integers(a, b, base)
+    if a.dtype.kind not in "fc":
         equal = bool(np.array_equal(a, b))
         return RecordComparison(passed=equal, mismatched=0 if equal else int(np.sum(a != b)),
                                 problem="" if equal else "values",
@@ -90,7 +105,8 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
     if np.array_equal(a, b):
         # Bitwise-equal records are common (identical kernels on both sides): skip the statistics.
         return RecordComparison(passed=True, weak=_all_one_value(a, b), **base)
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    wide = np.complex128 if a.dtype.kind == "c" else np.float64
+    a64, b64 = a.astype(wide), b.astype(wide)
     diff = np.abs(b64 - a64)
     ref = np.abs(a64)
     allowed = atol + rtol * ref
@@ -105,6 +121,31 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
         max_rel=float(rel.max()), worst_index=tuple(int(i) for i in worst),
         needed_rtol=max(0.0, float(need_rtol.max())),
         needed_atol=max(0.0, float((diff - rtol * ref).max())), weak=weak, **base)
+
+
+def _type_name(a: np.ndarray) -> str:
+    # Strings arrive as fixed-width arrays, as wide as their longest value: one type for them all.
+    return "string" if a.dtype.kind in "SU" else a.dtype.name
+
+
+def _compare_exact_integers(a: np.ndarray, b: np.ndarray, base: dict) -> RecordComparison:
+    """Integers (and booleans) must be equal: no tolerance, and no float64 on the way, which
+    would round 2**60 and 2**60 + 1 to one number. Differences are taken as Python integers."""
+    differ = a != b
+    count = int(np.count_nonzero(differ))
+    if not count:
+        return RecordComparison(passed=True, weak=_all_one_value(a, b), **base)
+    where = np.argwhere(differ) if a.ndim else np.zeros((1, 0), dtype=int)
+    pairs = list(zip(a[differ].tolist(), b[differ].tolist()))
+    diffs = [abs(int(y) - int(x)) for x, y in pairs]
+    worst = int(np.argmax(diffs))
+    index = tuple(int(i) for i in where[worst])
+    x, y = pairs[worst]
+    note = (f"{count} of {a.size} integer elements differ (integers are compared exactly); "
+            f"largest difference {diffs[worst]} at index {_idx(index)}: TF1 {x}, TF2 {y}")
+    return RecordComparison(passed=False, problem="values", note=note, mismatched=count,
+                            max_abs=float(diffs[worst]), worst_index=index, needed_rtol=math.inf,
+                            needed_atol=float(diffs[worst]), **base)
 
 
 def _all_one_value(a: np.ndarray, b: np.ndarray) -> bool:
@@ -126,12 +167,16 @@ ToleranceFn = Callable[[str], "tuple[float, float]"]
 
 
 def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray],
-                    tolerance: ToleranceFn, order: Optional[Sequence[str]] = None) -> Outcome:
-    """Compare two record sets in forward order (`order`, else TF1's); report the first divergence."""
+                    tolerance: ToleranceFn, order: Optional[Sequence[str]] = None,
+                    dtypes: tuple = ({}, {})) -> Outcome:
+    """Compare two record sets in forward order (`order`, else TF1's); report the first divergence.
+    `dtypes`: each side's {record: format} for records upcast from a narrow float format."""
     names = [n for n in (order or tf1) if n in tf1] + [n for n in tf1 if order and n not in order]
     only1 = [n for n in names if n not in tf2]
     only2 = [n for n in tf2 if n not in tf1]
-    results = tuple(compare_arrays(n, tf1[n], tf2[n], *tolerance(n)) for n in names if n in tf2)
+    results = tuple(compare_arrays(n, tf1[n], tf2[n], *tolerance(n),
+                                   dtypes=(dtypes[0].get(n, ""), dtypes[1].get(n, "")))
+                    for n in names if n in tf2)
     warnings = _weak_warning(results)
     structure = _structure_note(only1, only2)
     failing = [r for r in results if not r]
@@ -143,7 +188,8 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
         message = f"{check}: {structure}"
         if failing:
             message += f"; and {len(failing)} common records differ, first {failing[0].name}"
-        return Outcome("failed", message, detail=detail, records=results, warnings=warnings)
+        return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
+                       cause="structure")
     first = failing[0]
     before = results.index(first)
     more = f" (+{len(failing) - 1} more records differ)" if len(failing) > 1 else ""
@@ -152,8 +198,9 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
                    f"records were finite and equal before it in forward order{more}. Hint: a "
                    "comparison of non-finite values proves nothing; fix the overflow or compare "
                    "with real weights (transferred_inference)")
-    else:
-        message = f"{check}: first divergence in forward order: {first.summary()}{more}"
+        return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
+                       cause="vacuous")
+    message = f"{check}: first divergence in forward order: {first.summary()}{more}"
     return Outcome("failed", message, detail=detail, records=results, warnings=warnings)
 
 

@@ -1,9 +1,11 @@
 """The two structural checks: variables created once, and variables matching between the sides."""
 from __future__ import annotations
 
+import difflib
 import os
 from collections import Counter
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
 
 from tf_equiv.compare import Outcome, _names, _shape
 
@@ -49,70 +51,262 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
         return Outcome("passed", f"variables_match: {len(tf1)} variables match in name, shape, "
                                  "dtype and trainable flag")
     counts = f"count TF1 {len(tf1)}, TF2 {len(tf2)}"
-    renames = infer_renames([by1[n] for n in only1], [by2[n] for n in only2])
+    found = suggest(tf1, tf2, [by1[n] for n in only1], [by2[n] for n in only2])
     hint = ""
-    if renames:
-        hint = f". Hint: {len(renames)} look renamed; pass {suggest_name_map(renames)}"
+    if found.code:
+        hint = f". Hint: {len(found.renames)} look renamed; pass {found.code}"
+        if found.ambiguous:
+            hint += f" ({len(found.ambiguous)} more are ambiguous, see below)"
+    elif found.ambiguous:
+        hint = (f". Hint: {len(found.ambiguous)} look renamed, but each has several same-shape "
+                "candidates: not guessed, see below")
     elif only1 and only2:
         hint = f". {NAME_MAP_HINT}"
     detail = "--- TF1 global_variables()\n+++ TF2 model.variables" + (
         " (through name_map)" if any(v.get("tf2_name", "").removesuffix(":0") != v["name"]
                                      for v in tf2) else "")
     detail += "\n" + "\n".join(diff)
-    if renames:
-        detail += ("\n\nLikely renames (same shape and dtype, closest name), TF2 -> TF1:\n"
-                   + "\n".join(f"  {a} -> {b}" for a, b in renames.items())
-                   + f"\n\nname_map for the Pair:\n  {suggest_name_map(renames)}"
+    if found.renames:
+        how = ("one rule renames every one of them" if found.rule else
+               "same shape and dtype, closest path")
+        detail += (f"\n\nLikely renames ({how}), TF2 -> TF1:\n"
+                   + "\n".join(f"  {a} -> {b}" for a, b in found.renames.items())
+                   + f"\n\nname_map for the Pair:\n  {found.code}"
                    + "\n\nassignment map for tf.compat.v1.train.init_from_checkpoint (TF1 "
                    "checkpoint name -> TF2 variable):\n  "
-                   + repr({b: a for a, b in renames.items()}))
+                   + repr({b: a for a, b in found.renames.items()}))
+    if found.ambiguous:
+        detail += ("\n\nAmbiguous (equally plausible same-shape candidates; pick by hand), "
+                   "TF2 -> TF1 candidates:\n"
+                   + "\n".join(f"  {a} -> {' or '.join(c)}" for a, c in found.ambiguous.items()))
     return Outcome("failed", f"variables_match: {'; '.join(problems)} ({counts}){hint}",
                    detail=detail)
 
 
-def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> dict:
-    """{TF2 name: TF1 name} for unmatched variables of equal shape and dtype, closest names first."""
-    import difflib
+@dataclass(frozen=True)
+class Suggestion:
+    """What variables_match suggests for unmatched names: `code` to paste (`name_map=...`), the
+    renames it makes, whether one rule explains them all, and names it will not guess."""
 
-    candidates = sorted(
-        ((difflib.SequenceMatcher(None, a["name"], b["name"]).ratio(), b["name"], a["name"])
-         for a in only1 for b in only2
-         if list_or(a["shape"]) == list_or(b["shape"]) and a["dtype"] == b["dtype"]),
-        key=lambda c: (-c[0], c[1], c[2]))
-    renames: dict = {}
-    taken: set = set()
-    for _, tf2_name, tf1_name in candidates:
-        if tf2_name not in renames and tf1_name not in taken:
-            renames[tf2_name] = tf1_name
-            taken.add(tf1_name)
-    return renames
+    code: str = ""
+    renames: dict = field(default_factory=dict)         # TF2 name -> TF1 name
+    rule: bool = False
+    ambiguous: dict = field(default_factory=dict)       # TF2 name -> [equally good TF1 names]
+
+
+def suggest(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
+            only2: Sequence[dict]) -> Suggestion:
+    """One rewrite rule that maps every TF2 name onto a TF1 variable of the same shape and dtype
+    when there is one; else a global assignment by path and shape, ties left unguessed."""
+    if not only1 or not only2:
+        return Suggestion()
+    rule = find_rule(tf1, tf2, only1, only2)
+    if rule is not None:
+        return Suggestion(*rule, rule=True)
+    renames, ambiguous = assign_renames(only1, only2)
+    return Suggestion(suggest_name_map(renames) if renames else "", renames, False, ambiguous)
+
+
+def _compatible(a: dict, b: dict) -> bool:
+    return list_or(a["shape"]) == list_or(b["shape"]) and a["dtype"] == b["dtype"]
+
+
+def _rule_candidates(tf2_name: str, tf1_name: str) -> list:
+    """Python expressions in `name` (a TF2 variable name, ":0" included) that turn this TF2 name
+    into the TF1 one by rewriting whole path segments: a prefix added, removed or replaced, or a
+    scope renamed in the middle."""
+    a, b = tf2_name.split("/"), tf1_name.split("/")
+    p = 0
+    while p < min(len(a), len(b)) - 1 and a[p] == b[p]:
+        p += 1
+    q = 0
+    while q < min(len(a), len(b)) - p and a[-1 - q] == b[-1 - q]:
+        q += 1
+    old, new = "/".join(a[p:len(a) - q]), "/".join(b[p:len(b) - q])
+    out = []
+    if p == 0 and q:
+        if not old:
+            out.append(f"{new + '/'!r} + name")
+        elif not new:
+            out.append(f"name.removeprefix({old + '/'!r})")
+        else:
+            out.append(f"name.replace({old + '/'!r}, {new + '/'!r})")
+            out.append(f"{new + '/'!r} + name.removeprefix({old + '/'!r}) "
+                       f"if name.startswith({old + '/'!r}) else name")
+    elif p and q:
+        # Widen an inserted or removed scope by the segment before it, so that it has an anchor.
+        if not old or not new:
+            old, new = "/".join(a[p - 1:len(a) - q]), "/".join(b[p - 1:len(b) - q])
+        out.append(f"name.replace({'/' + old + '/'!r}, {'/' + new + '/'!r})"
+                   if p > 1 or not (old and new) else f"name.replace({old + '/'!r}, {new + '/'!r})")
+        out.append(f"name.replace({old + '/'!r}, {new + '/'!r})")
+    return out
+
+
+def _apply(expression: str, name: str) -> Optional[str]:
+    try:
+        mapped = eval(f"lambda name: {expression}")(f"{name}:0")   # our own expression
+    except Exception:  # an expression that does not fit this name
+        return None
+    return mapped.removesuffix(":0") if isinstance(mapped, str) else None
+
+
+def find_rule(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
+              only2: Sequence[dict]) -> Optional[tuple]:
+    """(code, renames) of the shortest rule that sends every TF2 variable, matched or not, to a
+    distinct TF1 variable of the same shape and dtype; None when no rule does."""
+    by1 = {v["name"]: v for v in tf1}
+    tried: set = set()
+    found = []
+    for b in only2:
+        for a in only1:
+            if not _compatible(a, b):
+                continue
+            for expression in _rule_candidates(b["name"], a["name"]):
+                if expression in tried:
+                    continue
+                tried.add(expression)
+                mapped = {v["name"]: _apply(expression, v["name"]) for v in tf2}
+                targets = list(mapped.values())
+                if all(t in by1 and _compatible(by1[t], v) for t, v in zip(targets, tf2)) \
+                        and len(set(targets)) == len(targets):
+                    found.append((len(expression), expression, mapped))
+        if len(tried) > 200:
+            break
+    if not found:
+        return None
+    _, expression, mapped = min(found, key=lambda f: (f[0], f[1]))
+    renames = {b: a for b, a in mapped.items() if a != b}
+    return f"name_map=lambda name: {expression}", renames
+
+
+#: Leaf names that mean the same variable in TF1 (slim, compat.v1 layers) and Keras.
+SYNONYMS = {frozenset({"weights", "kernel"}), frozenset({"biases", "bias"}),
+            frozenset({"depthwise_weights", "depthwise_kernel"})}
+
+
+def plausibility(tf2_name: str, tf1_name: str) -> float:
+    """How alike two variable paths are, by components: the leaf (the variable's role) counts
+    most, then the scopes, token by token and character by character."""
+    a, b = tf2_name.split("/"), tf1_name.split("/")
+    leaf = 1.0 if a[-1] == b[-1] or frozenset({a[-1], b[-1]}) in SYNONYMS else \
+        0.5 * difflib.SequenceMatcher(None, a[-1], b[-1]).ratio()
+    scopes = difflib.SequenceMatcher(None, a[:-1], b[:-1]).ratio()
+    chars = difflib.SequenceMatcher(None, "/".join(a[:-1]), "/".join(b[:-1])).ratio()
+    return round(2 * leaf + scopes + chars, 9)
+
+
+#: Assignments whose totals differ by less than this are equally plausible: a few characters of
+#: a name (`dense` vs `dense_1` against `layer1` vs `layer2`) are no evidence for either.
+TIE_MARGIN = 0.25
+
+
+def assign_renames(only1: Sequence[dict], only2: Sequence[dict]) -> tuple:
+    """({TF2: TF1} renames, {TF2: [TF1 candidates]} ties) by the assignment of highest total
+    plausibility among same-shape, same-dtype pairs. A TF2 name that an assignment of about the
+    same total would send elsewhere is a tie: listed, not guessed. The scopes of the sure renames
+    then vouch for their siblings (`conv2d/kernel -> block/conv1/weights` places `conv2d/bias`
+    in `block/conv1`), and the assignment is made again with that evidence."""
+    names2, names1 = [v["name"] for v in only2], [v["name"] for v in only1]
+    base = [[plausibility(b["name"], a["name"]) if _compatible(a, b) else None for a in only1]
+            for b in only2]
+    renames, ambiguous = _assign(base, names1, names2)
+    scopes: dict = {}
+    for b, a in renames.items():
+        scopes.setdefault(_scope(b), set()).add(_scope(a))
+    vouched = {s2: next(iter(s1)) for s2, s1 in scopes.items() if len(s1) == 1}
+    if ambiguous and vouched:
+        score = [[None if x is None else x + (2.0 if vouched.get(_scope(n2)) == _scope(n1)
+                                              else 0.0)
+                  for x, n1 in zip(row, names1)] for row, n2 in zip(base, names2)]
+        renames, ambiguous = _assign(score, names1, names2)
+    return renames, ambiguous
+
+
+def _scope(name: str) -> str:
+    return name.rpartition("/")[0]
+
+
+def _assign(score: list, names1: list, names2: list) -> tuple:
+    chosen = _best_assignment(score)
+    renames, ambiguous = {}, {}
+    for i, j in chosen.items():
+        rivals = [k for k in range(len(names1)) if k != j and score[i][k] is not None
+                  and _swap_loses_little(score, chosen, i, j, k)]
+        if rivals:
+            ambiguous[names2[i]] = [names1[j]] + [names1[k] for k in rivals]
+        else:
+            renames[names2[i]] = names1[j]
+    return renames, ambiguous
+
+
+def _swap_loses_little(score: list, chosen: dict, i: int, j: int, k: int) -> bool:
+    """Whether giving TF1 name k to TF2 name i (and j to whoever had k) costs under TIE_MARGIN."""
+    holder = next((h for h, col in chosen.items() if col == k), None)
+    if holder is None:
+        return score[i][j] - score[i][k] < TIE_MARGIN
+    if score[holder][j] is None:
+        return False
+    return score[i][j] + score[holder][k] - score[i][k] - score[holder][j] < TIE_MARGIN
+
+
+def _best_assignment(score: list) -> dict:
+    """{row: column} maximizing the total score over allowed (not None) cells: the Hungarian
+    method on the rows and columns, with forbidden cells priced out."""
+    rows, cols = len(score), len(score[0]) if score else 0
+    if not rows or not cols:
+        return {}
+    n = max(rows, cols)
+    big = 1e6
+    cost = [[big if r >= rows or c >= cols or score[r][c] is None else -score[r][c]
+             for c in range(n)] for r in range(n)]
+    u, v, p, way = [0.0] * (n + 1), [0.0] * (n + 1), [0] * (n + 1), [0] * (n + 1)
+    for r in range(1, n + 1):
+        p[0], j0 = r, 0
+        minv, used = [float("inf")] * (n + 1), [False] * (n + 1)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], float("inf"), 0
+            for j in range(1, n + 1):
+                if not used[j]:
+                    cur = cost[i0 - 1][j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(n + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    out = {}
+    for j in range(1, n + 1):
+        r, c = p[j] - 1, j - 1
+        if r < rows and c < cols and score[r][c] is not None:
+            out[r] = c
+    return out
+
+
+def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> dict:
+    """{TF2 name: TF1 name} for unmatched variables of equal shape and dtype that are not tied."""
+    return assign_renames(only1, only2)[0]
 
 
 def suggest_name_map(renames: dict) -> str:
     """Python for `name_map=`: one str.replace when every rename is the same, else a dict."""
-    replacements = {_changed_part(a, b) for a, b in renames.items()}
-    if len(replacements) == 1:
-        old, new = replacements.pop()
-        if old and all(a.replace(old, new) == b for a, b in renames.items()):
-            return f"name_map=lambda name: name.replace({old!r}, {new!r})"
+    for expression in dict.fromkeys(e for a, b in renames.items() for e in _rule_candidates(a, b)):
+        if all(_apply(expression, a) == b for a, b in renames.items()):
+            return f"name_map=lambda name: {expression}"
     table = {f"{a}:0": b for a, b in renames.items()}
     return f"name_map=lambda name: {table!r}.get(name, name)"
-
-
-def _changed_part(tf2_name: str, tf1_name: str) -> tuple:
-    """The differing middle of two names, widened to whole path segments: ('enc_v2/', 'enc/')."""
-    a, b = tf2_name.split("/"), tf1_name.split("/")
-    start = 0
-    while start < min(len(a), len(b)) and a[start] == b[start]:
-        start += 1
-    end = 0
-    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
-        end += 1
-    old = "/".join(a[start:len(a) - end])
-    new = "/".join(b[start:len(b) - end])
-    tail = "/" if end else ""
-    head = "/" if start and not end else ""
-    return head + old + tail, head + new + tail
 
 
 def list_or(value: object) -> object:

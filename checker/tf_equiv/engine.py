@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -18,8 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
-from tf_equiv import artifacts
+from tf_equiv import artifacts, stopping
 from tf_equiv import checks as checks_mod
+from tf_equiv.destinations import check_report_path
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
 from tf_equiv.explain import explain
@@ -49,6 +50,7 @@ class Config:
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     explain: bool = True                   # re-run failed checks under numeric variations
     grappler_off: tuple = ()               # grappler passes turned off for the whole run
+    tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
     artifacts: Optional[str] = None        # folder for the arrays of failing records
 
 
@@ -93,10 +95,16 @@ def make_plan(config: Config) -> Plan:
         raise UsageError(f"no equiv_*.py modules under {', '.join(config.paths)} "
                          "(pass --allow-empty to accept that)")
     modules = tuple(read_module(f) for f in files)
+    # Every option file is read and every destination proved before any worker starts: an error
+    # found after an hour of pairs would lose them.
+    timings = read_timings(config.timings)
+    if config.junit_xml:
+        check_report_path("--junit-xml", config.junit_xml, [m.path for m in modules],
+                          "the module being checked")
     broken = tuple(module_error(m.display, m.error, m.error_line) for m in modules if m.error)
     pairs = [p for module in modules for p in plan_module(config, module, module.pairs)]
     if config.shard:
-        shards = assign_shards([p.id for p in pairs], config.shard[1], read_timings(config.timings))
+        shards = assign_shards([p.id for p in pairs], config.shard[1], timings)
         pairs = [p for p in pairs if shards[p.id] == config.shard[0]]
     to_collect = tuple(m for m in modules if not m.error and not m.pairs)
     if config.select and not pairs and not broken and not to_collect:
@@ -145,8 +153,22 @@ def discovered(config: Config, module: Module, runs: dict) -> list:
     found = [DeclaredPair(p["name"], int(p["line"]),
                           {"planned": p["settings"]["checks"], "skip": p["settings"]["skip"],
                            "timeout": p["settings"]["timeout"]}, frozenset())
-             for p in event["pairs"]]
+             for p in event["pairs"] if str(p["name"]).isidentifier()]
     return [p for p in plan_module(config, module, found) if in_shard(config, p)]
+
+
+def misnamed(module: Module, runs: dict) -> Optional[PairResult]:
+    """An error for the pairs a module declares under names that are not Python identifiers
+    (`globals()["../x"] = Pair(...)`): a pair's name becomes part of ids, reports and folders."""
+    event = next((r.find("module") for r in runs.values() if r.find("module")), None)
+    bad = [str(p["name"]) for p in (event or {}).get("pairs", ())
+           if not str(p["name"]).isidentifier()]
+    if not bad:
+        return None
+    return module_error(module.display, f"{len(bad)} pairs have names that are not Python "
+                        f"identifiers: {', '.join(map(repr, bad[:5]))}; name each pair by a "
+                        "module-level variable (`name = tf_equiv.Pair(...)`). The module's other "
+                        "pairs still run", 0)
 
 
 def _interrupted(planned: PlannedPair) -> PairResult:
@@ -165,7 +187,10 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     if stop.is_set():
         return _interrupted(planned), {}
     started = time.monotonic()
-    out_dir = tempfile.mkdtemp(prefix=f"{declared.name[:40]}-", dir=workdir)
+    # A pair's name is an identifier (discover and misnamed see to it); the prefix is only for a
+    # person reading the temporary folder, so it is sanitised all the same.
+    out_dir = tempfile.mkdtemp(prefix=f"{re.sub(r'[^A-Za-z0-9_]', '_', declared.name)[:40]}-",
+                               dir=workdir)
     timeout = declared.literals.get("timeout") or config.timeout
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         timeout = config.timeout
@@ -177,7 +202,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     runnable = [c for c, reason in planned.checks if reason is None]
     sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
-                    config.compat_fixes, config.python, config.grappler_off)
+                    config.compat_fixes, config.python, config.grappler_off,
+                    tf1_optimized=config.tf1_optimized)
     runs: dict = {}
     stored = None
     early = EarlyComparisons()
@@ -228,6 +254,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
 def _rerun_options(config: Config) -> tuple:
     """The options of this run that change the numbers, for the artifacts' re-run command."""
     options: list = [f"--grappler-off={p}" for p in config.grappler_off]
+    if config.tf1_optimized:
+        options.append("--tf1-optimized")
     if not config.compat_fixes:
         options.append("--no-compat-fixes")
     if config.against:
@@ -270,11 +298,18 @@ def collect(module: Module, config: Config, workdir: str, stop: threading.Event)
     return None, runs
 
 
-def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], None]) -> Report:
-    """Run every planned pair, up to `config.jobs` at once; SIGINT/SIGTERM stop the run cleanly."""
+def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], None],
+        stop: Optional[threading.Event] = None) -> Report:
+    """Run every planned pair, up to `config.jobs` at once; SIGINT/SIGTERM stop the run cleanly.
+
+    `stop`: an event the caller's own handlers set (installed before planning, so that a signal in
+    the first moments also ends in a report); without it, the handlers are installed here.
+    """
     started = time.monotonic()
-    stop = threading.Event()
-    previous = _install_stop_handlers(stop)
+    previous: dict = {}
+    if stop is None:
+        stop = threading.Event()
+        previous = stopping.install(stop)
     workdir = tempfile.mkdtemp(prefix="tf-equiv-")
     results = list(plan.broken)
     total = len(plan.pairs) + len(plan.broken)
@@ -295,15 +330,24 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                                    parts, budget): p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
+            misnamed_seen: set = set()
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                # A timeout, so that the main thread wakes for a signal's handler at once.
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in done:
                     module = pending.pop(future)
                     result, runs = future.result()
-                    if result is not None:
-                        total += result.pair == "<module>" and module in plan.to_collect
-                        results.append(result)
-                        on_pair(result, len(results), total)
+                    found = [result] if result is not None else []
+                    total += result is not None and result.pair == "<module>" \
+                        and module in plan.to_collect
+                    bad = None if module.path in misnamed_seen else misnamed(module, runs)
+                    if bad is not None:
+                        misnamed_seen.add(module.path)
+                        found.append(bad)
+                        total += 1
+                    for each in found:
+                        results.append(each)
+                        on_pair(each, len(results), total)
                     for extra in discovered(config, module, runs):
                         if extra.id not in scheduled:
                             scheduled.add(extra.id)
@@ -311,7 +355,7 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                             pending[pool.submit(run_pair, extra, config, workdir, threads,
                                                 stop, plan.store, parts, budget)] = module
     finally:
-        _restore_handlers(previous)
+        stopping.restore(previous)
         shutil.rmtree(workdir, ignore_errors=True)
         if config.artifacts:
             artifacts.finish(config.artifacts)
@@ -321,17 +365,3 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     if config.timings and not config.record_out:
         write_timings(config.timings, report)
     return report
-
-
-def _install_stop_handlers(stop: threading.Event) -> dict:
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    return previous
-
-
-def _restore_handlers(previous: dict) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)

@@ -10,5 +10,5 @@ class UsageError(TfEquivError):
     """Bad command line or configuration: nothing was run (exit status 2)."""
 
 
-class DiscoveryError(TfEquivError):
-    """A module could not be read or parsed."""
+class RecordsError(TfEquivError):
+    """Records that cannot be used: a stored path outside its store, an unreadable array."""

@@ -1,8 +1,11 @@
-"""Why a check failed: the failing checks re-run under variations that change only numerics (grappler
-passes off, oneDNN off, the TF2 model in tf.function, CPU instead of GPU), within the pair's timeout.
+"""Why a check failed: the failing checks re-run under variations that change only numerics (oneDNN
+off, CPU instead of GPU, and where graphs are optimized grappler passes off or the TF2 model in
+tf.function), within the pair's timeout.
 
 A check that passes under a variation diverged because of graph rewrites or kernels, not because
-of the migration; one that fails under all of them points at the migrated code.
+of the migration; one that fails under all of them points at the migrated code. A failure whose
+cause the comparison already named (an unaligned initializer, records one side lacks, nothing
+finite to compare) is not re-run: no variation of the numerics can change it.
 """
 from __future__ import annotations
 
@@ -40,21 +43,31 @@ class Variation:
     #: Only the TF1 side changes (grappler does not touch eager ops): its new records are compared
     #: with the TF2 side's of the run being explained.
     tf1_only: bool = False
+    #: The checks it can explain (None: every one).
+    applies: Optional[frozenset] = None
 
 
 def variations(result: PairResult, failing: list, spec: SideSpec) -> list:
+    """The variations that can change the failing checks' numbers in this run: grappler only
+    where a graph was optimized (tf_function; every TF1 check with --tf1-optimized)."""
     env = result.environment
-    found = [Variation("grappler", f"with grappler {', '.join(NUMERIC_PASSES)} off",
-                       "graph-rewrite numerics of the TF1 graph, not a migration bug",
-                       "compare under tf_function, run with {passes}, or set a tolerance of "
-                       "rtol={rtol}",
-                       grappler_off=tuple(dict.fromkeys(spec.grappler_off + NUMERIC_PASSES)),
-                       tf1_only=True)]
-    if any(c.check == "transferred_inference" for c in failing):
+    optimized = frozenset(c.check for c in failing
+                          if c.check == "tf_function" or spec.tf1_optimized)
+    found = []
+    if optimized:
+        found.append(Variation(
+            "grappler", f"with grappler {', '.join(NUMERIC_PASSES)} off",
+            "graph-rewrite numerics of the optimized graphs, not a migration bug",
+            "the other checks compare like with like; run with {passes}, or set a tolerance of "
+            "rtol={rtol}",
+            grappler_off=tuple(dict.fromkeys(spec.grappler_off + NUMERIC_PASSES)),
+            tf1_only=spec.tf1_optimized and "tf_function" not in optimized, applies=optimized))
+    if spec.tf1_optimized and any(c.check == "transferred_inference" for c in failing):
         found.append(Variation("tf_function", "with the TF2 model in tf.function",
                                "the graph optimizations TF1 applies explain the difference, not a "
-                               "migration bug", "rely on the tf_function check, or set a tolerance "
-                               "of rtol={rtol}"))
+                               "migration bug", "drop --tf1-optimized to compare like with like, "
+                               "or set a tolerance of rtol={rtol}",
+                               applies=frozenset({"transferred_inference"})))
     if env.get("onednn") != "0":
         found.append(Variation("onednn", "with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)",
                                "oneDNN kernel numerics, not a migration bug",
@@ -114,7 +127,8 @@ def _needed_rtol(case: CaseResult) -> str:
 def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Event,
             seconds: float, workdir: str) -> PairResult:
     """The result with an explanation added to each failed numeric check; at most `seconds` spent."""
-    failing = [c for c in result.cases if c.verdict == "failed" and c.check in EXPLAINABLE]
+    failing = [c for c in result.cases
+               if c.verdict == "failed" and c.check in EXPLAINABLE and not c.cause]
     if not failing or stop.is_set():
         return result
     started = time.monotonic()
@@ -133,11 +147,16 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
                                              stop, deadline, workdir)
             ran = {"transferred_inference": ran.get("tf_function")}
         elif unexplained:
-            ran = _rerun(spec, result, runs, tuple(unexplained), variation, stop, deadline,
-                         workdir)
+            targets = tuple(c for c in unexplained
+                            if variation.applies is None or c in variation.applies)
+            if not targets:
+                continue
+            ran = _rerun(spec, result, runs, targets, variation, stop, deadline, workdir)
         else:
             break
         for check in list(unexplained):
+            if variation.applies is not None and check not in variation.applies:
+                continue
             if check not in ran and variation.name == "tf_function":
                 continue
             found[check].append((variation, ran.get(check)))
@@ -148,7 +167,7 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
             fewest = _fewest_passes(spec, result, runs, passing, variation, stop, deadline,
                                     workdir)
             culprit.update({c: fewest for c in passing})
-    located = _localize(spec, failing, unexplained, deadline, workdir)
+    located = _localize(spec, failing, unexplained, deadline, workdir, stop)
     took = time.monotonic() - started
     cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took,
                              located.get(c.check))
@@ -157,7 +176,7 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
 
 
 def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
-              workdir: str) -> dict:
+              workdir: str, stop: threading.Event) -> dict:
     """{check: Localization} for the first unexplained check whose outputs diverge: the first op
     inside the graph that differs, and whether that block or the errors upstream are to blame."""
     order = ["transferred_inference", "constant_inference", "checkpoint_inference",
@@ -166,12 +185,12 @@ def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
                   and any(r.name.startswith("outputs") and not r for r in c.records)]
     candidates.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
     left = deadline - time.monotonic()
-    if not candidates or left < MIN_SECONDS:
+    if not candidates or left < MIN_SECONDS or stop.is_set():
         return {}
     check = candidates[0].check
     out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
     return {check: localize(spec.module, spec.pair, check, out_dir, left, spec.python,
-                            spec.threads, spec.compat_fixes)}
+                            spec.threads, spec.compat_fixes, stop)}
 
 
 def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds: float,
@@ -198,7 +217,10 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
         verdict = (f"Explanation: passes {label}: {variation.meaning}. Hint: "
                    + variation.hint.format(passes=passes, rtol=_needed_rtol(case)))
     elif all(outcome is not None and outcome.verdict == "failed" for _, outcome in tried):
-        verdict = ("Explanation: still fails " + "; ".join(v.label for v, _ in tried)
+        labels = [v.label for v, _ in tried]
+        if not any(v.name == "grappler" for v, _ in tried):
+            labels.append("the TF1 graph unoptimized, like the eager TF2 side")
+        verdict = ("Explanation: still fails " + "; ".join(labels)
                    + ": not graph rewrites or kernel numerics; likely a migration bug")
     else:
         verdict = "Explanation: inconclusive (" + "; ".join(lines) + ")"

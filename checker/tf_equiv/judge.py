@@ -10,14 +10,14 @@ import numpy as np
 
 from tf_equiv.compare import Outcome, compare_records
 from tf_equiv.compare_variables import created_once, variables_match
+from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
 from tf_equiv.records import SideCheck
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.runner import SideRun
 
 #: Where the TF1 side keeps the records a TF2-only regime is compared with.
-TF1_SOURCE = {"functional_training[constant]": "random_training[constant]",
-              "tf_function": "transferred_inference"}
+TF1_SOURCE = {"functional_training[constant]": "random_training[constant]"}
 TF2_ONLY = {"variables_created_once"}
 
 UNALIGNED_HINT = (
@@ -50,11 +50,64 @@ def initializer_hint(tf1: np.ndarray, tf2: np.ndarray, shifted: bool = False) ->
     The allowed spread shrinks with the sample: about four standard errors of each moment.
     """
     m1, s1, m2, s2 = (float(f(x)) for x in (tf1, tf2) for f in (np.mean, np.std))
+    template = (SHIFTED_HINT if shifted else UNALIGNED_HINT) if same_distribution(tf1, tf2) \
+        else CHANGED_HINT
+    return template.format(m1=m1, s1=s1, m2=m2, s2=s2)
+
+
+def same_distribution(tf1: np.ndarray, tf2: np.ndarray) -> bool:
+    """Whether two draws look like one distribution by their first two moments, within about
+    four standard errors of each (the allowed spread shrinks with the sample)."""
+    m1, s1, m2, s2 = (float(f(x)) for x in (tf1, tf2) for f in (np.mean, np.std))
     n = max(int(tf1.size), 1)
     scale = max(s1, s2, 1e-12)
-    same = (abs(s1 - s2) <= 4 * scale / np.sqrt(2 * n)) and (abs(m1 - m2) <= 4 * scale / np.sqrt(n))
-    template = (SHIFTED_HINT if shifted else UNALIGNED_HINT) if same else CHANGED_HINT
-    return template.format(m1=m1, s1=s1, m2=m2, s2=s2)
+    return (abs(s1 - s2) <= 4 * scale / np.sqrt(2 * n)) and (abs(m1 - m2) <= 4 * scale / np.sqrt(n))
+
+
+def unalignable(check: str, records: Sequence, tf1: dict, tf2: dict, arrays1: dict,
+                arrays2: dict) -> Optional[str]:
+    """Why a random_* check cannot apply, or None: every initial value that differs is drawn, on
+    one side at least, by an op DeterministicRandomTestTool cannot seed (a stateless initializer
+    such as tf_keras's default GlorotUniform, which tf.compat.v1.layers uses too), with the same
+    distribution on both sides. The draws then cannot agree however right the migration is."""
+    differing = [r.name[len("initial/"):] for r in records if not r and r.name.startswith("initial/")]
+    audits = [meta.get("random_ops", {}).get("draws", []) for meta in (tf1, tf2)]
+    if not differing or not all(audits):
+        return None
+    sources = []
+    for variable in differing:
+        own = (variable, tf2.get("tf2_names", {}).get(variable, variable))
+        draws = [next((d for d in audit if _draws(d, name)), None)
+                 for audit, name in zip(audits, own)]
+        key = f"initial/{variable}"
+        if None in draws or all(d["seeded"] for d in draws) \
+                or not _same_initializer(draws, arrays1[key], arrays2[key]):
+            return None
+        sources += [_draw(d) for d in draws if not d["seeded"]]
+    return (f"{check}: not applicable: {len(differing)} initial values ({_names_of(differing)}) "
+            "are drawn by ops DeterministicRandomTestTool cannot seed, with the same "
+            f"distribution on both sides (first: {sources[0]}), so no two runs can agree on "
+            "them. transferred_inference, gradients and tf_function compare this model at TF1's "
+            "own values. Hint: to compare the random regimes too (dropout masks), give both "
+            "sides a stateful initializer while validating, e.g. "
+            "tf.compat.v1.glorot_uniform_initializer()")
+
+
+def _same_initializer(draws: list, tf1: np.ndarray, tf2: np.ndarray) -> bool:
+    """Both draws by the same kind of op of one shape, from the same initializer where the audit
+    names it, and alike in distribution where there are enough numbers to tell (a 3x2 kernel's
+    six numbers are too few for its moments to say anything)."""
+    a, b = draws
+    if a["type"] != b["type"] or not _shapes_agree(a["shape"], b["shape"]):
+        return False
+    if a.get("source") and b.get("source") and a["source"] != b["source"]:
+        return False
+    return tf1.size < 30 or same_distribution(tf1, tf2)
+
+
+def _names_of(names: Sequence[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (f", +{len(names) - limit} more" if len(names) > limit
+                                       else "")
 
 
 def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
@@ -286,10 +339,13 @@ def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., Cas
         if result.status == "skipped":
             return case(check, "skipped", result.message, duration=seconds)
         found[side] = result
-    outcome = early or _compare(check, found, settings)
+    try:
+        outcome = early or _compare(check, found, settings)
+    except RecordsError as e:
+        return case(check, "error", f"{check}: {e}", duration=seconds)
     extra = {"file": outcome.file, "line": outcome.line} if outcome.line else {}
     return case(check, outcome.verdict, outcome.message, detail=outcome.detail, duration=seconds,
-                warnings=outcome.warnings, records=outcome.records, **extra)
+                warnings=outcome.warnings, records=outcome.records, cause=outcome.cause, **extra)
 
 
 def _compare(check: str, found: dict, settings: dict) -> Outcome:
@@ -308,7 +364,9 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
         arrays2.pop(name, None)
     outcome = compare_records(check, arrays1, arrays2,
                               lambda name: tolerance_for(name, tolerances, rtol, atol),
-                              order=tf1.order)
+                              order=tf1.order,
+                              dtypes=(tf1.meta.get("dtypes", {}), tf2.meta.get("dtypes", {})))
+    outcome = _vacuous(check, outcome, arrays1, arrays2)
     if unpaired:
         kinds = sorted({n.rsplit("/", 1)[1] for n in unpaired})
         outcome = replace(outcome, warnings=outcome.warnings + (
@@ -321,14 +379,44 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
     initial = first is not None and first.name.startswith("initial/") and not first.problem
+    why_not = unalignable(check, outcome.records, tf1.meta, tf2.meta, arrays1, arrays2) \
+        if initial and check.startswith(("random_", "functional_")) and not outcome.cause \
+        else None
+    if why_not:
+        return Outcome("skipped", why_not, records=outcome.records, warnings=outcome.warnings)
     note, shifted = random_ops_note(check, tf1.meta, tf2.meta, initial and first.name[8:]) \
         if check.startswith("random_") and not outcome else ("", False)
     if note:
         outcome = replace(outcome, message=f"{outcome.message}. {note}")
     if initial:
         hint = initializer_hint(arrays1[first.name], arrays2[first.name], shifted)
-        outcome = replace(outcome, message=f"{outcome.message}. {hint}")
+        outcome = replace(outcome, message=f"{outcome.message}. {hint}", cause="initializer")
     return outcome
+
+
+#: What a check must compare at least one of to prove anything, by record-name prefix.
+SUBSTANCE = {"gradients": ("gradients/", "gradients of trainable variables",
+                           "the model has no trainable variable with a gradient; leave gradients "
+                           "out with Pair(checks=[...])"),
+             "optimizer_steps": ("optimizer_steps/", "variables after an optimizer step",
+                                 "the model has no trainable variable; leave optimizer_steps out "
+                                 "with Pair(checks=[...])")}
+OUTPUTS = ("outputs", "outputs", "the forward pass returned no tensor (None, or an empty "
+           "structure): return the model's outputs from tf1 and from the TF2 model's call")
+
+
+def _vacuous(check: str, outcome: Outcome, tf1: dict, tf2: dict) -> Outcome:
+    """A check that compared nothing of substance fails as vacuous, like one of NaNs: the outputs
+    of a forward check, the gradients, the variables after optimizer steps."""
+    if not outcome:
+        return outcome
+    prefix, what, why = SUBSTANCE.get(check, OUTPUTS)
+    compared = [n for n in tf1 if n in tf2 and n.startswith(prefix) and not n.endswith("/loss")]
+    if compared:
+        return outcome
+    return replace(outcome, verdict="failed", cause="vacuous",
+                   message=f"{check}: vacuous: compared no {what}, so nothing was proven. "
+                           f"Hint: {why}")
 
 
 def _unpaired_slots(tf1: dict, tf2: dict) -> list:
@@ -364,4 +452,5 @@ def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:
     message = "gradients: " + "; ".join(parts)
     if not outcome:
         message += "; " + outcome.message.split(": ", 1)[-1]
-    return Outcome("failed", message, outcome.detail, outcome.records, outcome.warnings)
+    return Outcome("failed", message, outcome.detail, outcome.records, outcome.warnings,
+                   cause="structure")

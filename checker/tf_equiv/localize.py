@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Localization:
 
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
              python: str = sys.executable, threads: int = 1,
-             compat_fixes: bool = True) -> Localization:
+             compat_fixes: bool = True, stop: Optional[threading.Event] = None) -> Localization:
     """Localize the divergence of `pair`'s `check`; never raises, returns within about `timeout`."""
     if check not in WEIGHTS:
         return Localization(False, f"localization is not available for {check}: it applies to "
@@ -53,7 +54,7 @@ def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: flo
                             "weights")
     try:
         return _run(os.path.abspath(module_path), pair, check, out_dir, timeout, python, threads,
-                    compat_fixes)
+                    compat_fixes, stop or threading.Event())
     except Exception as exc:  # a checker bug must never hide the check's own result
         return Localization(False, f"localization failed: internal error of tf-equiv: "
                             f"{type(exc).__name__}: {exc}")
@@ -110,7 +111,7 @@ class _Worker:
 
 
 def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, python: str,
-         threads: int, compat_fixes: bool) -> Localization:
+         threads: int, compat_fixes: bool, stop: threading.Event) -> Localization:
     os.makedirs(out_dir, exist_ok=True)
     for stale in (RESULT_FILE, "first-divergence.npz"):     # from an earlier call in this folder
         if os.path.exists(os.path.join(out_dir, stale)):
@@ -124,6 +125,8 @@ def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, pytho
     told = False
     try:
         while any(w.proc.poll() is None for w in workers.values()):
+            if stop.is_set():
+                return Localization(False, "localization not finished: interrupted")
             if time.monotonic() - started > timeout:
                 return Localization(False, f"localization of {pair}::{check} timed out after "
                                     f"{timeout:g} s and its workers were killed. Hint: raise the "

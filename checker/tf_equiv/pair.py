@@ -6,6 +6,7 @@ module. It records what is wrong, and the worker reports that pair as an error n
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -101,7 +102,9 @@ def tolerance_for(record: str, tolerances: Mapping[str, Sequence[float]], rtol: 
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float: nan and inf would silently turn a tolerance or timeout off."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def validate(v: Mapping[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ nothing unless `--tf-equiv` is given (`-p tf_equiv.pytest_plugin` loads the plug
 from __future__ import annotations
 
 import argparse
+import math
 
 import pytest
 
@@ -17,7 +18,7 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
-    if not seconds > 0:
+    if not (seconds > 0 and math.isfinite(seconds)):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
     return seconds
 

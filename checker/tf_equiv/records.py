@@ -13,6 +13,8 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
+from tf_equiv.errors import RecordsError
+
 Side = Literal["tf1", "tf2"]
 SIDES: tuple = ("tf1", "tf2")
 SIDE_LABEL = {"tf1": "TF1", "tf2": "TF2"}
@@ -46,11 +48,19 @@ class SideCheck:
         return cls(**data)
 
     def arrays(self) -> dict:
-        """The records, in the order the side produced them."""
+        """The records, in the order the side produced them; RecordsError names a record that
+        cannot be read (pickled objects are never loaded)."""
         if not self.file:
             return {}
-        with np.load(self.file, allow_pickle=False) as z:
-            loaded = {name: z[name] for name in z.files}
+        loaded, name = {}, ""
+        try:
+            with np.load(self.file, allow_pickle=False) as z:
+                for name in z.files:
+                    loaded[name] = z[name]
+        except (OSError, ValueError) as e:
+            what = f"record {name!r} of " if name else ""
+            raise RecordsError(f"{self.side.upper()} {what}{self.check} in {self.file}: cannot "
+                               f"be read ({e})") from None
         names = [n for n in self.order if n in loaded] + [n for n in loaded if n not in self.order]
         return {n: loaded[n] for n in names}
 

@@ -24,6 +24,10 @@ class CaseResult:
     line: int = 0
     warnings: tuple = ()
     records: tuple = ()      # RecordComparison values, for reporters
+    #: A failure whose cause the comparison already names: "initializer" (draws or distribution),
+    #: "structure" (records or gradients one side lacks), "vacuous" (nothing finite to compare).
+    #: Numeric explanations cannot change such a verdict and are not tried.
+    cause: str = ""
 
     @property
     def name(self) -> str:

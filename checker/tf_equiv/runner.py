@@ -75,7 +75,8 @@ class SideSpec:
     threads: int
     compat_fixes: bool = True
     python: str = sys.executable
-    grappler_off: tuple = ()          # grappler passes turned off on both sides
+    grappler_off: tuple = ()          # grappler passes turned off wherever grappler runs
+    tf1_optimized: bool = False       # the TF1 graph keeps its default passes in every check
     env: tuple = ()                   # ((name, value), ...) set for the workers
     deadline: Optional[float] = None  # time.monotonic() by which every side is killed
     any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
@@ -101,6 +102,8 @@ class _Process:
             cmd.append("--any-check")
         if spec.grappler_off:
             cmd += ["--grappler-off", ",".join(spec.grappler_off)]
+        if spec.tf1_optimized:
+            cmd.append("--tf1-optimized")
         self.started = time.monotonic()
         with open(self.run.log_path, "wb") as log:
             self.proc = subprocess.Popen(
@@ -235,6 +238,9 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
             break
         time.sleep(0.05)
     for p in procs:
+        # Whatever the side's code started (a subprocess, a server) ends with the side: its
+        # process group outlives the leader only through such children.
+        p.kill()
         p.reader.join(10)
         p.run.returncode = p.proc.returncode
         p.run.elapsed = time.monotonic() - p.started

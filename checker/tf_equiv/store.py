@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from tf_equiv.errors import UsageError
+from tf_equiv.errors import RecordsError, UsageError
 from tf_equiv.records import readable
 from tf_equiv.runner import SideRun
 
@@ -36,8 +36,10 @@ def source_sha256(path: str) -> str:
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _folder_name(pair_id: str) -> str:
-    legible = re.sub(r"[^A-Za-z0-9_.-]+", "_", pair_id)[-80:]
+def folder_name(pair_id: str) -> str:
+    """A folder name for a pair id: one path component, a short hash of the whole id (distinct
+    ids never share a folder) and a legible tail."""
+    legible = re.sub(r"[^A-Za-z0-9_.-]+", "_", pair_id)[-80:].lstrip(".")
     return f"{hashlib.sha256(pair_id.encode()).hexdigest()[:10]}-{legible}"
 
 
@@ -77,7 +79,7 @@ class Store:
 
     def pair_folder(self, pair_id: str) -> str:
         """An empty folder for a pair's records (a previous recording of it is replaced)."""
-        folder = os.path.join(self.root, _folder_name(pair_id))
+        folder = os.path.join(self.root, folder_name(pair_id))
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder)
         return folder
@@ -105,21 +107,41 @@ class Store:
             _write_json(os.path.join(self.root, MANIFEST), self.manifest)
 
     def find(self, pair_id: str) -> Optional[StoredPair]:
+        """The pair's stored records; RecordsError when its folder would leave the store."""
         entry = self.manifest["pairs"].get(pair_id)
         if entry is None:
             return None
-        return StoredPair(pair_id, os.path.join(self.root, entry["folder"]), entry["source_sha256"],
+        folder = inside(self.root, entry.get("folder"), f"the manifest's folder of {pair_id}")
+        return StoredPair(pair_id, folder, entry["source_sha256"],
                           entry.get("inputs_sha256", ""), entry.get("environment", {}))
 
     @staticmethod
     def side_run(stored: StoredPair) -> SideRun:
-        """The stored TF1 side, as if it had just run."""
-        with open(os.path.join(stored.folder, "events.json"), encoding="utf-8") as f:
-            events = json.load(f)
+        """The stored TF1 side, as if it had just run; every file it names stays in its folder."""
+        try:
+            with open(os.path.join(stored.folder, "events.json"), encoding="utf-8") as f:
+                events = json.load(f)
+        except (OSError, ValueError) as e:
+            raise RecordsError(f"{stored.folder}/events.json: cannot be read ({e})") from None
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise RecordsError(f"{stored.folder}/events.json: not a list of events")
         for event in events:
             if event.get("file"):
-                event["file"] = os.path.join(stored.folder, event["file"])
+                event["file"] = inside(stored.folder, event["file"],
+                                       f"a record file of {stored.pair_id}")
         return SideRun("tf1", events=[(0.0, e) for e in events], returncode=0)
+
+
+def inside(root: str, relative: object, what: str) -> str:
+    """`root/relative`, refused (RecordsError) unless it is a plain relative path that stays
+    inside `root` once links are resolved: a store is data, never a way to read elsewhere."""
+    if not isinstance(relative, str) or not relative or os.path.isabs(relative):
+        raise RecordsError(f"{what} in {root} is not a relative path: {relative!r}")
+    real_root = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(root, relative))
+    if os.path.commonpath([real_root, path]) != real_root or path == real_root:
+        raise RecordsError(f"{what} in {root} leaves the store: {relative!r}")
+    return path
 
 
 def _write_json(path: str, data: object) -> None:

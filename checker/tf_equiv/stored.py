@@ -6,6 +6,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
+from tf_equiv.errors import RecordsError
 from tf_equiv.judge import TF1_SOURCE, TF2_ONLY
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.runner import SideRun, SideSpec, run_sides
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
 
 def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
     """({"run": SideRun, "transfer": message, "inputs": sha256}, None) or (None, why not usable)."""
-    found = store.find(planned.id)
-    if found is None:
+    try:
+        found = store.find(planned.id)
+        run = Store.side_run(found) if found is not None else None
+    except RecordsError as e:
+        return None, f"unusable stored TF1 records: {e}"
+    if found is None or run is None:
         return None, (f"no stored TF1 records for {planned.id} in {store.root} "
                       "(record them with tf-equiv record --side tf1 --out DIR)")
     now = source_sha256(planned.module.path)
@@ -26,7 +31,6 @@ def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
         return None, (f"stale TF1 records: {planned.module.display} changed since it was recorded "
                       f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
                       "record it again")
-    run = Store.side_run(found)
     transfer = run.find("transfer") or {"error": "the stored TF1 side has no initial values"}
     message = {"file": transfer["file"]} if "file" in transfer else {"error": transfer.get("error")}
     return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None

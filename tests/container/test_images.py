@@ -16,7 +16,7 @@ from docker_helpers import (BASE_IMAGE, CPU_IMAGE, ROOT, UID, build, base_image,
 
 pytestmark = enabled
 
-EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_resnet_v1_50.py")
+EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py", "equiv_resnet_v1_50.py")
 
 
 @pytest.fixture(scope="module")

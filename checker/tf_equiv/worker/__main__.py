@@ -21,6 +21,8 @@ def _parse(argv: list) -> argparse.Namespace:
     p.add_argument("--any-check", action="store_true",
                    help="also run checks the pair's own `checks` leave out (explanations)")
     p.add_argument("--grappler-off", default="", help="comma-separated grappler passes to turn off")
+    p.add_argument("--tf1-optimized", action="store_true",
+                   help="the TF1 graph keeps its default grappler passes in every check")
     return p.parse_args(argv)
 
 

@@ -40,14 +40,45 @@ class UserError(Exception):
         self.message, self.detail, self.line = message, detail, line
 
 
+#: Packages whose frames are never the user's, wherever they are installed.
+LIBRARIES = ("tensorflow", "tf_keras", "keras", "tf_slim", "numpy", "absl", "ml_dtypes")
+
+
+def _library_dirs() -> tuple:
+    dirs = [_PACKAGE_DIR, os.path.dirname(os.__file__)]
+    for name in LIBRARIES:
+        module = sys.modules.get(name)
+        if getattr(module, "__file__", None):
+            dirs.append(os.path.dirname(os.path.abspath(module.__file__)))
+    return tuple(d + os.sep for d in dirs)
+
+
 def is_user_file(filename: str) -> bool:
-    """A frame of the user's code: not the standard library, site-packages or tf-equiv itself."""
+    """A frame of the user's code: not the standard library, an installed package, TensorFlow or
+    the other libraries wherever they live, autograph's generated code, or tf-equiv itself."""
     f = os.path.abspath(filename)
-    if filename.startswith("<") or f.startswith(_PACKAGE_DIR + os.sep):
+    if filename.startswith("<") or "__autograph_generated_file" in os.path.basename(f):
         return False
     if "site-packages" in f or "dist-packages" in f:
         return False
-    return not f.startswith(os.path.dirname(os.__file__) + os.sep)
+    return not f.startswith(_library_dirs())
+
+
+def cause_line(exc: BaseException) -> str:
+    """The line of an exception's message that says what went wrong. TensorFlow wraps errors
+    raised inside tf.function as "in user code: <frames> <the error>", and Keras wraps errors in
+    a layer's call as "Exception encountered when calling layer ...: <the error> Call arguments
+    ...": the cause is the last line of the first, the first paragraph inside the second."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    # Keras appends the call's arguments ("Call arguments received ...", then "• x=...").
+    end = next((i for i, line in enumerate(lines) if line.startswith("Call arguments received")),
+               len(lines))
+    lines = [line for line in lines[:end] if not line.startswith("•")]
+    if lines and lines[0].startswith("Exception encountered when calling"):
+        lines = lines[1:] or lines
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("in user code:") else lines[0]
 
 
 def user_error(what: str, exc: BaseException) -> UserError:
@@ -57,8 +88,10 @@ def user_error(what: str, exc: BaseException) -> UserError:
     text += "".join(traceback.format_exception_only(type(exc), exc))
     last = frames[-1] if frames else None
     where = f" ({os.path.basename(last.filename)}:{last.lineno})" if last else ""
-    first_line = (str(exc).strip().splitlines() or [""])[0]
-    message = f"{what} raised {type(exc).__name__}: {first_line}{where}"
+    cause = cause_line(exc)
+    name = type(exc).__name__
+    cause = cause[len(name) + 2:] if cause.startswith(f"{name}: ") else cause
+    message = f"{what} raised {name}: {cause}{where}"
     return UserError(message, "Traceback (user frames only):\n" + text, last.lineno if last else 0)
 
 
@@ -93,9 +126,22 @@ def load_module(path: str) -> Any:
 
 
 def resolve_inputs(pair: Any) -> Any:
-    """The pair's inputs as nested numpy arrays (calling `inputs` when it is a function)."""
+    """The pair's inputs as nested numpy arrays (calling `inputs` when it is a function); a leaf
+    that is no array (a generator, an arbitrary object) is an error naming the field."""
     value = call_user("inputs()", pair.inputs) if callable(pair.inputs) else pair.inputs
-    return map_nested(value, np.asarray)
+    arrays = map_nested(value, np.asarray)
+    for path, leaf in flatten(arrays, "inputs"):
+        if leaf.dtype.kind == "O":
+            found = leaf.item() if leaf.ndim == 0 else next(
+                (v for v in leaf.ravel().tolist() if not isinstance(v, (int, float, bool))),
+                leaf.ravel()[0])
+            where = "" if path == "inputs" else f" at {path}"
+            raise UserError("inputs: expected arrays or a nested structure of arrays (tuples, "
+                            f"lists, dicts), got {type(found).__name__}{where}")
+    if not any(True for _ in flatten(arrays, "inputs")):
+        raise UserError("inputs: expected arrays or a nested structure of arrays, got an empty "
+                        "structure")
+    return arrays
 
 
 def inputs_sha256(inputs: Any) -> str:
@@ -136,9 +182,39 @@ def record_name(variable_name: str) -> str:
     return variable_name[:-2] if variable_name.endswith(":0") else variable_name
 
 
+def portable(arrays: dict) -> tuple[dict, dict]:
+    """(arrays numpy reads without ml_dtypes, {record: format} of the upcast ones): bfloat16 and
+    the float8 formats become float32, int4 and the like int64; each holds their values exactly."""
+    out, formats = {}, {}
+    for name, value in arrays.items():
+        a = np.asarray(value)
+        if a.dtype.kind == "O":
+            a = _strings(name, a)
+        elif a.dtype.type.__module__.startswith("ml_dtypes"):
+            formats[name] = a.dtype.name
+            a = a.astype(np.int64 if "int" in a.dtype.name else np.float32)
+        out[name] = a
+    return out, formats
+
+
+def _strings(name: str, a: np.ndarray) -> np.ndarray:
+    """A string tensor's values (numpy object arrays of bytes) as fixed-width bytes, which .npz
+    stores without pickles; the comparison then requires them equal."""
+    values = a.ravel().tolist()
+    if all(isinstance(v, bytes) for v in values):
+        return np.array(values, dtype=bytes).reshape(a.shape)
+    if all(isinstance(v, str) for v in values):
+        return np.array(values, dtype=str).reshape(a.shape)
+    kinds = sorted({type(v).__name__ for v in values})
+    raise UserError(f"{name}: a record of Python objects ({', '.join(kinds)}) cannot be "
+                    "compared; return tensors (numbers, booleans or strings)")
+
+
 def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
                 meta: Optional[dict] = None) -> SideCheck:
     safe = check.replace("[", "_").replace("]", "")
+    arrays, formats = portable(arrays)
+    meta = {**(meta or {}), **({"dtypes": formats} if formats else {})}
     path = save_arrays(os.path.join(out_dir, f"{side}-{safe}.npz"), arrays)
-    return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta or {})
+    return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta)
 

@@ -57,8 +57,7 @@ def main(argv: list | None = None) -> int:
         session.configure(tf)
         # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
         # every op is computed on its own on both sides, as eager TF2 does.
-        tf.config.optimizer.set_experimental_options({"remapping": False,
-                                                      "arithmetic_optimization": False})
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
         result = (_tf1 if args.side == "tf1" else _tf2)(tf, args)
     except UserError as e:
         result = {"error": e.message, "detail": e.detail}
@@ -164,15 +163,9 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
 
 
 def _session(tf: Any, graph: Any) -> Any:
-    from tensorflow.core.protobuf import rewriter_config_pb2
+    from tf_equiv.worker.session import Numerics, session_config
 
-    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
-    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
-                                      inter_op_parallelism_threads=threads)
-    off = rewriter_config_pb2.RewriterConfig.OFF
-    config.graph_options.rewrite_options.remapping = off
-    config.graph_options.rewrite_options.arithmetic_optimization = off
-    return tf.compat.v1.Session(graph=graph, config=config)
+    return tf.compat.v1.Session(graph=graph, config=session_config(tf, Numerics(), False))
 
 
 def _capture(sess: Any, feed: dict, tensors: list, folder: str, limit: int) -> tuple:

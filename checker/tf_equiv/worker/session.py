@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+from dataclasses import dataclass
 from typing import Any
 
 from tf_equiv.records import SideCheck, save_arrays
@@ -11,7 +12,33 @@ from tf_equiv.worker.common import (SEED, Channel, UserError, flatten, inputs_sh
                                     load_module, resolve_inputs)
 
 
-def environment(tf: Any, grappler_off: tuple = ()) -> dict:
+@dataclass(frozen=True)
+class Numerics:
+    """How the graphs of a run are optimized.
+
+    The eager TF2 side runs every op as written, with no graph optimizer: the TF1 graph it is
+    compared with runs the same way (grappler's meta-optimizer off), so that fused kernels and
+    folded constants, whose rounding depends on the CPU, never tell a correct migration from a
+    wrong one. Only `tf_function` compares optimized graphs, on both sides: the TF2 trace and the
+    TF1 graph with their default passes. `tf1_optimized` keeps TF1's passes on in every check.
+    """
+
+    grappler_off: tuple = ()          # passes turned off wherever grappler runs
+    tf1_optimized: bool = False
+
+    def tf1_describe(self) -> str:
+        every = "on in every check" if self.tf1_optimized else \
+            "off (meta-optimizer disabled, as the eager TF2 side runs); on for tf_function"
+        return every + self._without()
+
+    def tf2_describe(self) -> str:
+        return "none (eager); on for tf_function" + self._without()
+
+    def _without(self) -> str:
+        return f", without {', '.join(self.grappler_off)}" if self.grappler_off else ""
+
+
+def environment(tf: Any, side: str, numerics: Numerics = Numerics()) -> dict:
     """What the numbers depend on, recorded in the report."""
     import numpy as np
 
@@ -31,28 +58,31 @@ def environment(tf: Any, grappler_off: tuple = ()) -> dict:
         "op_determinism": "on",
         "tf32": "off" if gpus else "n/a",
         "seed": str(SEED),
-        **({"grappler_off": ",".join(grappler_off)} if grappler_off else {}),
+        "grappler": numerics.tf1_describe() if side == "tf1" else numerics.tf2_describe(),
+        **({"grappler_off": ",".join(numerics.grappler_off)} if numerics.grappler_off else {}),
     }
 
 
-_grappler_off: tuple = ()
-
-
-def rewrite_options(config: Any) -> Any:
-    """Turn the run's grappler passes off in a TF1 session's ConfigProto (which does not read the
-    eager context's optimizer options)."""
+def session_config(tf: Any, numerics: Numerics, optimized: bool) -> Any:
+    """A TF1 session's ConfigProto (a session does not read the eager context's optimizer
+    options): grappler off entirely unless `optimized`, then without the run's `grappler_off`."""
     from tensorflow.core.protobuf import rewriter_config_pb2
 
-    for name in _grappler_off:
-        setattr(config.graph_options.rewrite_options, name, rewriter_config_pb2.RewriterConfig.OFF)
+    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
+                                      inter_op_parallelism_threads=threads)
+    rewrite = config.graph_options.rewrite_options
+    if not optimized:
+        rewrite.disable_meta_optimizer = True
+    for name in numerics.grappler_off:
+        setattr(rewrite, name, rewriter_config_pb2.RewriterConfig.OFF)
     return config
 
 
-def configure(tf: Any, grappler_off: tuple = ()) -> None:
-    global _grappler_off
-    _grappler_off = grappler_off
-    if grappler_off:    # tf.function graphs (the TF2 side's traced checks)
-        tf.config.optimizer.set_experimental_options({name: False for name in grappler_off})
+def configure(tf: Any, numerics: Numerics = Numerics()) -> None:
+    if numerics.grappler_off:    # tf.function graphs (the TF2 side's traced checks)
+        tf.config.optimizer.set_experimental_options(
+            {name: False for name in numerics.grappler_off})
     threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -83,9 +113,10 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
     from tf_equiv.worker import compat
 
     fixes = compat.apply(not args.no_compat_fixes)
-    grappler_off = tuple(filter(None, args.grappler_off.split(",")))
-    configure(tf, grappler_off)
-    channel.send("environment", environment=environment(tf, grappler_off), compat_fixes=fixes)
+    numerics = Numerics(tuple(filter(None, args.grappler_off.split(","))), args.tf1_optimized)
+    configure(tf, numerics)
+    channel.send("environment", environment=environment(tf, args.side, numerics),
+                 compat_fixes=fixes)
     try:
         module = load_module(args.module)
         channel.send("module", pairs=[
@@ -117,10 +148,12 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
     runnable = {check for check, reason in settings["checks"] if reason is None}
     wanted = [c for c in args.checks.split(",") if c in runnable or args.any_check]
     if args.side == "tf1":
-        from tf_equiv.worker import tf1 as side
+        from tf_equiv.worker import tf1
+        results = tf1.run(pair, inputs, wanted, args.out, channel, numerics)
     else:
-        from tf_equiv.worker import tf2 as side
-    for result in side.run(pair, inputs, wanted, args.out, channel):
+        from tf_equiv.worker import tf2
+        results = tf2.run(pair, inputs, wanted, args.out, channel)
+    for result in results:
         channel.check(result)
     channel.send("done")
     return 0

@@ -13,12 +13,12 @@ from tf_equiv.worker import audit
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
                                     record_name, write_check)
 from tf_equiv.worker.numerics import SLOT_KINDS, default_loss, random_regimes, variable_spec
-from tf_equiv.worker.session import error_result, rewrite_options
+from tf_equiv.worker.session import Numerics, error_result, session_config
 
 SIDE = "tf1"
 #: Checks computed from one inference graph with the graph seed fixed.
 MAIN = ("variables_match", "transferred_inference", "gradients", "optimizer_steps",
-        "constant_inference", "checkpoint_inference")
+        "tf_function", "constant_inference", "checkpoint_inference")
 
 
 @dataclass
@@ -32,22 +32,20 @@ class Built:
     variables: list
 
 
-def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterator[SideCheck]:
-    if "tf_function" in wanted and "transferred_inference" not in wanted:
-        wanted = [*wanted, "transferred_inference"]   # the reference of tf_function
+def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
+        numerics: Numerics = Numerics()) -> Iterator[SideCheck]:
     main = [c for c in MAIN if c in wanted]
-    needs_transfer = any(c in wanted for c in ("transferred_inference", "gradients", "optimizer_steps"))
+    needs_transfer = any(c in wanted for c in ("transferred_inference", "gradients",
+                                               "optimizer_steps", "tf_function"))
     if main or needs_transfer:
-        yield from _main(pair, inputs, main, needs_transfer, out, channel)
+        yield from _main(pair, inputs, main, needs_transfer, out, channel, numerics)
     for check, training, mode in random_regimes(wanted):
-        yield from _random(pair, inputs, check, training, mode, out)
+        yield from _random(pair, inputs, check, training, mode, out, numerics)
 
 
-def _session(graph: tf.Graph) -> tf.compat.v1.Session:
-    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
-    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
-                                      inter_op_parallelism_threads=threads)
-    return tf.compat.v1.Session(graph=graph, config=rewrite_options(config))
+def _session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
+    config = session_config(tf, numerics, optimized or numerics.tf1_optimized)
+    return tf.compat.v1.Session(graph=graph, config=config)
 
 
 def build(pair: Any, inputs: Any, training: bool) -> Built:
@@ -86,7 +84,7 @@ def _forward(sess: tf.compat.v1.Session, built: Built) -> tuple[dict, list]:
 
 
 def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
-          channel: Any) -> Iterator[SideCheck]:
+          channel: Any, numerics: Numerics) -> Iterator[SideCheck]:
     done: set = set()
     try:
         graph = tf.Graph()
@@ -101,14 +99,20 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
                 total = loss + built.reg
                 grads = tf.gradients(total, trainable) if "gradients" in checks else None
             if "optimizer_steps" in checks:
+                # As a TF1 training script does: schedules read the global step (the decay helpers,
+                # get_or_create_global_step), and minimize advances it, as Keras advances
+                # optimizer.iterations.
+                global_step = tf.compat.v1.train.get_or_create_global_step()
                 optimizer = call_user("optimizers[0]()", pair.optimizers[0])
-                train = (optimizer, total, optimizer.minimize(total, var_list=trainable))
+                train = (optimizer, total, optimizer.minimize(total, var_list=trainable,
+                                                              global_step=global_step))
+            load = _loader(built.variables) if "tf_function" in checks else None
             float_vars = [v for v in built.variables if v.dtype.base_dtype.is_floating]
             reset = tf.group(*[v.assign(tf.fill(v.shape, tf.cast(pair.constant, v.dtype.base_dtype)))
                                for v in float_vars])
             init = tf.group(tf.compat.v1.global_variables_initializer(),
                             tf.compat.v1.local_variables_initializer())
-            with _session(graph) as sess:
+            with _session(graph, numerics) as sess:
                 sess.run(init)
                 if "variables_match" in checks:
                     specs = [variable_spec(v, record_name(v.name)) for v in built.variables]
@@ -124,6 +128,9 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
                     arrays, order = _forward(sess, built)
                     done.add("transferred_inference")
                     yield write_check(out, SIDE, "transferred_inference", arrays, order)
+                if load is not None:
+                    done.add("tf_function")
+                    yield _optimized(graph, built, load, initial, out, numerics)
                 if grads is not None:
                     yield _gradients(sess, built, trainable, grads, out)
                     done.add("gradients")
@@ -145,6 +152,24 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
         for check in checks:
             if check not in done:
                 yield error_result(SIDE, check, e)
+
+
+def _loader(variables: list) -> tuple:
+    """An op that sets every variable from a fed value, and its placeholders by record name."""
+    feeds = {record_name(v.name): tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
+             for v in variables}
+    return tf.group(*[v.assign(feeds[record_name(v.name)]) for v in variables]), feeds
+
+
+def _optimized(graph: tf.Graph, built: Built, load: tuple, values: dict, out: str,
+               numerics: Numerics) -> SideCheck:
+    """The tf_function reference: the TF1 graph at the transferred values in a session with
+    TF1's default graph optimizations, as the TF2 trace runs with its own."""
+    op, feeds = load
+    with _session(graph, numerics, optimized=True) as sess:
+        sess.run(op, {feeds[name]: value for name, value in values.items()})
+        arrays, order = _forward(sess, built)
+    return write_check(out, SIDE, "tf_function", arrays, order)
 
 
 def _checkpoint(sess: tf.compat.v1.Session, built: Built, pair: Any, out: str) -> SideCheck:
@@ -190,8 +215,8 @@ def _gradients(sess: tf.compat.v1.Session, built: Built, trainable: list, grads:
     return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
 
 
-def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
-            out: str) -> Iterator[SideCheck]:
+def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: str,
+            numerics: Numerics) -> Iterator[SideCheck]:
     try:
         tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
         with tool.scope():
@@ -201,7 +226,7 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str,
                     built = build(pair, inputs, training=training)
                 init = tf.group(tf.compat.v1.global_variables_initializer(),
                                 tf.compat.v1.local_variables_initializer())
-                with _session(graph) as sess:
+                with _session(graph, numerics) as sess:
                     sess.run(init)
                     names = [f"initial/{record_name(v.name)}" for v in built.variables]
                     arrays = dict(zip(names, sess.run(built.variables)))

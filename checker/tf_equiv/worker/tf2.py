@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tf_equiv.records import SideCheck
 from tf_equiv.worker import audit
-from tf_equiv.worker.common import (UserError, as_user_error, call_user, flatten, is_user_file,
+from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten, is_user_file,
                                     map_nested, record_name, write_check)
 from tf_equiv.worker.numerics import RANDOM_CHECKS, SLOT_KINDS, default_loss, variable_spec
 from tf_equiv.worker.session import error_result
@@ -26,6 +26,7 @@ class Model:
 
     def __init__(self, pair: Any, inputs: Any) -> None:
         self.pair, self.inputs = pair, inputs
+        fresh_keras_state()
         self.model = call_user("tf2()", pair.tf2)
         if not callable(self.model):
             raise UserError(f"tf2() returned {type(self.model).__name__}, which is not callable")
@@ -49,6 +50,15 @@ class Model:
         losses = list(getattr(self.model, "losses", []) or [])
         total = tf.add_n([tf.cast(x, tf.float32) for x in losses]) if losses else tf.constant(0.0)
         return np.asarray(total)
+
+
+def fresh_keras_state() -> None:
+    """Every model build starts as the first one of a process: Keras's auto-generated layer names
+    (`dense`, not `dense_3`) and the global seed's op counter reset. Not clear_session(): it
+    resets the default graph, and a model built before it (one the later checks reuse, a
+    make_template) would then create its variables again."""
+    tf.keras.backend.reset_uids()
+    tf.random.set_seed(SEED)
 
 
 def name_in_tf1(pair: Any, tf2_name: str) -> str:
@@ -170,10 +180,15 @@ def assign_transfer(model: Model, values: dict) -> None:
             shapes.append(f"{name} TF1 {values[name].shape} vs TF2 {tuple(v.shape.as_list())}")
         else:
             v.assign(values[name])
-    if missing or shapes:
+    unused = [name for name in values if name not in {model.name(v) for v in model.variables}]
+    if missing or shapes or unused:
         parts = [f"{len(missing)} TF2 variables have no TF1 variable of that name: "
                  + ", ".join(missing[:5])] if missing else []
         parts += [f"{len(shapes)} shapes differ: " + ", ".join(shapes[:3])] if shapes else []
+        # Values left behind would make the comparison prove less than it claims: the TF2
+        # model would run with weights of its own where TF1 runs with these.
+        parts += [f"{len(unused)} TF1 variables have no TF2 variable to copy into: "
+                  + ", ".join(unused[:5])] if unused else []
         raise UserError("cannot copy the TF1 values into the TF2 model: " + "; ".join(parts)
                         + ". See variables_match; pass name_map= for renamed variables")
 
@@ -299,13 +314,20 @@ def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: 
             value = initial.get(v.name)
             arrays[f"initial/{model.name(v)}"] = np.asarray(v) if value is None else value
         arrays.update(_outputs(outputs, model))
-    return write_check(out, SIDE, check, arrays, list(arrays), audit.meta(random_ops))
+    return write_check(out, SIDE, check, arrays, list(arrays), _audit(random_ops, model))
+
+
+def _audit(random_ops: Any, model: Model) -> dict:
+    """The randomness audit, with each variable's own name beside the TF1 name it is recorded
+    under (the audit names ops by TF2 scopes)."""
+    return {**audit.meta(random_ops),
+            "tf2_names": {model.name(v): record_name(v.name) for v in model.variables}}
 
 
 def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
     check = "functional_training[constant]"
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode="constant")
-    with tool.scope():
+    with tool.scope(), audit.recording() as random_ops:
         layer = Model(pair, inputs)
         if not isinstance(layer.model, tf.keras.layers.Layer):
             return SideCheck(SIDE, check, "skipped",
@@ -320,4 +342,4 @@ def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
                             training=True)
         layer.model = functional
         arrays.update(_outputs(outputs, layer))
-    return write_check(out, SIDE, check, arrays, list(arrays))
+    return write_check(out, SIDE, check, arrays, list(arrays), _audit(random_ops, layer))

@@ -1,0 +1,68 @@
+"""Where the reports go. Before any worker starts, a report path is refused (exit 2, nothing run)
+when writing it would destroy something the user owns, and proved writable.
+
+The rule: a report may replace only a file that tf-equiv wrote, a JUnit report carrying its mark;
+never one of the modules being checked, an input of `merge`, or any other existing file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Iterable
+from xml.etree import ElementTree
+
+from tf_equiv.errors import UsageError
+
+#: The attribute of <testsuites> that says tf-equiv wrote the report.
+MARK = ("name", "tf-equiv")
+
+
+def written_by_us(path: str) -> bool:
+    """A JUnit report of tf-equiv: marked, or (written before the mark) a <testsuites> whose
+    suites carry the environment properties or the empty suite tf-equiv writes."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return False
+    if root.tag != "testsuites":
+        return False
+    if root.get(MARK[0]) == MARK[1]:
+        return True
+    suites = root.findall("testsuite")
+    return bool(suites) and all(
+        s.get("name") == "tf-equiv"
+        or s.find("properties/property[@name='environment.tensorflow']") is not None
+        for s in suites)
+
+
+def check_report_path(option: str, path: str, protected: Iterable[str] = (),
+                      protected_what: str = "") -> None:
+    """Refuse a report path that names a protected file or an existing file tf-equiv did not
+    write, or that cannot be written; say which rule, and change nothing."""
+    real = os.path.realpath(path)
+    for other in protected:
+        if os.path.realpath(other) == real:
+            raise UsageError(f"{option} {path}: that is {protected_what} {other}; the report "
+                             "would overwrite it. Choose another path")
+    if os.path.isdir(real):
+        raise UsageError(f"{option} {path}: is a folder")
+    if os.path.lexists(path) and not written_by_us(real):
+        raise UsageError(f"{option} {path}: exists and is not a tf-equiv report; tf-equiv "
+                         "replaces only reports it wrote. Remove it or choose another path")
+    _writable(option, path)
+
+
+def _writable(option: str, path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tf-equiv-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+        if os.path.exists(path):
+            # Opening to append changes nothing, and fails where the replace would (an
+            # immutable or read-only file).
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    except OSError as e:
+        raise UsageError(f"{option} {path}: cannot be written ({e.strerror or e}); nothing was "
+                         "run") from None
