@@ -182,13 +182,13 @@ def test_swapped_layers_fail_where_values_matter(corpus_run):
 
 
 @pytest.mark.tensorflow
-@pytest.mark.xfail(reason="misleading hint: the sides draw in a different order (the audit lists "
-                          "TF2's draws at dense_1 then dense), but the hint blames an initializer "
-                          "that DeterministicRandomTestTool cannot align", strict=False)
 def test_swapped_creation_order_is_not_blamed_on_the_initializer(corpus_run):
     message = corpus_run.case(
         "equiv_broken_transposed.py::swapped_layers::random_inference[num_random_ops]").message
     assert "cannot align" not in message
+    assert ("The sides create their random ops in another order: dense/kernel is drawn at draw 1 "
+            "on TF1 and at draw 2 on TF2") in message
+    assert "the shifted op seeds explain them" in message
 
 
 @pytest.mark.tensorflow

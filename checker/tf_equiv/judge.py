@@ -131,15 +131,21 @@ def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
     seq1, seq2 = audits["TF1"]["draws"], audits["TF2"]["draws"]
     mode = check[check.find("[") + 1:-1]
     order = _order_notes(mode, seq1, seq2, audits["TF1"]["count"], audits["TF2"]["count"])
+    i1 = next((i for i, d in enumerate(seq1) if _draws(d, variable)), None)
+    # The TF2 audit names ops by the TF2 scopes: look the variable up by its own TF2 name.
+    own = tf2.get("tf2_names", {}).get(variable, variable)
+    i2 = next((i for i, d in enumerate(seq2) if _draws(d, own)), i1)
+    shifted = mode == "num_random_ops" and None not in (i1, i2) and i2 < len(seq2) \
+        and seq1[i1]["seeded"] and seq2[i2]["seeded"] and _seed(seq1, i1) != _seed(seq2, i2)
+    if shifted and not order and i1 != i2:
+        # Same ops, same shapes, another order: each draw gets the other's seed.
+        order = [f"The sides create their random ops in another order: {variable} is drawn at "
+                 f"draw {i1 + 1} on TF1 and at draw {i2 + 1} on TF2"]
     parts += order or ([] if unseeded else [
         "Every one is seeded by DeterministicRandomTestTool and they line up between the sides, "
         "so the random numbers themselves should agree"])
     if not variable and (unseeded or order):
         parts.append(UNSEEDED_HINT if unseeded else SEEDED_ORDER_HINT)
-    i1 = next((i for i, d in enumerate(seq1) if _draws(d, variable)), None)
-    i2 = next((i for i, d in enumerate(seq2) if _draws(d, variable)), i1)
-    shifted = mode == "num_random_ops" and None not in (i1, i2) and i2 < len(seq2) \
-        and seq1[i1]["seeded"] and seq2[i2]["seeded"] and _seed(seq1, i1) != _seed(seq2, i2)
     return ". ".join(parts), shifted
 
 
