@@ -20,8 +20,8 @@ from typing import Optional
 
 import numpy as np
 
+from tf_equiv import checks
 from tf_equiv.errors import UsageError
-from tf_equiv.judge import TF1_SOURCE
 from tf_equiv.records import SideCheck, readable, save_arrays
 from tf_equiv.results import PairResult
 from tf_equiv.store import folder_name
@@ -158,7 +158,7 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
     inputs = _inputs(runs, pair_dir, folder)
     entries = []
     for case in failed:
-        found = {"tf1": _side_check(runs.get("tf1"), TF1_SOURCE.get(case.check, case.check)),
+        found = {"tf1": _side_check(runs.get("tf1"), checks.tf1_source(case.check)),
                  "tf2": _side_check(runs.get("tf2"), case.check)}
         first = next((r for r in case.records if not r), None)
         entry = {"id": case.id, "folder": pair_folder, "module": result.module,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable, Literal, Sequence, get_args
+from dataclasses import dataclass
+from typing import Iterable, Literal, Optional, Sequence, get_args
 
 CheckId = Literal[
     "variables_created_once",
@@ -20,15 +21,135 @@ CheckId = Literal[
     "tf_function",
 ]
 
+Side = Literal["tf1", "tf2"]
+SIDES: tuple[Side, ...] = ("tf1", "tf2")
+
+
+@dataclass(frozen=True)
+class Role:
+    """What one side's worker does for a check: the `stage` whose function computes it (the worker
+    registers one function per check and stage, in the order they run), and the `part`, 0 or 1,
+    of the side's two processes that runs it when a side is split."""
+
+    stage: str
+    part: int = 0
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Everything the checker knows about one check; every other module derives from this table.
+
+    - `tf1`: the TF1 side's role, or None when only the TF2 side runs it.
+    - `tf1_record`: the TF1 check whose records it is compared with, when not its own.
+    - `field`: the Pair field it needs to apply (it is skipped, with the reason, without it).
+    - `transfer`: the TF2 side needs the TF1 side's variable values (sent as they are read).
+    - `regime`: (training, DeterministicRandomTestTool mode) of a random regime.
+    - `explain`: a failure is about numbers, so numeric variations can tell why.
+    - `weights`: how localization sets the weights to re-run its forward pass, or None.
+    - `substance`: (record prefix, what, hint) it must compare at least one record of, or it is
+      vacuous; the default is the forward pass's outputs.
+    - `tolerance`: "numeric" (the pair's rtol and atol) or "exact" (names, shapes, creation).
+    """
+
+    id: CheckId
+    tf2: Role
+    tf1: Optional[Role] = None
+    tf1_record: Optional[str] = None
+    field: Optional[str] = None
+    transfer: bool = False
+    regime: Optional[tuple[bool, str]] = None
+    explain: bool = True
+    weights: Optional[str] = None
+    substance: Optional[tuple[str, str, str]] = None
+    tolerance: Literal["numeric", "exact"] = "numeric"
+
+    @property
+    def sides(self) -> tuple[Side, ...]:
+        """The sides whose records it compares (TF1's may be another check's)."""
+        return SIDES if self.tf1 or self.tf1_record else ("tf2",)
+
+    @property
+    def tf1_source(self) -> str:
+        """The TF1 check whose records this check's TF2 records are compared with."""
+        return self.tf1_record or self.id
+
+    def role(self, side: str) -> Optional[Role]:
+        return self.tf1 if side == "tf1" else self.tf2
+
+
+OUTPUTS = ("outputs", "outputs", "the forward pass returned no tensor (None, or an empty "
+           "structure): return the model's outputs from tf1 and from the TF2 model's call")
+_NO_TRAINABLE = "leave {} out with Pair(checks=[...])"
+#: TF1 stages: "inference" (one graph, one session at TF1's own values), "random" (a graph per
+#: regime under DeterministicRandomTestTool). TF2 stages: "built" (the model built and called
+#: twice), "random", "functional" (the layer in a functional tf.keras.Model), "transfer" (the
+#: built model at the TF1 values). A split side runs the TF1 inference graph (which makes the
+#: values the TF2 side waits for) apart from its random regimes, and the TF2 model with its
+#: inference regimes apart from the training regimes (on inception_v3 about 14 s each).
+INFERENCE, RANDOM = Role("inference"), Role("random", 1)
+TABLE: tuple[CheckSpec, ...] = (
+    CheckSpec("variables_created_once", tf2=Role("built"), explain=False, tolerance="exact"),
+    CheckSpec("variables_match", tf1=INFERENCE, tf2=Role("built"), explain=False,
+              tolerance="exact"),
+    CheckSpec("constant_inference", tf1=INFERENCE, tf2=Role("built"), weights="constant"),
+    CheckSpec("transferred_inference", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
+              weights="transferred"),
+    CheckSpec("random_inference[num_random_ops]", tf1=RANDOM, tf2=Role("random"),
+              regime=(False, "num_random_ops")),
+    CheckSpec("random_inference[constant]", tf1=RANDOM, tf2=Role("random"),
+              regime=(False, "constant")),
+    CheckSpec("random_training[num_random_ops]", tf1=RANDOM, tf2=Role("random", 1),
+              regime=(True, "num_random_ops")),
+    CheckSpec("random_training[constant]", tf1=RANDOM, tf2=Role("random", 1),
+              regime=(True, "constant")),
+    CheckSpec("functional_training[constant]", tf2=Role("functional", 1),
+              tf1_record="random_training[constant]", regime=(True, "constant")),
+    CheckSpec("gradients", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
+              weights="transferred",
+              substance=("gradients/", "gradients of trainable variables",
+                         "the model has no trainable variable with a gradient; "
+                         + _NO_TRAINABLE.format("gradients"))),
+    CheckSpec("optimizer_steps", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
+              field="optimizers", weights="transferred",
+              substance=("optimizer_steps/", "variables after an optimizer step",
+                         "the model has no trainable variable; "
+                         + _NO_TRAINABLE.format("optimizer_steps"))),
+    CheckSpec("checkpoint_inference", tf1=INFERENCE, tf2=Role("built"), field="checkpoint",
+              weights="checkpoint"),
+    CheckSpec("tf_function", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
+              weights="transferred"),
+)
+SPECS: dict[str, CheckSpec] = {spec.id: spec for spec in TABLE}
+
 #: Every check id, in the order checks are reported.
-ALL_CHECKS: tuple = get_args(CheckId)
+ALL_CHECKS: tuple[str, ...] = get_args(CheckId)
+assert tuple(SPECS) == ALL_CHECKS, "the table lists every check once, in report order"
 
-#: Checks this version of the engine runs.
-IMPLEMENTED: frozenset = frozenset(ALL_CHECKS[:10]) | {"tf_function", "checkpoint_inference",
-                                                          "optimizer_steps"}
 
-#: Checks that need a Pair field to apply, and that field.
-NEEDS_FIELD = {"optimizer_steps": "optimizers", "checkpoint_inference": "checkpoint"}
+def spec(check: str) -> CheckSpec:
+    return SPECS[check]
+
+
+def tf1_source(check: str) -> str:
+    """The TF1 check whose records `check` is compared with (a stored or fresh TF1 run)."""
+    return SPECS[check].tf1_source if check in SPECS else check
+
+
+def tf2_only(check: str) -> bool:
+    return check in SPECS and SPECS[check].sides == ("tf2",)
+
+
+def stage_checks(side: str, stage: str, wanted: Iterable[str]) -> list[str]:
+    """The wanted checks a side computes in one stage (a TF1 run also computes the records other
+    checks are compared with: functional_training's random_training[constant])."""
+    need = set(wanted)
+    if side == "tf1":
+        need |= {SPECS[c].tf1_source for c in wanted if c in SPECS}
+    return [s.id for s in TABLE if s.id in need and (r := s.role(side)) and r.stage == stage]
+
+
+def needs_transfer(wanted: Iterable[str]) -> bool:
+    return any(SPECS[c].transfer for c in wanted if c in SPECS)
 
 
 def expand(patterns: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -47,22 +168,14 @@ def _match(check: str, pattern: str) -> bool:
 def plan(selected: Sequence[str] | None, present_fields: Iterable[str]) -> list[tuple[str, str | None]]:
     """The checks a pair runs, each with a skip reason or None.
 
-    Without a selection: every implemented check whose required field is set. A check named explicitly
-    that cannot run here is kept, skipped with the reason, so the user sees why it did not run.
+    Without a selection: every check whose required field is set. A check named explicitly that
+    cannot run here is kept, skipped with the reason, so the user sees why it did not run.
     """
     present = set(present_fields)
     if selected is None:
-        return [(c, None) for c in ALL_CHECKS
-                if c in IMPLEMENTED and (c not in NEEDS_FIELD or NEEDS_FIELD[c] in present)]
-    out: list[tuple[str, str | None]] = []
-    for check in expand(selected)[0]:
-        reason = None
-        if check in NEEDS_FIELD and NEEDS_FIELD[check] not in present:
-            reason = f"needs Pair({NEEDS_FIELD[check]}=...)"
-        elif check not in IMPLEMENTED:
-            reason = "not available in this version of tf-equiv"
-        out.append((check, reason))
-    return out
+        return [(s.id, None) for s in TABLE if s.field is None or s.field in present]
+    return [(c, f"needs Pair({field}=...)" if (field := SPECS[c].field) and field not in present
+             else None) for c in expand(selected)[0]]
 
 
 #: The grappler passes `--grappler-off` accepts (their RewriterConfig field names).

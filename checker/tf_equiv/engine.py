@@ -24,7 +24,7 @@ from tf_equiv.destinations import check_report_path
 from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
 from tf_equiv.explain import explain
-from tf_equiv.judge import TF2_ONLY, EarlyComparisons, judge, module_error
+from tf_equiv.judge import EarlyComparisons, judge, module_error
 from tf_equiv.results import CaseResult, PairResult, Report
 from tf_equiv.runner import SideSpec, run_sides
 from tf_equiv.shards import assign_shards, read_timings, shard_of, write_timings
@@ -127,8 +127,8 @@ def plan_module(config: Config, module: Module, declared: Sequence) -> list:
             planned = [tuple(c) for c in pair.literals["planned"]]
         else:
             literal = pair.literals.get("checks") if "checks" in pair.literals else None
-            present = [f for f in ("optimizers", "checkpoint")
-                       if f in pair.fields and pair.literals.get(f, "set") is not None]
+            present = [s.field for s in checks_mod.TABLE if s.field and s.field in pair.fields
+                       and pair.literals.get(s.field, "set") is not None]
             try:
                 planned = checks_mod.plan(literal, present)
             except TypeError:            # not a sequence of strings: the worker names the field
@@ -200,7 +200,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,
                        line=declared.line) for c, _ in planned.checks), line=declared.line), {}
     runnable = [c for c, reason in planned.checks if reason is None]
-    sides = () if not runnable else ("tf2",) if set(runnable) <= TF2_ONLY else ("tf1", "tf2")
+    sides = () if not runnable else ("tf2",) if all(map(checks_mod.tf2_only, runnable)) \
+        else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes, config.python, config.grappler_off,
                     tf1_optimized=config.tf1_optimized)

@@ -15,19 +15,15 @@ import time
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from tf_equiv.checks import SPECS
 from tf_equiv.compare import short
 from tf_equiv.judge import judge
-from tf_equiv.localize import WEIGHTS, Localization, localize
+from tf_equiv.localize import Localization, localize
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.runner import SideSpec, run_sides
 
 #: The grappler passes that change float results (fold constants, reassociate, fuse kernels).
 NUMERIC_PASSES = ("arithmetic_optimization", "constant_folding", "remapping", "layout_optimizer")
-#: Checks whose failure is about numbers (not names, shapes or variable creation).
-EXPLAINABLE = {"constant_inference", "transferred_inference", "random_inference[num_random_ops]",
-               "random_inference[constant]", "random_training[num_random_ops]",
-               "random_training[constant]", "functional_training[constant]", "gradients",
-               "optimizer_steps", "checkpoint_inference", "tf_function"}
 #: Below this many seconds left, a variation is not started.
 MIN_SECONDS = 5.0
 
@@ -128,7 +124,7 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
             seconds: float, workdir: str) -> PairResult:
     """The result with an explanation added to each failed numeric check; at most `seconds` spent."""
     failing = [c for c in result.cases
-               if c.verdict == "failed" and c.check in EXPLAINABLE and not c.cause]
+               if c.verdict == "failed" and c.check in SPECS and SPECS[c.check].explain and not c.cause]
     if not failing or stop.is_set():
         return result
     started = time.monotonic()
@@ -181,7 +177,7 @@ def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
     inside the graph that differs, and whether that block or the errors upstream are to blame."""
     order = ["transferred_inference", "constant_inference", "checkpoint_inference",
              "tf_function", "gradients", "optimizer_steps"]
-    candidates = [c for c in failing if c.check in unexplained and c.check in WEIGHTS
+    candidates = [c for c in failing if c.check in unexplained and SPECS[c.check].weights
                   and any(r.name.startswith("outputs") and not r for r in c.records)]
     candidates.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
     left = deadline - time.monotonic()

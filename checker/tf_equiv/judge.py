@@ -8,6 +8,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv import checks
 from tf_equiv.compare import Outcome, compare_records
 from tf_equiv.compare_variables import created_once, variables_match
 from tf_equiv.errors import RecordsError
@@ -17,8 +18,6 @@ from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.runner import SideRun
 
 #: Where the TF1 side keeps the records a TF2-only regime is compared with.
-TF1_SOURCE = {"functional_training[constant]": "random_training[constant]"}
-TF2_ONLY = {"variables_created_once"}
 
 UNALIGNED_HINT = (
     "Hint: same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
@@ -257,10 +256,11 @@ class EarlyComparisons:
             if event.get("type") != "check" or event.get("status") != "ok" or not self._settings:
                 return
             self._found[side][event["check"]] = SideCheck.from_json(event)
-            for check in (event["check"], *[c for c, s in TF1_SOURCE.items() if s == event["check"]]):
+            for check in (event["check"], *[s.id for s in checks.TABLE
+                                           if s.tf1_record == event["check"]]):
                 found = {"tf2": self._found["tf2"].get(check)}
-                if check not in TF2_ONLY:
-                    found["tf1"] = self._found["tf1"].get(TF1_SOURCE.get(check, check))
+                if not checks.tf2_only(check):
+                    found["tf1"] = self._found["tf1"].get(checks.tf1_source(check))
                 if all(found.values()) and check not in self._futures:
                     self._futures[check] = self._pool.submit(_compare, check, found, self._settings)
 
@@ -333,11 +333,11 @@ def _side_check(run: SideRun, check: str) -> tuple:
 
 def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., CaseResult],
                  early: Optional[Outcome] = None) -> CaseResult:
-    sides = ("tf2",) if check in TF2_ONLY else ("tf1", "tf2")
+    sides = checks.spec(check).sides
     found = {}
     seconds = 0.0
     for side in sides:
-        name = TF1_SOURCE.get(check, check) if side == "tf1" else check
+        name = checks.tf1_source(check) if side == "tf1" else check
         result, took = _side_check(runs[side], name)
         seconds = max(seconds, took)
         if result is None:
@@ -395,13 +395,13 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
     initial = first is not None and first.name.startswith("initial/") and not first.problem
+    spec = checks.spec(check)
     why_not = unalignable(check, outcome.records, tf1.meta, tf2.meta, arrays1, arrays2) \
-        if initial and check.startswith(("random_", "functional_")) and not outcome.cause \
-        else None
+        if initial and spec.regime and not outcome.cause else None
     if why_not:
         return Outcome("skipped", why_not, records=outcome.records, warnings=outcome.warnings)
     note, shifted = random_ops_note(check, tf1.meta, tf2.meta, initial and first.name[8:]) \
-        if check.startswith("random_") and not outcome else ("", False)
+        if spec.regime and spec.tf1 and not outcome else ("", False)
     if note:
         outcome = replace(outcome, message=f"{outcome.message}. {note}")
     if initial:
@@ -410,23 +410,12 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
     return outcome
 
 
-#: What a check must compare at least one of to prove anything, by record-name prefix.
-SUBSTANCE = {"gradients": ("gradients/", "gradients of trainable variables",
-                           "the model has no trainable variable with a gradient; leave gradients "
-                           "out with Pair(checks=[...])"),
-             "optimizer_steps": ("optimizer_steps/", "variables after an optimizer step",
-                                 "the model has no trainable variable; leave optimizer_steps out "
-                                 "with Pair(checks=[...])")}
-OUTPUTS = ("outputs", "outputs", "the forward pass returned no tensor (None, or an empty "
-           "structure): return the model's outputs from tf1 and from the TF2 model's call")
-
-
 def _vacuous(check: str, outcome: Outcome, tf1: dict, tf2: dict) -> Outcome:
     """A check that compared nothing of substance fails as vacuous, like one of NaNs: the outputs
     of a forward check, the gradients, the variables after optimizer steps."""
     if not outcome:
         return outcome
-    prefix, what, why = SUBSTANCE.get(check, OUTPUTS)
+    prefix, what, why = checks.spec(check).substance or checks.OUTPUTS
     compared = [n for n in tf1 if n in tf2 and n.startswith(prefix) and not n.endswith("/loss")]
     if compared:
         return outcome

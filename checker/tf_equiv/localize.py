@@ -21,13 +21,10 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv import checks
 from tf_equiv.compare import short
 from tf_equiv.runner import PACKAGE_ROOT
 
-#: How each check's weights are set for localization: its own forward pass, at its weights.
-WEIGHTS = {"constant_inference": "constant", "transferred_inference": "transferred",
-           "tf_function": "transferred", "gradients": "transferred",
-           "optimizer_steps": "transferred", "checkpoint_inference": "checkpoint"}
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
 RESULT_FILE = "localize-result.json"
@@ -47,9 +44,11 @@ def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: flo
              python: str = sys.executable, threads: int = 1,
              compat_fixes: bool = True, stop: Optional[threading.Event] = None) -> Localization:
     """Localize the divergence of `pair`'s `check`; never raises, returns within about `timeout`."""
-    if check not in WEIGHTS:
+    weights = checks.spec(check).weights if check in checks.SPECS else None
+    if weights is None:
+        applies = [s.id for s in checks.TABLE if s.weights]
         return Localization(False, f"localization is not available for {check}: it applies to "
-                            f"the checks {', '.join(WEIGHTS)}. Hint: localize "
+                            f"the checks {', '.join(applies)}. Hint: localize "
                             "transferred_inference, which runs the same forward pass at real "
                             "weights")
     try:
@@ -71,7 +70,7 @@ class _Worker:
                    TF_EQUIV_THREADS=str(threads),
                    TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
         cmd = [python, "-m", "tf_equiv.worker.localize", "--side", side, "--module", module,
-               "--pair", pair, "--weights", WEIGHTS[check], "--out", out_dir,
+               "--pair", pair, "--weights", checks.spec(check).weights, "--out", out_dir,
                "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
         if not compat_fixes:
             cmd.append("--no-compat-fixes")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
+from tf_equiv import checks as check_table
 from tf_equiv.records import SIDES, decode_event
 
 TAIL_LINES = 50
@@ -140,27 +141,13 @@ class _Process:
             pass
 
 
-#: A side split in two processes runs these checks in the first, the rest in the second. TF1: the
-#: inference graph (which also makes the values the TF2 side waits for) | the random regimes.
-#: TF2: one model for five checks plus the inference random regimes | the training regimes
-#: (measured on inception_v3: about 14 s each).
-FIRST_GROUP = {
-    "tf1": {"variables_match", "transferred_inference", "gradients", "constant_inference",
-            "tf_function", "checkpoint_inference", "optimizer_steps"},
-    "tf2": {"variables_created_once", "variables_match", "constant_inference",
-            "checkpoint_inference",
-            "transferred_inference", "gradients", "tf_function", "optimizer_steps",
-            "random_inference[num_random_ops]",
-            "random_inference[constant]"},
-}
-
-
 def split_checks(side: str, checks: tuple, parts: int) -> list:
     """The check subsets of a side's worker processes: all in one, or first group | the rest."""
     if parts < 2:
         return [checks]
-    first = tuple(c for c in checks if c in FIRST_GROUP[side])
-    rest = tuple(c for c in checks if c not in FIRST_GROUP[side])
+    parts_of = {c: role.part if (role := check_table.spec(c).role(side)) else 0 for c in checks}
+    first = tuple(c for c in checks if parts_of[c] == 0)
+    rest = tuple(c for c in checks if parts_of[c] == 1)
     return [subset for subset in (first, rest) if subset] or [checks]
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
+from tf_equiv import checks
 from tf_equiv.errors import RecordsError
-from tf_equiv.judge import TF1_SOURCE, TF2_ONLY
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.runner import SideRun, SideSpec, run_sides
 from tf_equiv.store import Store, source_sha256
@@ -60,10 +60,10 @@ def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: thread
         case = partial(CaseResult, planned.module.display, planned.declared.name, check,
                        file=planned.module.display, line=planned.declared.line)
         event = next((e for _, e in run.events if e.get("type") == "check"
-                      and e.get("check") == TF1_SOURCE.get(check, check)), None)
+                      and e.get("check") == checks.tf1_source(check)), None)
         if reason:
             cases.append(case("skipped", reason))
-        elif check in TF2_ONLY:
+        elif checks.tf2_only(check):
             cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
         elif fatal:
             cases.append(case("error", fatal["message"], detail=fatal.get("detail", "")))

@@ -1,35 +1,11 @@
 """TensorFlow helpers both sides use the same way, so that both compute the same objective."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import tensorflow as tf
 
 from tf_equiv.worker.common import flatten
-
-#: check id -> (training, DeterministicRandomTestTool mode)
-RANDOM_CHECKS = {
-    "random_inference[num_random_ops]": (False, "num_random_ops"),
-    "random_inference[constant]": (False, "constant"),
-    "random_training[num_random_ops]": (True, "num_random_ops"),
-    "random_training[constant]": (True, "constant"),
-}
-
-#: Slot kinds kept as each optimizer names them: TF1 Momentum's "momentum" (the accumulator) and
-#: Keras SGD's "m" (-learning_rate x accumulator) are different quantities; Adam's m and v agree.
-SLOT_KINDS: dict = {}
-
-
-def random_regimes(wanted: list) -> Iterator[tuple]:
-    """(check, training, mode) for each random regime the TF1 side must run.
-
-    functional_training[constant] is compared with the TF1 random_training[constant] run.
-    """
-    for check, (training, mode) in RANDOM_CHECKS.items():
-        if check in wanted or (check == "random_training[constant]"
-                               and "functional_training[constant]" in wanted):
-            yield check, training, mode
-
 
 def default_loss(outputs: Any) -> Any:
     """The sum of every floating output: the objective when the Pair gives no `loss`."""

@@ -5,11 +5,11 @@ import argparse
 import os
 import platform
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from tf_equiv.records import SideCheck, save_arrays
-from tf_equiv.worker.common import (SEED, Channel, UserError, flatten, inputs_sha256,
-                                    load_module, resolve_inputs)
+from tf_equiv.worker.common import (SEED, Channel, UserError, as_user_error, flatten,
+                                    inputs_sha256, load_module, resolve_inputs)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def configure(tf: Any, numerics: Numerics = Numerics()) -> None:
 def pair_settings(pair: Any) -> dict:
     from tf_equiv import checks
 
-    present = [f for f in ("optimizers", "checkpoint") if getattr(pair, f) is not None]
+    present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
     return {
         "rtol": pair.rtol, "atol": pair.atol,
         "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()},
@@ -161,3 +161,12 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
 
 def error_result(side: str, check: str, exc: UserError) -> SideCheck:
     return SideCheck(side, check, "error", message=exc.message, detail=exc.detail, line=exc.line)
+
+
+def guarded(side: str, check: str, what: str, compute: Callable[[], SideCheck]) -> SideCheck:
+    """`compute()`, or the check's error result when it raises (`what` ran: "the TF2 gradients
+    run"): one check's failure never stops the side's other checks."""
+    try:
+        return compute()
+    except Exception as exc:  # user code may raise anything
+        return error_result(side, check, as_user_error(what, exc))

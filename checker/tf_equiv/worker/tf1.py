@@ -2,23 +2,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from tf_equiv import checks as check_table
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker import audit
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
                                     record_name, write_check)
-from tf_equiv.worker.numerics import SLOT_KINDS, default_loss, random_regimes, variable_spec
-from tf_equiv.worker.session import Numerics, error_result, session_config
+from tf_equiv.worker.numerics import default_loss, variable_spec
+from tf_equiv.worker.session import Numerics, error_result, guarded, session_config
 
 SIDE = "tf1"
-#: Checks computed from one inference graph with the graph seed fixed.
-MAIN = ("variables_match", "transferred_inference", "gradients", "optimizer_steps",
-        "tf_function", "constant_inference", "checkpoint_inference")
 
 
 @dataclass
@@ -34,13 +32,13 @@ class Built:
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
         numerics: Numerics = Numerics()) -> Iterator[SideCheck]:
-    main = [c for c in MAIN if c in wanted]
-    needs_transfer = any(c in wanted for c in ("transferred_inference", "gradients",
-                                               "optimizer_steps", "tf_function"))
-    if main or needs_transfer:
-        yield from _main(pair, inputs, main, needs_transfer, out, channel, numerics)
-    for check, training, mode in random_regimes(wanted):
-        yield from _random(pair, inputs, check, training, mode, out, numerics)
+    """The side's checks, stage by stage (the `tf1` roles of the check table)."""
+    inference = check_table.stage_checks(SIDE, "inference", wanted)
+    transfer = check_table.needs_transfer(wanted)
+    if inference or transfer:
+        yield from _inference(pair, inputs, inference, transfer, out, channel, numerics)
+    for check in check_table.stage_checks(SIDE, "random", wanted):
+        yield from _random(pair, inputs, check, out, numerics)
 
 
 def _session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
@@ -83,8 +81,48 @@ def _forward(sess: tf.compat.v1.Session, built: Built) -> tuple[dict, list]:
     return arrays, list(arrays)
 
 
-def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
-          channel: Any, numerics: Numerics) -> Iterator[SideCheck]:
+@dataclass
+class Inference:
+    """The inference graph in its session at the TF1 side's own initial values: what every step
+    of the stage reads. Ops a step needs are added to the graph when it runs (new variables are
+    initialized then)."""
+
+    pair: Any
+    graph: tf.Graph
+    built: Built
+    sess: tf.compat.v1.Session
+    initial: dict
+    out: str
+    numerics: Numerics
+    trainable: list
+    _total: Optional[Any] = field(default=None, repr=False)
+
+    def total(self) -> Any:
+        """The objective the gradients and optimizer steps use: the loss plus regularization."""
+        if self._total is None:
+            loss = call_user("loss(outputs)", self.pair.loss, self.built.outputs) \
+                if self.pair.loss else default_loss(self.built.outputs)
+            self._total = loss + self.built.reg
+        return self._total
+
+    def forward(self, check: str) -> SideCheck:
+        return write_check(self.out, SIDE, check, *_forward(self.sess, self.built))
+
+
+#: check -> the function computing it in the inference session, in the order they run (a step
+#: that changes the weights runs after those that read TF1's own values).
+STEPS: dict[str, Callable[[Inference], SideCheck]] = {}
+
+
+def step(check: str) -> Callable[[Callable[[Inference], SideCheck]], Callable[[Inference], SideCheck]]:
+    def register(fn: Callable[[Inference], SideCheck]) -> Callable[[Inference], SideCheck]:
+        STEPS[check] = fn
+        return fn
+    return register
+
+
+def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
+               channel: Any, numerics: Numerics) -> Iterator[SideCheck]:
     done: set = set()
     try:
         graph = tf.Graph()
@@ -92,66 +130,40 @@ def _main(pair: Any, inputs: Any, checks: list, needs_transfer: bool, out: str,
             tf.compat.v1.set_random_seed(SEED)
             built = build(pair, inputs, training=False)
             trainable = tf.compat.v1.trainable_variables()
-            grads = train = None
-            if "gradients" in checks or "optimizer_steps" in checks:
-                loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
-                    else default_loss(built.outputs)
-                total = loss + built.reg
-                grads = tf.gradients(total, trainable) if "gradients" in checks else None
-            if "optimizer_steps" in checks:
-                # As a TF1 training script does: schedules read the global step (the decay helpers,
-                # get_or_create_global_step), and minimize advances it, as Keras advances
-                # optimizer.iterations.
-                global_step = tf.compat.v1.train.get_or_create_global_step()
-                optimizer = call_user("optimizers[0]()", pair.optimizers[0])
-                train = (optimizer, total, optimizer.minimize(total, var_list=trainable,
-                                                              global_step=global_step))
-            load = _loader(built.variables) if "tf_function" in checks else None
-            float_vars = [v for v in built.variables if v.dtype.base_dtype.is_floating]
-            reset = tf.group(*[v.assign(tf.fill(v.shape, tf.cast(pair.constant, v.dtype.base_dtype)))
-                               for v in float_vars])
             init = tf.group(tf.compat.v1.global_variables_initializer(),
                             tf.compat.v1.local_variables_initializer())
             with _session(graph, numerics) as sess:
                 sess.run(init)
-                if "variables_match" in checks:
-                    specs = [variable_spec(v, record_name(v.name)) for v in built.variables]
-                    done.add("variables_match")
-                    yield SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
-                if needs_transfer:
+                if transfer:
                     path = save_arrays(os.path.join(out, "tf1-transfer.npz"), initial)
                     channel.send("transfer", file=path, order=list(initial))
-                    needs_transfer = False
-                if "transferred_inference" in checks:
-                    arrays, order = _forward(sess, built)
-                    done.add("transferred_inference")
-                    yield write_check(out, SIDE, "transferred_inference", arrays, order)
-                if load is not None:
-                    done.add("tf_function")
-                    yield _optimized(graph, built, load, initial, out, numerics)
-                if grads is not None:
-                    yield _gradients(sess, built, trainable, grads, out)
-                    done.add("gradients")
-                if train is not None:
-                    done.add("optimizer_steps")
-                    yield _optimizer_steps(sess, built, trainable, train, pair.train_steps, out)
-                if "constant_inference" in checks:
-                    sess.run(reset)
-                    arrays, order = _forward(sess, built)
-                    done.add("constant_inference")
-                    yield write_check(out, SIDE, "constant_inference", arrays, order)
-                if "checkpoint_inference" in checks:
-                    done.add("checkpoint_inference")
-                    yield _checkpoint(sess, built, pair, out)
+                    transfer = False
+                context = Inference(pair, graph, built, sess, initial, out, numerics, trainable)
+                for check, compute in STEPS.items():
+                    if check in checks:
+                        done.add(check)
+                        yield guarded(SIDE, check, f"the TF1 {check} run",
+                                      lambda compute=compute: compute(context))
     except Exception as exc:  # user code and the graph it built may raise anything
         e = as_user_error("the TF1 inference graph", exc)
-        if needs_transfer:
+        if transfer:
             channel.send("transfer", error=e.message)
         for check in checks:
             if check not in done:
                 yield error_result(SIDE, check, e)
+
+
+@step("variables_match")
+def _variables_match(c: Inference) -> SideCheck:
+    specs = [variable_spec(v, record_name(v.name)) for v in c.built.variables]
+    return SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
+
+
+@step("transferred_inference")
+def _transferred_inference(c: Inference) -> SideCheck:
+    return c.forward("transferred_inference")
 
 
 def _loader(variables: list) -> tuple:
@@ -161,62 +173,80 @@ def _loader(variables: list) -> tuple:
     return tf.group(*[v.assign(feeds[record_name(v.name)]) for v in variables]), feeds
 
 
-def _optimized(graph: tf.Graph, built: Built, load: tuple, values: dict, out: str,
-               numerics: Numerics) -> SideCheck:
+@step("tf_function")
+def _tf_function(c: Inference) -> SideCheck:
     """The tf_function reference: the TF1 graph at the transferred values in a session with
     TF1's default graph optimizations, as the TF2 trace runs with its own."""
-    op, feeds = load
-    with _session(graph, numerics, optimized=True) as sess:
-        sess.run(op, {feeds[name]: value for name, value in values.items()})
-        arrays, order = _forward(sess, built)
-    return write_check(out, SIDE, "tf_function", arrays, order)
+    op, feeds = _loader(c.built.variables)
+    with _session(c.graph, c.numerics, optimized=True) as sess:
+        sess.run(op, {feeds[name]: value for name, value in c.initial.items()})
+        arrays, order = _forward(sess, c.built)
+    return write_check(c.out, SIDE, "tf_function", arrays, order)
 
 
-def _checkpoint(sess: tf.compat.v1.Session, built: Built, pair: Any, out: str) -> SideCheck:
+@step("gradients")
+def _gradients(c: Inference) -> SideCheck:
+    grads = tf.gradients(c.total(), c.trainable)
+    present = [(v, g) for v, g in zip(c.trainable, grads) if g is not None]
+    values = c.sess.run([g for _, g in present], c.built.feed)
+    arrays = {f"gradients/{record_name(v.name)}": np.asarray(x) for (v, _), x in zip(present, values)}
+    missing = [record_name(v.name) for v, g in zip(c.trainable, grads) if g is None]
+    return write_check(c.out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
+
+
+@step("optimizer_steps")
+def _optimizer_steps(c: Inference) -> SideCheck:
+    """`train_steps` optimizer steps from the transferred values: the loss, then every variable
+    and slot after each step."""
+    before = set(tf.compat.v1.global_variables())
+    total = c.total()
+    # As a TF1 training script does: schedules read the global step (the decay helpers,
+    # get_or_create_global_step), and minimize advances it, as Keras advances
+    # optimizer.iterations.
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    optimizer = call_user("optimizers[0]()", c.pair.optimizers[0])
+    train_op = optimizer.minimize(total, var_list=c.trainable, global_step=global_step)
+    c.sess.run(tf.compat.v1.variables_initializer(
+        [v for v in tf.compat.v1.global_variables() if v not in before]))
+    slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
+             for v in c.trainable for kind in optimizer.get_slot_names()
+             if optimizer.get_slot(v, kind) is not None]
+    arrays: dict = {}
+    for number in range(1, c.pair.train_steps + 1):
+        # Not one run with the train op: a gradient that does not need a variable's value (a
+        # kernel's, x^T dy) lets the update race the forward pass's read of that variable.
+        loss = c.sess.run(total, c.built.feed)
+        c.sess.run(train_op, c.built.feed)
+        arrays[f"optimizer_steps/{number}/loss"] = np.asarray(loss)
+        values = c.sess.run([v for v in c.trainable] + [s for _, s in slots])
+        names = [record_name(v.name) for v in c.trainable] + [n for n, _ in slots]
+        arrays.update({f"optimizer_steps/{number}/{n}": x for n, x in zip(names, values)})
+    return write_check(c.out, SIDE, "optimizer_steps", arrays, list(arrays))
+
+
+@step("constant_inference")
+def _constant_inference(c: Inference) -> SideCheck:
+    floats = [v for v in c.built.variables if v.dtype.base_dtype.is_floating]
+    c.sess.run(tf.group(*[v.assign(tf.fill(v.shape, tf.cast(c.pair.constant, v.dtype.base_dtype)))
+                          for v in floats]))
+    return c.forward("constant_inference")
+
+
+@step("checkpoint_inference")
+def _checkpoint(c: Inference) -> SideCheck:
     """Restore the pair's TF1 name-based checkpoint with a Saver, then inference."""
-    path = pair.resolved_checkpoint()
+    path = c.pair.resolved_checkpoint()
     try:
-        tf.compat.v1.train.Saver(var_list=built.variables).restore(sess, path)
+        tf.compat.v1.train.Saver(var_list=c.built.variables).restore(c.sess, path)
     except Exception as exc:  # a missing file or variable: say which, keep the other checks
         first = (str(exc).strip().splitlines() or [""])[0]
         return error_result(SIDE, "checkpoint_inference",
                             UserError(f"restoring {path} with tf.compat.v1.train.Saver: {first}"))
-    arrays, order = _forward(sess, built)
-    return write_check(out, SIDE, "checkpoint_inference", arrays, order)
+    return c.forward("checkpoint_inference")
 
 
-def _optimizer_steps(sess: tf.compat.v1.Session, built: Built, trainable: list, train: tuple,
-                     steps: int, out: str) -> SideCheck:
-    """`steps` optimizer steps from the transferred values: the loss, then every variable and
-    slot after each step."""
-    optimizer, total, train_op = train
-    slots = [(f"{record_name(v.name)}/{SLOT_KINDS.get(kind, kind)}", optimizer.get_slot(v, kind))
-             for v in trainable for kind in optimizer.get_slot_names()
-             if optimizer.get_slot(v, kind) is not None]
-    arrays: dict = {}
-    for step in range(1, steps + 1):
-        # Not one run with the train op: a gradient that does not need a variable's value (a
-        # kernel's, x^T dy) lets the update race the forward pass's read of that variable.
-        loss = sess.run(total, built.feed)
-        sess.run(train_op, built.feed)
-        arrays[f"optimizer_steps/{step}/loss"] = np.asarray(loss)
-        values = sess.run([v for v in trainable] + [s for _, s in slots])
-        names = [record_name(v.name) for v in trainable] + [n for n, _ in slots]
-        arrays.update({f"optimizer_steps/{step}/{n}": x for n, x in zip(names, values)})
-    return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays))
-
-
-def _gradients(sess: tf.compat.v1.Session, built: Built, trainable: list, grads: list,
-               out: str) -> SideCheck:
-    present = [(v, g) for v, g in zip(trainable, grads) if g is not None]
-    values = sess.run([g for _, g in present], built.feed)
-    arrays = {f"gradients/{record_name(v.name)}": np.asarray(x) for (v, _), x in zip(present, values)}
-    missing = [record_name(v.name) for v, g in zip(trainable, grads) if g is None]
-    return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
-
-
-def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: str,
-            numerics: Numerics) -> Iterator[SideCheck]:
+def _random(pair: Any, inputs: Any, check: str, out: str, numerics: Numerics) -> Iterator[SideCheck]:
+    training, mode = check_table.spec(check).regime or (False, "constant")
     try:
         tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
         with tool.scope():

@@ -9,16 +9,27 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from tf_equiv import checks as check_table
 from tf_equiv.records import SideCheck
 from tf_equiv.worker import audit
-from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten, is_user_file,
-                                    map_nested, record_name, write_check)
-from tf_equiv.worker.numerics import RANDOM_CHECKS, SLOT_KINDS, default_loss, variable_spec
-from tf_equiv.worker.session import error_result
+from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
+                                    is_user_file, map_nested, record_name, write_check)
+from tf_equiv.worker.numerics import default_loss, variable_spec
+from tf_equiv.worker.session import error_result, guarded
 
 SIDE = "tf2"
-FIRST = ("variables_created_once", "variables_match", "constant_inference", "checkpoint_inference")
-TRANSFER = ("transferred_inference", "gradients", "tf_function", "optimizer_steps")
+Step = Callable[["Model", str], SideCheck]
+#: check -> the function computing it on the model built once ("built": right after its two
+#: first calls; "transfer": at the TF1 values), in the order they run (a step that changes the
+#: weights runs after those that read them).
+STEPS: dict[str, dict[str, Step]] = {"built": {}, "transfer": {}}
+
+
+def step(stage: str, check: str) -> Callable[[Step], Step]:
+    def register(fn: Step) -> Step:
+        STEPS[stage][check] = fn
+        return fn
+    return register
 
 
 class Model:
@@ -26,6 +37,7 @@ class Model:
 
     def __init__(self, pair: Any, inputs: Any) -> None:
         self.pair, self.inputs = pair, inputs
+        self.second_call_created: list = []
         fresh_keras_state()
         self.model = call_user("tf2()", pair.tf2)
         if not callable(self.model):
@@ -77,31 +89,29 @@ def _outputs(outputs: Any, model: Model) -> dict:
 
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterator[SideCheck]:
+    """The side's checks, stage by stage (the `tf2` roles of the check table): the model built
+    once, the random regimes, the functional model, then the built model at the TF1 values (last:
+    it waits for them)."""
     model = None
-    first = [c for c in FIRST if c in wanted]
-    later = [c for c in TRANSFER if c in wanted]
+    first = check_table.stage_checks(SIDE, "built", wanted)
+    later = check_table.stage_checks(SIDE, "transfer", wanted)
     if first or later:
         try:
             model = Model(pair, inputs)
-            yield from _first(model, first, out)
+            _first_calls(model)
         except Exception as exc:  # user code may raise anything
             e = as_user_error("the TF2 model", exc)
             yield from (error_result(SIDE, c, e) for c in first + later)
-            later = []
-    for check, (training, mode) in RANDOM_CHECKS.items():
-        if check in wanted:
-            yield _guarded(check, lambda: _random(pair, inputs, check, training, mode, out))
-    if "functional_training[constant]" in wanted:
-        yield _guarded("functional_training[constant]", lambda: _functional(pair, inputs, out))
+            first = later = []
+        yield from _steps("built", first, model, out)
+    for check in check_table.stage_checks(SIDE, "random", wanted):
+        yield guarded(SIDE, check, f"the TF2 {check} run",
+                      lambda check=check: _random(pair, inputs, check, out))
+    for check in check_table.stage_checks(SIDE, "functional", wanted):
+        yield guarded(SIDE, check, f"the TF2 {check} run",
+                      lambda check=check: _functional(pair, inputs, check, out))
     if later:
         yield from _transferred(model, later, out)
-
-
-def _guarded(check: str, fn: Callable[[], SideCheck]) -> SideCheck:
-    try:
-        return fn()
-    except Exception as exc:  # user code may raise anything
-        return error_result(SIDE, check, as_user_error(f"the TF2 {check} run", exc))
 
 
 def _creation_site() -> dict:
@@ -111,7 +121,9 @@ def _creation_site() -> dict:
         if last else {"file": "", "line": 0, "code": ""}
 
 
-def _first(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
+def _first_calls(model: Model) -> None:
+    """The model's first two calls, as the guide makes them; `model.second_call_created`: the
+    variables the second call created (with where), which a correct migration never does."""
     model(False, "model(inputs, training=False) (first call)")
     before = {id(v) for v in model.variables}
     created: list = []
@@ -123,25 +135,35 @@ def _first(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
 
     with tf.variable_creator_scope(tracking_creator):
         model(False, "model(inputs, training=False) (second call)")
-    if "variables_created_once" in checks:
-        seen = {id(v) for v, _ in created}
-        new = [dict(name=v.name, shape=v.shape.as_list(), **site) for v, site in created]
-        new += [dict(name=v.name, shape=v.shape.as_list(), file="", line=0, code="")
-                for v in model.variables if id(v) not in before and id(v) not in seen]
-        yield SideCheck(SIDE, "variables_created_once", "ok", meta={"new_variables": new})
-    if "variables_match" in checks:
-        specs = [variable_spec(v, model.name(v), v.name) for v in model.variables]
-        yield SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
-    if "constant_inference" in checks:
-        for v in model.variables:
-            if v.dtype.is_floating:
-                v.assign(tf.fill(v.shape, tf.cast(model.pair.constant, v.dtype)))
-        arrays = _outputs(model(False), model)
-        yield write_check(out, SIDE, "constant_inference", arrays, list(arrays))
-    if "checkpoint_inference" in checks:
-        yield _guarded("checkpoint_inference", lambda: _checkpoint(model, out))
+    seen = {id(v) for v, _ in created}
+    new = [dict(name=v.name, shape=v.shape.as_list(), **site) for v, site in created]
+    new += [dict(name=v.name, shape=v.shape.as_list(), file="", line=0, code="")
+            for v in model.variables if id(v) not in before and id(v) not in seen]
+    model.second_call_created = new
 
 
+@step("built", "variables_created_once")
+def _created_once(model: Model, out: str) -> SideCheck:
+    return SideCheck(SIDE, "variables_created_once", "ok",
+                     meta={"new_variables": model.second_call_created})
+
+
+@step("built", "variables_match")
+def _variables_match(model: Model, out: str) -> SideCheck:
+    specs = [variable_spec(v, model.name(v), v.name) for v in model.variables]
+    return SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
+
+
+@step("built", "constant_inference")
+def _constant_inference(model: Model, out: str) -> SideCheck:
+    for v in model.variables:
+        if v.dtype.is_floating:
+            v.assign(tf.fill(v.shape, tf.cast(model.pair.constant, v.dtype)))
+    arrays = _outputs(model(False), model)
+    return write_check(out, SIDE, "constant_inference", arrays, list(arrays))
+
+
+@step("built", "checkpoint_inference")
 def _checkpoint(model: Model, out: str) -> SideCheck:
     """Every variable read by name (through name_map) from the TF1 checkpoint, then inference."""
     path = model.pair.resolved_checkpoint()
@@ -200,17 +222,58 @@ def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
         e = as_user_error("transferring the TF1 values", exc)
         yield from (error_result(SIDE, c, e) for c in checks)
         return
-    if "transferred_inference" in checks:
-        yield _guarded("transferred_inference", lambda: write_check(
-            out, SIDE, "transferred_inference", *_ordered(_outputs(model(False), model))))
-    if "gradients" in checks:
-        yield _guarded("gradients", lambda: _gradients(model, out))
-    if "tf_function" in checks:
-        yield _guarded("tf_function", lambda: _tf_function(model, out))
-    if "optimizer_steps" in checks:     # last: it changes the weights
-        yield _guarded("optimizer_steps", lambda: _optimizer_steps(model, out))
+    yield from _steps("transfer", checks, model, out)
 
 
+def _steps(stage: str, checks: list, model: Model, out: str) -> Iterator[SideCheck]:
+    for check, compute in STEPS[stage].items():
+        if check in checks:
+            yield guarded(SIDE, check, f"the TF2 {check} run",
+                          lambda compute=compute: compute(model, out))
+
+
+@step("transfer", "transferred_inference")
+def _transferred_inference(model: Model, out: str) -> SideCheck:
+    return write_check(out, SIDE, "transferred_inference",
+                       *_ordered(_outputs(model(False), model)))
+
+
+@step("transfer", "gradients")
+def _gradients(model: Model, out: str) -> SideCheck:
+    pair = model.pair
+    with tf.GradientTape() as tape:
+        outputs = model(False)
+        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
+        losses = list(getattr(model.model, "losses", []) or [])
+        total = loss + (tf.add_n(losses) if losses else 0.0)
+    trainable = list(model.model.trainable_variables)
+    grads = tape.gradient(total, trainable)
+    arrays = {f"gradients/{model.name(v)}": np.asarray(g) for v, g in zip(trainable, grads)
+              if g is not None}
+    missing = [model.name(v) for v, g in zip(trainable, grads) if g is None]
+    return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
+
+
+@step("transfer", "tf_function")
+def _tf_function(model: Model, out: str) -> SideCheck:
+    """The model traced by tf.function (graph optimizations on), and eager, at the TF1 values."""
+    layer = model.model
+
+    @tf.function
+    def traced(inputs: Any) -> tuple:
+        outputs = layer(inputs, training=False)
+        losses = list(getattr(layer, "losses", []) or [])
+        return outputs, (tf.add_n([tf.cast(x, tf.float32) for x in losses]) if losses
+                         else tf.constant(0.0))
+
+    outputs, reg = call_user("the TF2 model inside tf.function", traced, model.inputs)
+    arrays = {name: np.asarray(t) for name, t in flatten(outputs)}
+    arrays["regularization_loss"] = np.asarray(reg)
+    eager = write_check(out, SIDE, "tf_function-eager", *_ordered(_outputs(model(False), model)))
+    return write_check(out, SIDE, "tf_function", arrays, list(arrays), {"eager_file": eager.file})
+
+
+@step("transfer", "optimizer_steps")  # last: it changes the weights
 def _optimizer_steps(model: Model, out: str) -> SideCheck:
     """`train_steps` optimizer steps from the TF1 values: the loss, then every variable and slot
     after each step, named as on the TF1 side."""
@@ -241,7 +304,7 @@ def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
         for v in trainable:
             for kind in optimizer.get_slot_names():
                 slot = optimizer.get_slot(v, kind)
-                yield f"{model.name(v)}/{SLOT_KINDS.get(kind, kind)}", slot.numpy()
+                yield f"{model.name(v)}/{kind}", slot.numpy()
         return
     by_name = {record_name(v.name): v for v in trainable}
     prefix = f"{optimizer.name}/"
@@ -250,44 +313,11 @@ def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
         kind, _, variable = name[len(prefix):].partition("/") if name.startswith(prefix) \
             else ("", "", "")
         if variable in by_name:
-            yield f"{model.name(by_name[variable])}/{SLOT_KINDS.get(kind, kind)}", slot.numpy()
-
-
-def _tf_function(model: Model, out: str) -> SideCheck:
-    """The model traced by tf.function (graph optimizations on), and eager, at the TF1 values."""
-    layer = model.model
-
-    @tf.function
-    def traced(inputs: Any) -> tuple:
-        outputs = layer(inputs, training=False)
-        losses = list(getattr(layer, "losses", []) or [])
-        return outputs, (tf.add_n([tf.cast(x, tf.float32) for x in losses]) if losses
-                         else tf.constant(0.0))
-
-    outputs, reg = call_user("the TF2 model inside tf.function", traced, model.inputs)
-    arrays = {name: np.asarray(t) for name, t in flatten(outputs)}
-    arrays["regularization_loss"] = np.asarray(reg)
-    eager = write_check(out, SIDE, "tf_function-eager", *_ordered(_outputs(model(False), model)))
-    return write_check(out, SIDE, "tf_function", arrays, list(arrays), {"eager_file": eager.file})
+            yield f"{model.name(by_name[variable])}/{kind}", slot.numpy()
 
 
 def _ordered(arrays: dict) -> tuple:
     return arrays, list(arrays)
-
-
-def _gradients(model: Model, out: str) -> SideCheck:
-    pair = model.pair
-    with tf.GradientTape() as tape:
-        outputs = model(False)
-        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
-        losses = list(getattr(model.model, "losses", []) or [])
-        total = loss + (tf.add_n(losses) if losses else 0.0)
-    trainable = list(model.model.trainable_variables)
-    grads = tape.gradient(total, trainable)
-    arrays = {f"gradients/{model.name(v)}": np.asarray(g) for v, g in zip(trainable, grads)
-              if g is not None}
-    missing = [model.name(v) for v, g in zip(trainable, grads) if g is None]
-    return write_check(out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
 
 
 def _snapshot_creator(initial: dict) -> Callable[..., Any]:
@@ -302,7 +332,8 @@ def _snapshot_creator(initial: dict) -> Callable[..., Any]:
     return creator
 
 
-def _random(pair: Any, inputs: Any, check: str, training: bool, mode: str, out: str) -> SideCheck:
+def _random(pair: Any, inputs: Any, check: str, out: str) -> SideCheck:
+    training, mode = check_table.spec(check).regime or (False, "constant")
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     initial: dict = {}
     with tool.scope(), audit.recording() as random_ops:
@@ -324,9 +355,9 @@ def _audit(random_ops: Any, model: Model) -> dict:
             "tf2_names": {model.name(v): record_name(v.name) for v in model.variables}}
 
 
-def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
-    check = "functional_training[constant]"
-    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode="constant")
+def _functional(pair: Any, inputs: Any, check: str, out: str) -> SideCheck:
+    training, mode = check_table.spec(check).regime or (True, "constant")
+    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     with tool.scope(), audit.recording() as random_ops:
         layer = Model(pair, inputs)
         if not isinstance(layer.model, tf.keras.layers.Layer):
@@ -335,11 +366,12 @@ def _functional(pair: Any, inputs: Any, out: str) -> SideCheck:
                                      "layer: it cannot be placed in a functional tf.keras.Model")
         symbolic = map_nested(inputs, lambda a: tf.keras.Input(
             shape=a.shape[1:], batch_size=a.shape[0], dtype=tf.as_dtype(a.dtype)))
-        built = call_user("the TF2 layer on tf.keras.Input", layer.model, symbolic, training=True)
+        built = call_user("the TF2 layer on tf.keras.Input", layer.model, symbolic,
+                          training=training)
         functional = tf.keras.Model(inputs=symbolic, outputs=built)
         arrays = {f"initial/{layer.name(v)}": np.asarray(v) for v in functional.variables}
         outputs = call_user("the functional model(inputs, training=True)", functional, inputs,
-                            training=True)
+                            training=training)
         layer.model = functional
         arrays.update(_outputs(outputs, layer))
     return write_check(out, SIDE, check, arrays, list(arrays), _audit(random_ops, layer))

@@ -1,0 +1,36 @@
+"""The check table is the one place a check is described: every role it names has its worker
+function, and every worker function has its row."""
+
+import pytest
+
+from tf_equiv import checks
+
+
+def test_the_table_lists_every_check_once_in_report_order():
+    assert tuple(s.id for s in checks.TABLE) == checks.ALL_CHECKS
+    for spec in checks.TABLE:
+        assert spec.tf1_record is None or checks.SPECS[spec.tf1_record].tf1 is not None
+        assert (spec.regime is not None) == (spec.tf2.stage in ("random", "functional"))
+        assert spec.weights in (None, "constant", "transferred", "checkpoint")
+
+
+def test_derived_facts():
+    assert checks.tf2_only("variables_created_once")
+    assert not checks.tf2_only("functional_training[constant]")
+    assert checks.tf1_source("functional_training[constant]") == "random_training[constant]"
+    assert checks.stage_checks("tf1", "random", ["functional_training[constant]"]) \
+        == ["random_training[constant]"]
+    assert checks.needs_transfer(["gradients"]) and not checks.needs_transfer(["constant_inference"])
+
+
+@pytest.mark.tensorflow
+def test_every_role_has_its_worker_function():
+    from tf_equiv.worker import tf1, tf2
+
+    stepped = {("tf1", "inference"): set(tf1.STEPS), ("tf2", "built"): set(tf2.STEPS["built"]),
+               ("tf2", "transfer"): set(tf2.STEPS["transfer"])}
+    for (side, stage), registered in stepped.items():
+        assert registered == set(checks.stage_checks(side, stage, checks.ALL_CHECKS)), (side, stage)
+    # Steps that change the weights run after those that read the side's own values.
+    assert list(tf1.STEPS)[-3:] == ["optimizer_steps", "constant_inference", "checkpoint_inference"]
+    assert list(tf2.STEPS["transfer"])[-1] == "optimizer_steps"
