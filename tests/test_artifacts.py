@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import FIXTURES, ROOT, check
 from tf_equiv import artifacts
@@ -16,6 +17,7 @@ from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.results import CaseResult, PairResult
 
 
+@pytest.mark.tensorflow
 def test_failing_records_are_saved_with_a_rerun_command(tmp_path):
     folder = tmp_path / "artifacts"
     run = check(tmp_path, "tests/fixtures/equiv_drift.py", "--artifacts", str(folder))

@@ -18,6 +18,7 @@ def audit_run(tmp_path_factory):
                  "--select", "transferred_inference", cwd=FIXTURES_AUDIT)
 
 
+@pytest.mark.tensorflow
 def test_seeded_keras_initializer_is_named_as_unaligned(audit_run):
     verdicts = audit_run.verdicts("equiv_unaligned.py::seeded_keras_initializer")
     assert verdicts["transferred_inference"] == "passed"
@@ -37,6 +38,7 @@ def test_seeded_keras_initializer_is_named_as_unaligned(audit_run):
     assert "cannot align" in case.message.split("Hint: ")[1]
 
 
+@pytest.mark.tensorflow
 def test_generator_draw_is_named_and_the_op_seeds_it_shifts(audit_run):
     constant = audit_run.case("equiv_unaligned.py::generator::random_training[constant]")
     assert constant.verdict == "failed"
@@ -53,6 +55,7 @@ def test_generator_draw_is_named_and_the_op_seeds_it_shifts(audit_run):
     assert "likely draws random numbers" not in ops.message
 
 
+@pytest.mark.tensorflow
 def test_extra_draw_says_the_counts_differ(audit_run):
     verdicts = audit_run.verdicts("equiv_extra_draw.py::extra_draw")
     assert verdicts == {"transferred_inference": "passed",
@@ -72,6 +75,7 @@ def test_extra_draw_says_the_counts_differ(audit_run):
     assert "different draws: the shifted op seeds explain them" in case.message
 
 
+@pytest.mark.tensorflow
 def test_passing_random_checks_carry_no_audit(audit_run):
     case = audit_run.case("equiv_extra_draw.py::extra_draw::random_training[constant]")
     assert case.verdict == "passed" and case.message == ""

@@ -6,7 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import FIXTURES, check
+
+pytestmark = pytest.mark.tensorflow
 
 MAKE_CHECKPOINT = r"""
 import os, sys

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import FIXTURES, ROOT, read_junit, tf_equiv
 
 
@@ -74,6 +76,7 @@ def test_usage_errors_exit_2(tmp_path):
     assert bad_shard.returncode == 2 and "I must be between 1 and N" in bad_shard.stderr
 
 
+@pytest.mark.tensorflow
 def test_sigterm_writes_the_report_with_cases_not_run(tmp_path):
     report = tmp_path / "r.xml"
     proc = subprocess.Popen([sys.executable, "-m", "tf_equiv", "check", "--jobs", "1",

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from conftest import ROOT, check
+
+pytestmark = pytest.mark.tensorflow
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures_compat")
 

@@ -14,6 +14,9 @@ import pytest
 
 from conftest import ROOT, check
 
+# Every test reads `corpus_run`, the real command over tests/corpus.
+pytestmark = pytest.mark.tensorflow
+
 CORPUS = os.path.join(ROOT, "tests", "corpus")
 
 ALL = ("variables_created_once", "variables_match", "constant_inference", "transferred_inference",
@@ -66,7 +69,6 @@ def failed(run, pair: str) -> set:
     return {c for c, v in run.verdicts(pair).items() if v == "failed"}
 
 
-@pytest.mark.tensorflow
 def test_run_finds_every_pair_and_exits_1(corpus_run):
     assert corpus_run.returncode == 1, corpus_run.stdout[-3000:]
     pairs = {"::".join(k.split("::")[:2]) for k in corpus_run.cases}
@@ -74,7 +76,6 @@ def test_run_finds_every_pair_and_exits_1(corpus_run):
     assert len(pairs) == len(CORRECT) + 7, sorted(pairs)     # and the seven broken ones
 
 
-@pytest.mark.tensorflow
 @pytest.mark.parametrize("pair", sorted(CORRECT))
 def test_correct_migration_passes_every_check(corpus_run, pair):
     verdicts = corpus_run.verdicts(pair)
@@ -89,7 +90,6 @@ def test_correct_migration_passes_every_check(corpus_run, pair):
             assert verdict == "passed", f"{check_id}: {verdict}: {case.message}"
 
 
-@pytest.mark.tensorflow
 def test_name_maps_line_up_native_keras_names(corpus_run):
     # Keras names variables after the model and its auto-named layers; each pair maps them.
     for pair in ("equiv_native_keras.py::simple_model", "equiv_native_keras.py::fully_native",
@@ -100,7 +100,6 @@ def test_name_maps_line_up_native_keras_names(corpus_run):
         assert corpus_run.verdicts(pair)["transferred_inference"] == "passed", pair
 
 
-@pytest.mark.tensorflow
 def test_tf_module_is_not_placed_in_a_functional_model(corpus_run):
     case = corpus_run.case(
         "equiv_checkpoint_rename.py::tf_variables::functional_training[constant]")
@@ -108,7 +107,6 @@ def test_tf_module_is_not_placed_in_a_functional_model(corpus_run):
     assert "not a Keras layer" in case.message
 
 
-@pytest.mark.tensorflow
 def test_wrong_activation_diverges_at_its_block(corpus_run):
     pair = "equiv_broken_activation.py::broken_activation"
     # With every weight at 0.001 block1's ReLU output is >= 0, so block2's pre-activations are
@@ -118,7 +116,6 @@ def test_wrong_activation_diverges_at_its_block(corpus_run):
     assert "first divergence in forward order: outputs/block2: max abs diff" in case.message
 
 
-@pytest.mark.tensorflow
 def test_changed_dropout_rate_fails_training_only(corpus_run):
     pair = "equiv_broken_dropout.py::broken_dropout"
     assert failed(corpus_run, pair) == {"random_training[num_random_ops]",
@@ -129,7 +126,6 @@ def test_changed_dropout_rate_fails_training_only(corpus_run):
     assert "first divergence in forward order: outputs/logits: max abs diff" in case.message
 
 
-@pytest.mark.tensorflow
 def test_missing_regularizer_fails_on_regularization_loss(corpus_run):
     pair = "equiv_broken_regularizer.py::broken_regularizer"
     # At 0.001 per weight the missing L2 term is ~1e-9, inside atol: constant_inference is blind.
@@ -141,7 +137,6 @@ def test_missing_regularizer_fails_on_regularization_loss(corpus_run):
         in gradients.message
 
 
-@pytest.mark.tensorflow
 def test_extra_scope_without_name_map_names_the_renames(corpus_run):
     pair = "equiv_broken_scope.py::broken_scope"
     verdicts = corpus_run.verdicts(pair)
@@ -157,7 +152,6 @@ def test_extra_scope_without_name_map_names_the_renames(corpus_run):
             in corpus_run.case(f"{pair}::{check_id}").message
 
 
-@pytest.mark.tensorflow
 def test_transposed_kernel_fails_where_values_matter(corpus_run):
     pair = "equiv_broken_transposed.py::transposed_kernel"
     # Names and shapes are right, and a constant matrix equals its transpose.
@@ -168,7 +162,6 @@ def test_transposed_kernel_fails_where_values_matter(corpus_run):
         in corpus_run.case(f"{pair}::gradients").message
 
 
-@pytest.mark.tensorflow
 def test_swapped_layers_fail_where_values_matter(corpus_run):
     pair = "equiv_broken_transposed.py::swapped_layers"
     # In DeterministicRandomTestTool's constant mode both same-shaped kernels draw the same
@@ -181,7 +174,6 @@ def test_swapped_layers_fail_where_values_matter(corpus_run):
     assert "first divergence in forward order: initial/dense/kernel:" in random.message
 
 
-@pytest.mark.tensorflow
 def test_swapped_creation_order_is_not_blamed_on_the_initializer(corpus_run):
     message = corpus_run.case(
         "equiv_broken_transposed.py::swapped_layers::random_inference[num_random_ops]").message
@@ -191,7 +183,6 @@ def test_swapped_creation_order_is_not_blamed_on_the_initializer(corpus_run):
     assert "the shifted op seeds explain them" in message
 
 
-@pytest.mark.tensorflow
 def test_guide_broken_scaling_layer_names_the_line(corpus_run):
     pair = "equiv_broken_recreated.py::broken_scaling"
     case = corpus_run.case(f"{pair}::variables_created_once")
@@ -205,7 +196,6 @@ def test_guide_broken_scaling_layer_names_the_line(corpus_run):
         in variables.message
 
 
-@pytest.mark.tensorflow
 def test_transfer_that_copies_nothing_does_not_pass(corpus_run):
     # The TF2 model has no variables: nothing of TF1's would be copied, and the outputs agree only
     # because both sides start at 2.0.
@@ -214,7 +204,6 @@ def test_transfer_that_copies_nothing_does_not_pass(corpus_run):
     assert "2 TF1 variables have no TF2 variable to copy into: Variable, bias" in case.message
 
 
-@pytest.mark.tensorflow
 def test_tf_function_error_names_its_cause(corpus_run):
     # The model keeps no variable: there is nothing to copy TF1's values into, said as such
     # (its tf.function error was once reported by Keras's last line, "• inputs=...").

@@ -6,6 +6,8 @@ import pytest
 
 from conftest import EXAMPLES, check
 
+pytestmark = pytest.mark.tensorflow
+
 
 @pytest.mark.parametrize("onednn", ["1", "0"])
 def test_examples_pass(tmp_path, onednn):

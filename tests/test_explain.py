@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT, check
 
+pytestmark = pytest.mark.tensorflow
+
 FIXTURES = os.path.join(ROOT, "tests", "fixtures_explain")
 TRANSFERRED = "transferred_inference"
 

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+# Every test reads the session's `fixtures_run`, the real command over tests/fixtures.
+pytestmark = pytest.mark.tensorflow
+
 ALL = ["variables_created_once", "variables_match", "constant_inference", "transferred_inference",
        "random_inference[num_random_ops]", "random_inference[constant]",
        "random_training[num_random_ops]", "random_training[constant]",

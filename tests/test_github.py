@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
+
 from conftest import ROOT, read_junit, tf_equiv
 from tf_equiv.compare import compare_arrays
 from tf_equiv.report import github
@@ -90,6 +92,7 @@ def test_summary_cannot_be_broken_by_backticks_or_pipes():
     assert "````text\ntransferred_inference: ``` | </details>\n````" in text
 
 
+@pytest.mark.tensorflow
 def test_check_on_github_fences_user_text_and_writes_outputs(tmp_path):
     out, summary = tmp_path / "output", tmp_path / "summary.md"
     report = tmp_path / "report.xml"

@@ -27,6 +27,7 @@ def hostile_run(tmp_path_factory):
     return check(tmp_path_factory.mktemp("hostile"), *MODULES, cwd=HOSTILE)
 
 
+@pytest.mark.tensorflow
 def test_inputs_that_are_no_arrays_name_the_field(hostile_run):
     case = hostile_run.case("equiv_odd_inputs.py::generator_inputs::transferred_inference")
     assert case.verdict == "error"
@@ -37,6 +38,7 @@ def test_inputs_that_are_no_arrays_name_the_field(hostile_run):
     assert "got object at inputs/x" in case.message
 
 
+@pytest.mark.tensorflow
 def test_string_outputs_are_compared_exactly_and_keep_the_other_checks(hostile_run):
     assert hostile_run.verdicts("equiv_strings.py::same_strings") == {
         "variables_match": "passed", "transferred_inference": "passed", "gradients": "passed"}
@@ -46,11 +48,13 @@ def test_string_outputs_are_compared_exactly_and_keep_the_other_checks(hostile_r
     assert hostile_run.case("equiv_strings.py::other_strings::variables_match").verdict == "passed"
 
 
+@pytest.mark.tensorflow
 def test_a_process_started_by_user_code_ends_with_its_side(hostile_run):
     assert hostile_run.case("equiv_spawns.py::spawns::variables_match").verdict == "passed"
     assert _sleepers() == []
 
 
+@pytest.mark.tensorflow
 def test_pair_names_that_are_no_identifiers_are_refused_and_never_paths(hostile_run):
     case = hostile_run.case("equiv_odd_names.py::<module>")
     assert case.verdict == "error"

@@ -5,6 +5,7 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from conftest import ROOT
 from tf_equiv.localize import align, block_of, describe, localize, stats
@@ -13,6 +14,7 @@ FIXTURES = os.path.join(ROOT, "tests", "fixtures_localize")
 BLOCKS = os.path.join(FIXTURES, "equiv_blocks.py")
 
 
+@pytest.mark.tensorflow
 def test_a_wrong_block_is_named_and_blamed(tmp_path):
     result = localize(BLOCKS, "wrong_block", "transferred_inference", str(tmp_path), 300)
     assert result.found, result
@@ -31,6 +33,7 @@ def test_a_wrong_block_is_named_and_blamed(tmp_path):
     assert not os.path.exists(tmp_path / "tf1")
 
 
+@pytest.mark.tensorflow
 def test_an_early_difference_amplified_downstream_is_told_from_a_wrong_block(tmp_path):
     """block1's epsilon differs by 4e-6: within tolerance there, amplified past it by block2's
     large weights. block2 computes correctly, and shadow mode says so."""
@@ -46,6 +49,7 @@ def test_an_early_difference_amplified_downstream_is_told_from_a_wrong_block(tmp
     assert "ok      net/block1/mul (Mul) max abs diff" in result.detail
 
 
+@pytest.mark.tensorflow
 def test_an_op_only_tf2_has_after_every_aligned_op_is_named(tmp_path):
     result = localize(BLOCKS, "offset_logits", "transferred_inference", str(tmp_path), 300)
     assert result.found, result
@@ -58,6 +62,7 @@ def test_an_op_only_tf2_has_after_every_aligned_op_is_named(tmp_path):
         "ops read agree with TF1, so they are wrong"), result.message
 
 
+@pytest.mark.tensorflow
 def test_a_faithful_migration_has_no_divergent_op(tmp_path):
     result = localize(BLOCKS, "faithful", "constant_inference", str(tmp_path), 300)
     assert not result.found
@@ -69,6 +74,7 @@ def test_a_faithful_migration_has_no_divergent_op(tmp_path):
     assert "weights: constant;" in result.detail
 
 
+@pytest.mark.tensorflow
 def test_localization_gives_up_at_its_timeout(tmp_path):
     started = time.monotonic()
     result = localize(os.path.join(FIXTURES, "equiv_sleepy.py"), "sleepy",
@@ -80,6 +86,7 @@ def test_localization_gives_up_at_its_timeout(tmp_path):
         "killed."), result.message
 
 
+@pytest.mark.tensorflow
 def test_a_side_that_cannot_run_is_reported_not_raised(tmp_path):
     result = localize(BLOCKS, "missing", "transferred_inference", str(tmp_path), 300)
     assert not result.found

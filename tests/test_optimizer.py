@@ -4,7 +4,11 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from conftest import FIXTURES, check
+
+pytestmark = pytest.mark.tensorflow
 
 MODULE = '''
 import tensorflow as tf

@@ -83,6 +83,7 @@ def plugin_run(tmp_path_factory) -> Inner:
     return inner_pytest(cwd, *PLUGIN, "-k", "not skipped or variables")
 
 
+@pytest.mark.tensorflow
 def test_one_test_per_pair_and_check_and_k_selects(plugin_run):
     assert sorted(plugin_run.outcomes) == [
         "equiv_drift.py::drift::constant_inference", "equiv_drift.py::drift::tf_function",
@@ -99,6 +100,7 @@ def test_one_test_per_pair_and_check_and_k_selects(plugin_run):
     assert plugin_run.returncode == 1
 
 
+@pytest.mark.tensorflow
 def test_warnings_are_shown(plugin_run):
     case = plugin_run.outcomes["equiv_weak.py::weak::constant_inference"]
     assert (case.outcome, case.verdict) == ("passed", "passed")
@@ -108,6 +110,7 @@ def test_warnings_are_shown(plugin_run):
     assert f"equiv_weak.py:7: TfEquivWarning: {warning}" in plugin_run.stdout
 
 
+@pytest.mark.tensorflow
 def test_failure_shows_the_statistics_not_a_traceback(plugin_run):
     for check in ("constant_inference", "transferred_inference"):
         case = plugin_run.outcomes[f"equiv_drift.py::drift::{check}"]
@@ -120,6 +123,7 @@ def test_failure_shows_the_statistics_not_a_traceback(plugin_run):
         in plugin_run.stdout
 
 
+@pytest.mark.tensorflow
 def test_marks_become_skip_xfail_and_xpass(plugin_run):
     skipped = {k: o for k, o in plugin_run.outcomes.items() if "::skipped::" in k}
     assert {(o.outcome, o.message) for o in skipped.values()} == {("skipped", "needs a GPU")}
@@ -133,6 +137,7 @@ def test_marks_become_skip_xfail_and_xpass(plugin_run):
         in plugin_run.stdout
 
 
+@pytest.mark.tensorflow
 def test_unparsable_module_is_one_failing_test(plugin_run):
     case = plugin_run.outcomes["equiv_syntax_error.py::<module>"]
     assert (case.outcome, case.verdict) == ("failed", "error")
@@ -148,6 +153,7 @@ def test_flag_loads_the_plugin(tmp_path):
     assert run.outcomes["equiv_marks.py::skipped::gradients"].outcome == "skipped"
 
 
+@pytest.mark.tensorflow
 def test_error_verdict_options_and_x_with_both_ways_of_loading(tmp_path):
     run = inner_pytest(folder(tmp_path, "equiv_drift.py"), *PLUGIN, "--tf-equiv", "-x",
                      "--tf-equiv-timeout", "0.01", "--tf-equiv-no-compat-fixes")

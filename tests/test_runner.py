@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
+
 from conftest import FIXTURES
 from tf_equiv.judge import judge
 from tf_equiv.runner import SideSpec, run_sides, split_checks
@@ -20,6 +22,7 @@ def test_split_checks_keeps_each_regime_together():
     assert split_checks("tf1", CHECKS, 1) == [CHECKS]
 
 
+@pytest.mark.tensorflow
 def test_a_pair_split_over_four_processes_gives_the_same_verdicts(tmp_path):
     spec = SideSpec(os.path.join(FIXTURES, "equiv_good.py"), "good", CHECKS, str(tmp_path), 300.0,
                     1)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import tf_equiv
 from tf_equiv.shards import assign_shards
 
@@ -41,6 +43,7 @@ def test_list_uses_the_timings_file(tmp_path):
     assert "equiv_drift.py::drift::" in two and "equiv_nan.py::nan::" in two
 
 
+@pytest.mark.tensorflow
 def test_check_writes_durations_to_the_timings_file(tmp_path):
     path = tmp_path / "timings.json"
     path.write_text(json.dumps({"kept::pair": 1.5}))
@@ -52,6 +55,7 @@ def test_check_writes_durations_to_the_timings_file(tmp_path):
     assert timings["tests/fixtures/equiv_good.py::good"] > 0
 
 
+@pytest.mark.tensorflow
 def test_shards_run_separately_then_merge_into_one_report(tmp_path):
     mods = ["tests/fixtures/equiv_good.py", "tests/fixtures/equiv_renamed.py"]
     reports = []

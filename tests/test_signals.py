@@ -13,6 +13,8 @@ from junitparser import JUnitXml
 
 from conftest import GITHUB_VARIABLES, ROOT
 
+pytestmark = pytest.mark.tensorflow
+
 SLOW = os.path.join(ROOT, "tests", "fixtures_truth", "equiv_slow.py")
 TERM, INT = signal.SIGTERM, signal.SIGINT
 

@@ -23,6 +23,7 @@ def _copy(tmp_path, *names, folder=FIXTURES):
     return str(work)
 
 
+@pytest.mark.tensorflow
 def test_record_then_check_against(tmp_path):
     work = _copy(tmp_path, "equiv_good.py", "equiv_drift.py")
     store = str(tmp_path / "records")
@@ -46,6 +47,7 @@ def test_record_then_check_against(tmp_path):
     assert "first divergence in forward order: outputs/logits: max abs diff 0.001" in drift.message
 
 
+@pytest.mark.tensorflow
 def test_stale_source_is_reported_not_used(tmp_path):
     work = _copy(tmp_path, "equiv_good.py")
     store = str(tmp_path / "records")
@@ -59,6 +61,7 @@ def test_stale_source_is_reported_not_used(tmp_path):
     assert "stale TF1 records: equiv_good.py changed since it was recorded" in case.message
 
 
+@pytest.mark.tensorflow
 def test_stale_inputs_are_reported(tmp_path):
     work = _copy(tmp_path, "equiv_scaled.py", folder=os.path.join(ROOT, "tests", "fixtures_store"))
     store = str(tmp_path / "records")
@@ -81,6 +84,7 @@ def test_against_a_folder_without_records_is_a_usage_error(tmp_path):
 @pytest.mark.skipif(os.environ.get("TF_EQUIV_CROSS_VERSION") != "1",
                     reason="set TF_EQUIV_CROSS_VERSION=1 (and run .ci/setup-legacy) to record "
                            "with TensorFlow 2.15.1")
+@pytest.mark.tensorflow
 def test_tf1_recorded_with_tensorflow_2_15_against_tf2_on_2_21(tmp_path):
     assert os.path.exists(LEGACY_PYTHON), "run .ci/setup-legacy first"
     version = subprocess.run([LEGACY_PYTHON, "-c", "import tensorflow as tf; print(tf.__version__)"],

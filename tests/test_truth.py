@@ -17,11 +17,13 @@ def truth_run(tmp_path_factory):
                  "equiv_raises.py", cwd=TRUTH)
 
 
+@pytest.mark.tensorflow
 def test_a_decaying_schedule_advances_on_both_sides(truth_run):
     assert truth_run.case("equiv_schedule.py::decaying::optimizer_steps").verdict == "passed"
     assert truth_run.case("equiv_schedule.py::polynomial_adam::optimizer_steps").verdict == "passed"
 
 
+@pytest.mark.tensorflow
 def test_another_decay_rate_fails_at_the_first_step_it_changes(truth_run):
     case = truth_run.case("equiv_schedule.py::other_decay_rate::optimizer_steps")
     assert case.verdict == "failed"
@@ -30,12 +32,14 @@ def test_another_decay_rate_fails_at_the_first_step_it_changes(truth_run):
         in case.message
 
 
+@pytest.mark.tensorflow
 def test_keras_adam_default_epsilon_is_a_migration_bug(truth_run):
     case = truth_run.case("equiv_schedule.py::keras_default_epsilon::optimizer_steps")
     assert case.verdict == "failed"
     assert "optimizer_steps/1/encoder/hidden/kernel" in case.message
 
 
+@pytest.mark.tensorflow
 def test_complex_values_are_compared_in_both_parts(truth_run):
     assert truth_run.case("equiv_values.py::complex_same::transferred_inference").verdict \
         == "passed"
@@ -44,6 +48,7 @@ def test_complex_values_are_compared_in_both_parts(truth_run):
     assert "first divergence in forward order: outputs: max abs diff" in case.message
 
 
+@pytest.mark.tensorflow
 def test_integers_are_compared_exactly(truth_run):
     case = truth_run.case("equiv_values.py::int64_off_by_one::transferred_inference")
     assert case.verdict == "failed"
@@ -51,6 +56,7 @@ def test_integers_are_compared_exactly(truth_run):
             "at index (0,): TF1 1152921504606846976, TF2 1152921504606846977") in case.message
 
 
+@pytest.mark.tensorflow
 def test_bfloat16_is_compared_with_statistics_at_its_precision(truth_run):
     assert truth_run.case("equiv_values.py::bfloat16_rounding::transferred_inference").verdict \
         == "passed"
@@ -59,6 +65,7 @@ def test_bfloat16_is_compared_with_statistics_at_its_precision(truth_run):
     assert "max abs diff" in case.message and "rtol=0.0156" in case.message
 
 
+@pytest.mark.tensorflow
 def test_a_check_that_compared_nothing_fails_as_vacuous(truth_run):
     for check_id in ("transferred_inference", "constant_inference"):
         case = truth_run.case(f"equiv_values.py::returns_none::{check_id}")
@@ -72,6 +79,7 @@ def test_a_check_that_compared_nothing_fails_as_vacuous(truth_run):
         == "passed"
 
 
+@pytest.mark.tensorflow
 def test_an_error_inside_tf_function_names_its_real_cause(truth_run):
     case = truth_run.case("equiv_raises.py::raises_in_tf_function::constant_inference")
     assert case.verdict == "error"
@@ -84,6 +92,7 @@ def test_an_error_inside_tf_function_names_its_real_cause(truth_run):
         and "__autograph_generated" not in frames
 
 
+@pytest.mark.tensorflow
 def test_a_named_cause_is_not_explained_again(tmp_path):
     # The first divergence is an initial value the migration draws from another distribution: no
     # variation of the numerics can change that, so none is run and none contradicts it.

@@ -16,7 +16,8 @@ import pytest
 
 from docker_helpers import HERE, ROOT, TOOLS, base_image, enabled, engine, sh, timed
 
-pytestmark = enabled
+# Its workflow runs the image, and the image runs TensorFlow.
+pytestmark = [enabled, pytest.mark.tensorflow]
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

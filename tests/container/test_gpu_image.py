@@ -14,9 +14,9 @@ import pytest
 from docker_helpers import (BASE_IMAGE, GPU_IMAGE, base_image, build, docker_run, enabled, engine,
                             junit_cases, sh, workspace)
 
-pytestmark = [enabled, pytest.mark.skipif(os.environ.get("TF_EQUIV_GPU_IMAGE_TESTS") != "1",
-                                          reason="the CUDA image builds with "
-                                                 "TF_EQUIV_GPU_IMAGE_TESTS=1")]
+pytestmark = [enabled, pytest.mark.tensorflow,
+              pytest.mark.skipif(os.environ.get("TF_EQUIV_GPU_IMAGE_TESTS") != "1",
+                                 reason="the CUDA image builds with TF_EQUIV_GPU_IMAGE_TESTS=1")]
 
 #: The base image under another name, given as the build argument.
 RENAMED_BASE = "tf-equiv-test/base:3.11"

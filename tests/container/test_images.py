@@ -14,7 +14,8 @@ import pytest
 from docker_helpers import (BASE_IMAGE, CPU_IMAGE, ROOT, UID, build, base_image, docker_run,
                             enabled, engine, junit_cases, outputs, sh, workspace)
 
-pytestmark = enabled
+# The images run TensorFlow.
+pytestmark = [enabled, pytest.mark.tensorflow]
 
 EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py", "equiv_resnet_v1_50.py")
 
