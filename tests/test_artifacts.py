@@ -15,6 +15,7 @@ from tf_equiv import artifacts
 from tf_equiv.compare import compare_arrays
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.results import CaseResult, PairResult
+from tf_equiv.runner import SideRun
 
 
 @pytest.mark.tensorflow
@@ -69,9 +70,7 @@ def test_arrays_past_the_size_cap_are_listed_not_saved(tmp_path):
     record = compare_arrays("outputs", tf1, tf2, 1e-6, 1e-5)
     case = CaseResult("equiv_x.py", "p", "transferred_inference", "failed", "differs",
                       records=(record,))
-    runs = {side: type("Run", (), {"events": [(0.0, {**found[side].to_json()})],
-                                   "find": lambda self, kind: None})()
-            for side in found}
+    runs = {side: SideRun(side, events=[(0.0, found[side])]) for side in found}
     folder = str(tmp_path / "out")
     artifacts.prepare(folder)
     artifacts.save_pair(folder, PairResult("equiv_x.py", "p", (case,)), "equiv_x.py", runs,

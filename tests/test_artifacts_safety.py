@@ -13,14 +13,7 @@ from tf_equiv.compare import compare_arrays
 from tf_equiv.errors import UsageError
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.results import CaseResult, PairResult
-
-
-class _Run:
-    def __init__(self, events: list) -> None:
-        self.events = events
-
-    def find(self, kind: str):
-        return next((e for _, e in self.events if e.get("type") == kind), None)
+from tf_equiv.runner import SideRun
 
 
 def _failing_pair(tmp_path, module: str, pair: str = "p") -> tuple:
@@ -31,7 +24,7 @@ def _failing_pair(tmp_path, module: str, pair: str = "p") -> tuple:
         order=("outputs",)) for side, a in (("tf1", tf1), ("tf2", tf1 + 1))}
     case = CaseResult(module, pair, "transferred_inference", "failed", "differs",
                       records=(compare_arrays("outputs", tf1, tf1 + 1, 1e-6, 1e-5),))
-    runs = {side: _Run([(0.0, found[side].to_json())]) for side in found}
+    runs = {side: SideRun(side, events=[(0.0, found[side])]) for side in found}
     return PairResult(module, pair, (case,)), runs
 
 

@@ -22,8 +22,10 @@ import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.errors import UsageError
+from tf_equiv.protocol import Inputs
 from tf_equiv.records import SideCheck, readable, save_arrays
 from tf_equiv.results import PairResult
+from tf_equiv.runner import SideRun
 from tf_equiv.store import folder_name
 
 FORMAT = "tf-equiv-artifacts"
@@ -131,12 +133,8 @@ class Budget:
             return True
 
 
-def _side_check(run: object, check: str) -> Optional[SideCheck]:
-    for _, event in getattr(run, "events", ()):
-        if event.get("type") == "check" and event.get("check") == check \
-                and event.get("status") == "ok":
-            return SideCheck.from_json(event)
-    return None
+def _side_check(run: Optional[SideRun], check: str) -> Optional[SideCheck]:
+    return run.check(check, ok=True) if run is not None else None
 
 
 def rerun_command(module: str, pair: str, check: str, folder: str, options: tuple) -> str:
@@ -178,8 +176,8 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
 
 
 def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
-    event = runs.get("tf2").find("inputs") if runs.get("tf2") else None
-    source = (event or {}).get("file")
+    event = runs["tf2"].find(Inputs) if runs.get("tf2") else None
+    source = event.file if event else None
     if not source or not os.path.exists(source):
         return None
     target = os.path.join(pair_dir, "inputs.npz")

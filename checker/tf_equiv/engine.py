@@ -25,6 +25,7 @@ from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
 from tf_equiv.errors import UsageError
 from tf_equiv.explain import explain
 from tf_equiv.judge import EarlyComparisons, judge, module_error
+from tf_equiv.protocol import Fatal, ModulePairs
 from tf_equiv.results import CaseResult, PairResult, Report
 from tf_equiv.runner import SideSpec, run_sides
 from tf_equiv.shards import assign_shards, read_timings, shard_of, write_timings
@@ -147,21 +148,21 @@ def in_shard(config: Config, pair: PlannedPair) -> bool:
 
 def discovered(config: Config, module: Module, runs: dict) -> list:
     """Pairs a worker found in the module at run time, planned like the declared ones."""
-    event = next((r.find("module") for r in runs.values() if r.find("module")), None)
+    event = next((r.find(ModulePairs) for r in runs.values() if r.find(ModulePairs)), None)
     if not event:
         return []
     found = [DeclaredPair(p["name"], int(p["line"]),
                           {"planned": p["settings"]["checks"], "skip": p["settings"]["skip"],
                            "timeout": p["settings"]["timeout"]}, frozenset())
-             for p in event["pairs"] if str(p["name"]).isidentifier()]
+             for p in event.pairs if str(p["name"]).isidentifier()]
     return [p for p in plan_module(config, module, found) if in_shard(config, p)]
 
 
 def misnamed(module: Module, runs: dict) -> Optional[PairResult]:
     """An error for the pairs a module declares under names that are not Python identifiers
     (`globals()["../x"] = Pair(...)`): a pair's name becomes part of ids, reports and folders."""
-    event = next((r.find("module") for r in runs.values() if r.find("module")), None)
-    bad = [str(p["name"]) for p in (event or {}).get("pairs", ())
+    event = next((r.find(ModulePairs) for r in runs.values() if r.find(ModulePairs)), None)
+    bad = [str(p["name"]) for p in (event.pairs if event else ())
            if not str(p["name"]).isidentifier()]
     if not bad:
         return None
@@ -217,7 +218,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             if problem:
                 return _all(planned, "error", problem), {}
         if stored is not None:
-            for _, event in stored["run"].events:
+            for _, event in stored["run"].events:  # compared as they arrive, as if run now
                 early.on_event("tf1", event)
             runs = run_sides(spec, stop, ("tf2",), transfer=stored["transfer"], parts=parts,
                              listener=early.on_event)
@@ -288,11 +289,11 @@ def collect(module: Module, config: Config, workdir: str, stop: threading.Event)
     except Exception as exc:  # a checker bug must not lose the other modules' results
         return module_error(module.display, f"internal error of tf-equiv while collecting pairs: "
                             f"{type(exc).__name__}: {exc}", 0, traceback.format_exc()), {}
-    fatal = runs["tf2"].find("fatal")
+    fatal = runs["tf2"].find(Fatal)
     if fatal:
-        return module_error(module.display, fatal["message"], int(fatal.get("line") or 0),
-                            fatal.get("detail", "")), runs
-    if not runs["tf2"].find("module"):
+        return module_error(module.display, fatal.message, int(fatal.line or 0),
+                            fatal.detail), runs
+    if not runs["tf2"].find(ModulePairs):
         run = runs["tf2"]
         return module_error(module.display, f"collecting pairs: {run.how_it_ended()}", 0,
                             run.log_tail()), runs

@@ -13,6 +13,7 @@ from tf_equiv.compare import Outcome, compare_records
 from tf_equiv.compare_variables import created_once, variables_match
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
+from tf_equiv.protocol import Environment, Event, Fatal, PairSettings, Transfer
 from tf_equiv.records import SideCheck
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.runner import SideRun
@@ -231,9 +232,9 @@ def module_error(module: str, message: str, line: int, detail: str = "") -> Pair
 
 def settings_of(runs: dict) -> Optional[dict]:
     for side in ("tf1", "tf2"):
-        event = runs[side].find("pair") if side in runs else None
+        event = runs[side].find(PairSettings) if side in runs else None
         if event:
-            return event["settings"]
+            return event.settings
     return None
 
 
@@ -248,16 +249,16 @@ class EarlyComparisons:
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._futures: dict = {}
 
-    def on_event(self, side: str, event: dict) -> None:
+    def on_event(self, side: str, event: Event) -> None:
         """Called by the runner's reader threads with every event of every side."""
         with self._lock:
-            if event.get("type") == "pair" and self._settings is None:
-                self._settings = event["settings"]
-            if event.get("type") != "check" or event.get("status") != "ok" or not self._settings:
+            if isinstance(event, PairSettings) and self._settings is None:
+                self._settings = event.settings
+            if not isinstance(event, SideCheck) or event.status != "ok" or not self._settings:
                 return
-            self._found[side][event["check"]] = SideCheck.from_json(event)
-            for check in (event["check"], *[s.id for s in checks.TABLE
-                                           if s.tf1_record == event["check"]]):
+            self._found[side][event.check] = event
+            for check in (event.check, *[s.id for s in checks.TABLE
+                                         if s.tf1_record == event.check]):
                 found = {"tf2": self._found["tf2"].get(check)}
                 if not checks.tf2_only(check):
                     found["tf1"] = self._found["tf1"].get(checks.tf1_source(check))
@@ -291,11 +292,11 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
         kw.setdefault("line", line)
         return CaseResult(module, pair, check, verdict, message, **kw)
 
-    fatal = next((e for r in runs.values() for _, e in r.events if e.get("type") == "fatal"), None)
+    fatal = next((f for r in runs.values() if (f := r.find(Fatal))), None)
     cases = []
     for check, skip_reason in plan:
         if fatal:
-            result = case(check, "error", fatal["message"], detail=fatal.get("detail", ""))
+            result = case(check, "error", fatal.message, detail=fatal.detail)
         elif settings.get("problems"):
             result = case(check, "error", f"bad Pair {pair!r}: " + "; ".join(settings["problems"]))
         elif settings.get("skip") or skip_reason:
@@ -311,12 +312,12 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
 def _environment(runs: dict) -> dict:
     """The TF2 side's environment, plus `tf1_<key>` wherever the TF1 side's differs (stored
     records from another TensorFlow version, say)."""
-    found = {side: run.find("environment") or {} for side, run in runs.items()}
-    main = found.get("tf2") or found.get("tf1") or {}
-    env = dict(main.get("environment", {}))
-    tf1 = found.get("tf1", {}).get("environment", {})
+    found = {side: run.find(Environment) or Environment() for side, run in runs.items()}
+    main = found.get("tf2") or found.get("tf1") or Environment()
+    env = dict(main.environment)
+    tf1 = found["tf1"].environment if "tf1" in found else {}
     env.update({f"tf1_{k}": v for k, v in tf1.items() if env.get(k) != v})
-    fixes = tuple(dict.fromkeys(f for e in found.values() for f in e.get("compat_fixes", ())))
+    fixes = tuple(dict.fromkeys(f for e in found.values() for f in e.compat_fixes))
     return {"environment": env, "compat_fixes": fixes}
 
 
@@ -324,9 +325,9 @@ def _side_check(run: SideRun, check: str) -> tuple:
     """(SideCheck or None, seconds it took on that side)."""
     previous = 0.0
     for at, event in run.events:
-        if event.get("type") == "check" and event.get("check") == check:
-            return SideCheck.from_json(event), at - previous
-        if event.get("type") in ("check", "pair", "transfer"):
+        if isinstance(event, SideCheck) and event.check == check:
+            return event, at - previous
+        if isinstance(event, (SideCheck, PairSettings, Transfer)):
             previous = at
     return None, 0.0
 
@@ -345,6 +346,9 @@ def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., Cas
             verdict_msg = run.how_it_ended()
             if run.finished:
                 verdict_msg = f"{side.upper()} side finished without a result for {check}"
+            if run.protocol_errors:
+                verdict_msg += (f"; its worker sent {len(run.protocol_errors)} lines that are no "
+                                f"event of this version (first: {run.protocol_errors[0]})")
             tail = run.log_tail()
             detail = (f"last {len(tail.splitlines())} lines of its output:\n{tail}" if tail
                       else "it printed nothing")

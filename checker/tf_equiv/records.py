@@ -5,7 +5,6 @@ each check's records are one `.npz` file (read back with `allow_pickle=False`), 
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -13,11 +12,9 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
+from tf_equiv.checks import Side
 from tf_equiv.errors import RecordsError
 
-Side = Literal["tf1", "tf2"]
-SIDES: tuple = ("tf1", "tf2")
-SIDE_LABEL = {"tf1": "TF1", "tf2": "TF2"}
 Status = Literal["ok", "error", "skipped"]
 
 
@@ -25,9 +22,9 @@ Status = Literal["ok", "error", "skipped"]
 class SideCheck:
     """One side's outcome for one check: where its records are, or why there are none."""
 
-    side: str
+    side: Side
     check: str
-    status: str                      # Status
+    status: Status
     message: str = ""                # one line, for error/skipped
     detail: str = ""                 # e.g. the user's trimmed traceback
     file: Optional[str] = None       # .npz with this check's records
@@ -96,16 +93,3 @@ def save_arrays(path: str, arrays: dict) -> str:
             os.unlink(tmp)
         raise
     return path
-
-
-def encode_event(kind: str, **payload: Any) -> str:
-    return json.dumps({"type": kind, **payload}, default=str)
-
-
-def decode_event(line: str) -> Optional[dict]:
-    """A parsed event, or None for a line that is not one (a torn write at a crash)."""
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and "type" in data else None

@@ -10,13 +10,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
 from tf_equiv import checks as check_table
-from tf_equiv.records import SIDES, decode_event
+from tf_equiv import protocol
+from tf_equiv.protocol import Done, Event, PairSettings, ProtocolError, Transfer
+from tf_equiv.checks import SIDES
+from tf_equiv.records import SideCheck
 
 TAIL_LINES = 50
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+E = TypeVar("E")
 
 
 @dataclass
@@ -24,7 +29,7 @@ class SideRun:
     """What one side's process said and how it ended."""
 
     side: str
-    events: list = field(default_factory=list)      # (seconds since start, event)
+    events: list = field(default_factory=list)      # (seconds since start, protocol.Event)
     returncode: Optional[int] = None
     timed_out: bool = False
     interrupted: bool = False
@@ -32,12 +37,21 @@ class SideRun:
     log_path: str = ""
     elapsed: float = 0.0
 
-    def find(self, kind: str) -> Optional[dict]:
-        return next((e for _, e in self.events if e.get("type") == kind), None)
+    #: Lines of its event pipe that were JSON but no event of the protocol.
+    protocol_errors: list = field(default_factory=list)
+
+    def find(self, kind: type[E]) -> Optional[E]:
+        """The first event of that kind (protocol.Fatal, ...)."""
+        return next((e for _, e in self.events if isinstance(e, kind)), None)
+
+    def check(self, check: str, ok: bool = False) -> Optional[SideCheck]:
+        """The side's result for `check` (`ok`: only a result with records)."""
+        return next((e for _, e in self.events if isinstance(e, SideCheck) and e.check == check
+                     and (e.status == "ok" or not ok)), None)
 
     @property
     def finished(self) -> bool:
-        return self.find("done") is not None
+        return self.find(Done) is not None
 
     def how_it_ended(self) -> str:
         """In words: a timeout, a signal or an exit status, for a side that sent no final event."""
@@ -119,7 +133,11 @@ class _Process:
     def _read(self, fd: int) -> None:
         with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
             for line in f:
-                event = decode_event(line)
+                try:
+                    event = protocol.decode(line)
+                except ProtocolError as e:
+                    self.run.protocol_errors.append(str(e))
+                    continue
                 if event is not None:
                     self.run.events.append((time.monotonic() - self.started, event))
                     self._on_event(self.run.side, event)
@@ -155,20 +173,21 @@ def _merge(side: str, runs: list) -> SideRun:
     """One side's runs (its parts) as one: all events in time order; finished when every part is."""
     if len(runs) == 1:
         return runs[0]
-    events = sorted((e for r in runs for e in r.events if e[1].get("type") != "done"),
+    events = sorted((e for r in runs for e in r.events if not isinstance(e[1], Done)),
                     key=lambda e: e[0])
     if all(r.finished for r in runs):
-        events.append((max(r.elapsed for r in runs), {"type": "done"}))
+        events.append((max(r.elapsed for r in runs), Done()))
     worst = next((r for r in runs if not r.finished), runs[0])
     return SideRun(side, events, returncode=worst.returncode,
                    timed_out=any(r.timed_out for r in runs),
                    interrupted=any(r.interrupted for r in runs), timeout=worst.timeout,
-                   log_path=worst.log_path, elapsed=max(r.elapsed for r in runs))
+                   log_path=worst.log_path, elapsed=max(r.elapsed for r in runs),
+                   protocol_errors=[e for r in runs for e in r.protocol_errors])
 
 
 def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
               transfer: Optional[dict] = None, parts: int = 1,
-              listener: Optional[Callable[[str, dict], None]] = None) -> dict:
+              listener: Optional[Callable[[str, Event], None]] = None) -> dict:
     """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}.
 
     Without a TF1 side, `transfer` is what the TF2 side is told of the TF1 values (stored ones).
@@ -188,14 +207,14 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
             if p.run.side == "tf2":
                 p.send(message)
 
-    def on_event(side: str, event: dict) -> None:
+    def on_event(side: str, event: Event) -> None:
         if listener is not None:
             listener(side, event)
-        if side == "tf1" and event.get("type") == "transfer":
-            relay({"file": event["file"]} if "file" in event else {"error": event.get("error")})
-        elif event.get("type") == "pair" and event["settings"].get("timeout"):
+        if side == "tf1" and isinstance(event, Transfer):
+            relay({"file": event.file} if event.file else {"error": event.error})
+        elif isinstance(event, PairSettings) and event.settings.get("timeout"):
             for p in procs:
-                p.run.timeout = float(event["settings"]["timeout"])
+                p.run.timeout = float(event.settings["timeout"])
 
     for side in sides:
         for index, checks in enumerate(split_checks(side, spec.checks, parts)):

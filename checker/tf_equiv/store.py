@@ -22,7 +22,9 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
+from tf_equiv import protocol
 from tf_equiv.errors import RecordsError, UsageError
+from tf_equiv.protocol import Environment, Inputs, ProtocolError
 from tf_equiv.records import readable
 from tf_equiv.runner import SideRun
 
@@ -88,21 +90,20 @@ class Store:
         """Store one pair's TF1 run: its events (paths made relative) and its manifest entry."""
         events = []
         for _, event in run.events:
-            event = dict(event)
-            if event.get("file"):
-                event["file"] = os.path.relpath(event["file"], folder)
-            events.append(event)
+            data = protocol.to_json(event)
+            if data.get("file"):
+                data["file"] = os.path.relpath(data["file"], folder)
+            events.append(data)
         _write_json(os.path.join(folder, "events.json"), events)
-        env = next((e for e in events if e.get("type") == "environment"), {})
-        inputs = next((e for e in events if e.get("type") == "inputs"), {})
+        env = run.find(Environment) or Environment()
+        inputs = run.find(Inputs) or Inputs()
         with self._lock:
-            self.manifest.setdefault("environment", env.get("environment", {}))
+            self.manifest.setdefault("environment", env.environment)
             self.manifest["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat()
             self.manifest["pairs"][pair_id] = {
                 "folder": os.path.basename(folder), "source_sha256": source,
-                "inputs_sha256": inputs.get("sha256", ""), "finished": run.finished,
-                "environment": env.get("environment", {}),
-                "compat_fixes": env.get("compat_fixes", []),
+                "inputs_sha256": inputs.sha256, "finished": run.finished,
+                "environment": env.environment, "compat_fixes": list(env.compat_fixes),
             }
             _write_json(os.path.join(self.root, MANIFEST), self.manifest)
 
@@ -129,7 +130,12 @@ class Store:
             if event.get("file"):
                 event["file"] = inside(stored.folder, event["file"],
                                        f"a record file of {stored.pair_id}")
-        return SideRun("tf1", events=[(0.0, e) for e in events], returncode=0)
+        try:
+            decoded = [protocol.from_json(e) for e in events]
+        except (ProtocolError, TypeError) as e:
+            raise RecordsError(f"{stored.folder}/events.json: {e} (recorded by another version "
+                               "of tf-equiv? record again)") from None
+        return SideRun("tf1", events=[(0.0, e) for e in decoded], returncode=0)
 
 
 def inside(root: str, relative: object, what: str) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
+from tf_equiv.protocol import Fatal, Inputs, Transfer
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.runner import SideRun, SideSpec, run_sides
 from tf_equiv.store import Store, source_sha256
@@ -31,14 +32,14 @@ def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
         return None, (f"stale TF1 records: {planned.module.display} changed since it was recorded "
                       f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
                       "record it again")
-    transfer = run.find("transfer") or {"error": "the stored TF1 side has no initial values"}
-    message = {"file": transfer["file"]} if "file" in transfer else {"error": transfer.get("error")}
+    transfer = run.find(Transfer) or Transfer(error="the stored TF1 side has no initial values")
+    message = {"file": transfer.file} if transfer.file else {"error": transfer.error}
     return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None
 
 
 def check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
     """Stored records are only valid for the inputs they were computed from."""
-    now = (tf2.find("inputs") or {}).get("sha256")
+    now = (tf2.find(Inputs) or Inputs()).sha256
     if not now or not stored["inputs"] or now == stored["inputs"]:
         return result
     message = (f"stale TF1 records: the inputs differ from the recorded ones (sha256 "
@@ -54,25 +55,23 @@ def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: thread
     spec = replace(spec, out_dir=folder)
     run = run_sides(spec, stop, ("tf1",), parts=parts)["tf1"]
     store.save(planned.id, folder, run, source_sha256(planned.module.path))
-    fatal = run.find("fatal")
+    fatal = run.find(Fatal)
     cases = []
     for check, reason in planned.checks:
         case = partial(CaseResult, planned.module.display, planned.declared.name, check,
                        file=planned.module.display, line=planned.declared.line)
-        event = next((e for _, e in run.events if e.get("type") == "check"
-                      and e.get("check") == checks.tf1_source(check)), None)
+        event = run.check(checks.tf1_source(check))
         if reason:
             cases.append(case("skipped", reason))
         elif checks.tf2_only(check):
             cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
         elif fatal:
-            cases.append(case("error", fatal["message"], detail=fatal.get("detail", "")))
+            cases.append(case("error", fatal.message, detail=fatal.detail))
         elif event is None:
             cases.append(case("error", f"{check}: {run.how_it_ended()}", detail=run.log_tail()))
-        elif event["status"] != "ok":
-            cases.append(case("error" if event["status"] == "error" else "skipped",
-                              f"{check}: TF1 side: {event.get('message', '')}",
-                              detail=event.get("detail", "")))
+        elif event.status != "ok":
+            cases.append(case("error" if event.status == "error" else "skipped",
+                              f"{check}: TF1 side: {event.message}", detail=event.detail))
         else:
             cases.append(case("passed", f"{check}: TF1 records stored"))
     return PairResult(planned.module.display, planned.declared.name, tuple(cases),

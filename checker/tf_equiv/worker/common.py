@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import sys
 import traceback
@@ -11,7 +10,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from tf_equiv.records import SideCheck, encode_event, save_arrays
+from tf_equiv import protocol
+from tf_equiv.records import SideCheck, save_arrays
 
 SEED = 42
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,12 +23,8 @@ class Channel:
     def __init__(self, fd: int) -> None:
         self._file = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
 
-    def send(self, kind: str, **payload: Any) -> None:
-        self._file.write(encode_event(kind, **payload) + "\n")
-        self._file.flush()
-
-    def check(self, result: SideCheck) -> None:
-        self._file.write(json.dumps(result.to_json(), default=str) + "\n")
+    def send(self, event: protocol.Event) -> None:
+        self._file.write(protocol.encode(event) + "\n")
         self._file.flush()
 
 

@@ -7,6 +7,7 @@ import platform
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from tf_equiv import protocol
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker.common import (SEED, Channel, UserError, as_user_error, flatten,
                                     inputs_sha256, load_module, resolve_inputs)
@@ -115,34 +116,33 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
     fixes = compat.apply(not args.no_compat_fixes)
     numerics = Numerics(tuple(filter(None, args.grappler_off.split(","))), args.tf1_optimized)
     configure(tf, numerics)
-    channel.send("environment", environment=environment(tf, args.side, numerics),
-                 compat_fixes=fixes)
+    channel.send(protocol.Environment(environment(tf, args.side, numerics), list(fixes)))
     try:
         module = load_module(args.module)
-        channel.send("module", pairs=[
+        channel.send(protocol.ModulePairs([
             {"name": name, "line": value.declared_at[1], "settings": pair_settings(value)}
-            for name, value in vars(module).items() if isinstance(value, Pair)])
+            for name, value in vars(module).items() if isinstance(value, Pair)]))
         if not args.pair:           # collect only: which pairs does the module declare?
-            channel.send("done")
+            channel.send(protocol.Done())
             return 0
         pair = getattr(module, args.pair, None)
         if not isinstance(pair, Pair):
             raise UserError(f"{args.pair} is not a tf_equiv.Pair in {os.path.basename(args.module)} "
                             f"(found {type(pair).__name__})")
         settings = pair_settings(pair)
-        channel.send("pair", settings=settings)
+        channel.send(protocol.PairSettings(settings))
         if pair.problems or pair.skip:
-            channel.send("done")
+            channel.send(protocol.Done())
             return 0
         inputs = resolve_inputs(pair)
-        saved = {}
+        saved = None
         if args.side == "tf2":      # for --artifacts: the inputs beside the failing records
-            saved["file"] = save_arrays(os.path.join(args.out, "inputs.npz"),
-                                        dict(flatten(inputs, "inputs")))
-        channel.send("inputs", sha256=inputs_sha256(inputs), **saved)
+            saved = save_arrays(os.path.join(args.out, "inputs.npz"),
+                                dict(flatten(inputs, "inputs")))
+        channel.send(protocol.Inputs(inputs_sha256(inputs), saved))
     except UserError as e:
-        channel.send("fatal", message=e.message, detail=e.detail, line=e.line)
-        channel.send("done")
+        channel.send(protocol.Fatal(e.message, e.detail, e.line))
+        channel.send(protocol.Done())
         return 0
     # The pair's own `checks` may narrow what the parent planned from the source text.
     runnable = {check for check, reason in settings["checks"] if reason is None}
@@ -154,8 +154,8 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
         from tf_equiv.worker import tf2
         results = tf2.run(pair, inputs, wanted, args.out, channel)
     for result in results:
-        channel.check(result)
-    channel.send("done")
+        channel.send(result)
+    channel.send(protocol.Done())
     return 0
 
 

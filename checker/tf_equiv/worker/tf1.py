@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv import checks as check_table
+from tf_equiv.protocol import Transfer
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker import audit
 from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
@@ -138,7 +139,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                                    sess.run(built.variables)))
                 if transfer:
                     path = save_arrays(os.path.join(out, "tf1-transfer.npz"), initial)
-                    channel.send("transfer", file=path, order=list(initial))
+                    channel.send(Transfer(file=path, order=list(initial)))
                     transfer = False
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable)
                 for check, compute in STEPS.items():
@@ -149,7 +150,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
     except Exception as exc:  # user code and the graph it built may raise anything
         e = as_user_error("the TF1 inference graph", exc)
         if transfer:
-            channel.send("transfer", error=e.message)
+            channel.send(Transfer(error=e.message))
         for check in checks:
             if check not in done:
                 yield error_result(SIDE, check, e)

@@ -1,0 +1,182 @@
+"""The judge's branches and the worker protocol, fed events by hand: no TensorFlow, no worker."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tf_equiv import protocol
+from tf_equiv.judge import EarlyComparisons, judge
+from tf_equiv.protocol import Done, Environment, Fatal, PairSettings, ProtocolError, Transfer
+from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.runner import SideRun
+
+PLAN = [("constant_inference", None), ("gradients", None)]
+
+
+def settings(**extra):
+    return PairSettings({"rtol": 1e-6, "atol": 1e-5, "tolerances": {}, "line": 7,
+                         "checks": [list(c) for c in PLAN], **extra})
+
+
+def records(tmp_path, side, check, arrays, **meta):
+    path = save_arrays(str(tmp_path / f"{side}-{check}.npz"), arrays)
+    return SideCheck(side, check, "ok", file=path, order=tuple(arrays), meta=meta)
+
+
+def side(name, *events, finished=True, **kw):
+    timed = [(float(i), e) for i, e in enumerate(events)]
+    return SideRun(name, events=timed + ([(99.0, Done())] if finished else []), **kw)
+
+
+def both(tmp_path, tf1_out, tf2_out, **pair):
+    """Runs whose two checks compare `outputs` (constant_inference) and a gradient."""
+    made = {}
+    for name, out in (("tf1", tf1_out), ("tf2", tf2_out)):
+        made[name] = side(
+            name, Environment({"tensorflow": "2.21.0"}, ["fix"]), settings(**pair),
+            records(tmp_path, name, "constant_inference", {"outputs": out}),
+            records(tmp_path, name, "gradients", {"gradients/w": np.array([1.0, 2.0])}))
+    return made
+
+
+def verdicts(result):
+    return {c.check: (c.verdict, c.message) for c in result.cases}
+
+
+def test_equal_records_pass_and_a_difference_fails_with_its_numbers(tmp_path):
+    ok = judge("equiv_m.py", "p", 1, PLAN, both(tmp_path, np.ones(3), np.ones(3)))
+    assert {c: v for c, (v, _) in verdicts(ok).items()} == {"constant_inference": "passed",
+                                                           "gradients": "passed"}
+    bad = judge("equiv_m.py", "p", 1, PLAN, both(tmp_path, np.ones(3), np.ones(3) * 1.01))
+    verdict, message = verdicts(bad)["constant_inference"]
+    assert verdict == "failed"
+    assert "outputs: max abs diff 0.01" in message
+    assert bad.cases[0].line == 7          # the worker's line of the Pair
+
+
+def test_nan_on_both_sides_is_not_a_pass(tmp_path):
+    result = judge("equiv_m.py", "p", 1, PLAN, both(tmp_path, np.full(3, np.nan), np.full(3, np.nan)))
+    assert verdicts(result)["constant_inference"][0] == "failed"
+
+
+def test_a_forward_check_that_compared_no_output_is_vacuous(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    for name in runs:      # the forward pass returned nothing but its regularization loss
+        runs[name].events[2] = (2.0, records(tmp_path, name, "constant_inference",
+                                             {"regularization_loss": np.float32(0)}))
+    verdict, message = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))["constant_inference"]
+    assert verdict == "failed"
+    assert "vacuous: compared no outputs, so nothing was proven" in message
+
+
+def test_constant_records_pass_with_a_weak_comparison_warning(tmp_path):
+    result = judge("equiv_m.py", "p", 1, PLAN, both(tmp_path, np.zeros(4), np.zeros(4)))
+    case = result.cases[0]
+    assert case.verdict == "passed"
+    assert any("weak comparison" in w for w in case.warnings)
+
+
+def test_a_fatal_side_errors_every_check_with_its_message(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf2"] = side("tf2", settings(), Fatal("inputs() raised ValueError: no data", "trace", 3))
+    result = judge("equiv_m.py", "p", 1, PLAN, runs)
+    assert {c.verdict for c in result.cases} == {"error"}
+    assert all(c.message == "inputs() raised ValueError: no data" for c in result.cases)
+
+
+def test_a_side_that_died_says_how(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf1"] = side("tf1", settings(), finished=False, returncode=-9)
+    verdict, message = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))["gradients"]
+    assert verdict == "error"
+    assert message == "gradients: TF1 side was killed by SIGKILL (exit status -9)"
+    runs["tf1"] = side("tf1", settings(), finished=False, timed_out=True, timeout=30)
+    message = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))["gradients"][1]
+    assert "TF1 side timed out after 30 s" in message
+
+
+def test_a_side_finished_without_the_check(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf2"] = side("tf2", settings(), protocol_errors=["unknown event kind 'chekc'"])
+    message = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))["constant_inference"][1]
+    assert message.startswith("constant_inference: TF2 side finished without a result for "
+                              "constant_inference; its worker sent 1 lines that are no event")
+
+
+def test_a_side_error_and_skip_are_reported_as_the_side_said(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf2"].events[3] = (3.0, SideCheck("tf2", "gradients", "error", message="loss raised"))
+    runs["tf2"].events[2] = (2.0, SideCheck("tf2", "constant_inference", "skipped",
+                                            message="not a Keras layer"))
+    found = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))
+    assert found["gradients"] == ("error", "gradients: TF2 side: loss raised")
+    assert found["constant_inference"] == ("skipped", "not a Keras layer")
+
+
+def test_skip_xfail_and_xpass(tmp_path):
+    skipped = judge("equiv_m.py", "p", 1, PLAN,
+                    both(tmp_path, np.ones(3), np.ones(3), skip="not migrated yet"))
+    assert {c.verdict for c in skipped.cases} == {"skipped"}
+    assert skipped.cases[0].message == "not migrated yet"
+    xfail = judge("equiv_m.py", "p", 1, PLAN,
+                  both(tmp_path, np.ones(3), np.ones(3) * 2, xfail="known drift"))
+    found = verdicts(xfail)
+    assert found["constant_inference"][0] == "xfailed"
+    assert found["constant_inference"][1].startswith("xfailed (known drift): ")
+    assert found["gradients"][0] == "xpassed"
+
+
+def test_bad_pair_settings_error_every_check(tmp_path):
+    result = judge("equiv_m.py", "p", 1, PLAN, both(tmp_path, np.ones(3), np.ones(3),
+                                                   problems=["rtol: expected a number"]))
+    assert {c.message for c in result.cases} == {"bad Pair 'p': rtol: expected a number"}
+
+
+def test_the_workers_plan_and_a_planned_skip(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3),
+                checks=[["constant_inference", None], ["gradients", "needs Pair(loss=...)"]])
+    found = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs))
+    assert found["gradients"] == ("skipped", "needs Pair(loss=...)")
+
+
+def test_early_comparisons_are_the_verdicts(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3) * 2)
+    early = EarlyComparisons()
+    for name, run in runs.items():
+        for _, event in run.events:
+            early.on_event(name, event)
+    outcomes = early.results()
+    assert set(outcomes) == {"constant_inference", "gradients"}
+    assert verdicts(judge("equiv_m.py", "p", 1, PLAN, runs, outcomes))["constant_inference"][0] \
+        == "failed"
+
+
+def test_environment_names_where_the_tf1_side_differs(tmp_path):
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf1"].events[0] = (0.0, Environment({"tensorflow": "2.15.1"}, ["old_fix"]))
+    result = judge("equiv_m.py", "p", 1, PLAN, runs)
+    assert result.environment == {"tensorflow": "2.21.0", "tf1_tensorflow": "2.15.1"}
+    assert result.compat_fixes == ("old_fix", "fix")
+
+
+@pytest.mark.parametrize("event", [
+    Environment({"tensorflow": "2.21.0"}, ["fix"]), protocol.ModulePairs([{"name": "p", "line": 3,
+                                                                           "settings": {}}]),
+    settings(), protocol.Inputs("ab12", "/tmp/inputs.npz"), Transfer(file="/t.npz", order=["w"]),
+    Transfer(error="the TF1 side ended"), Fatal("boom", "trace", 4), Done(),
+    SideCheck("tf1", "gradients", "ok", file="/g.npz", order=("gradients/w",), meta={"a": 1})])
+def test_every_event_survives_the_pipe(event):
+    assert protocol.decode(protocol.encode(event)) == event
+
+
+def test_the_decoder_rejects_what_is_not_an_event():
+    assert protocol.decode('{"type": "done"') is None            # torn by a crash
+    with pytest.raises(ProtocolError, match="unknown event kind 'chekc'"):
+        protocol.decode(json.dumps({"type": "chekc"}))
+    with pytest.raises(ProtocolError, match="fatal event with unknown fields: mesage"):
+        protocol.decode(json.dumps({"type": "fatal", "mesage": "x"}))
+    with pytest.raises(ProtocolError, match="check event without side, status"):
+        protocol.decode(json.dumps({"type": "check", "check": "gradients"}))
+    with pytest.raises(ProtocolError, match="not an event"):
+        protocol.decode("[1, 2]")
