@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Optional
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
@@ -66,7 +67,7 @@ def read_junit(path: str) -> tuple:
 GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
 
 
-def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, env: dict = None,
+def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, env: Optional[dict] = None,
              **kw) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in GITHUB_VARIABLES}
     return subprocess.run([sys.executable, "-m", "tf_equiv", *args], cwd=cwd, text=True,
@@ -74,7 +75,7 @@ def tf_equiv(*args: str, cwd: str = ROOT, timeout: float = 1500, env: dict = Non
 
 
 def check(tmp_path, *args: str, cwd: str = ROOT, explain: bool = False,
-          env: dict = None) -> Run:
+          env: Optional[dict] = None) -> Run:
     """The real command; without `explain`, failed checks are not re-run to explain them (that
     has its own tests and would only repeat the same runs here)."""
     report = os.path.join(str(tmp_path), "report.xml")

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES, ROOT, check
+
 from tf_equiv import artifacts
 from tf_equiv.compare import compare_arrays
 from tf_equiv.records import SideCheck, save_arrays

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import FIXTURES, ROOT, read_junit, tf_equiv
 
 

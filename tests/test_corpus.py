@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, check
 
 # Every test reads `corpus_run`, the real command over tests/corpus.

@@ -10,7 +10,7 @@ def test_two_draws_of_one_initializer_are_one_distribution():
     # draws cannot be aligned must never be called a changed initializer by chance.
     rng = np.random.default_rng(0)
     for size in (30, 135, 270, 4096):
-        for draw in (lambda: rng.uniform(-0.29, 0.29, size), lambda: rng.normal(0, 0.1, size)):
+        for draw in (lambda n=size: rng.uniform(-0.29, 0.29, n), lambda n=size: rng.normal(0, 0.1, n)):
             assert all(same_distribution(draw(), draw()) for _ in range(2000))
 
 

@@ -3,7 +3,6 @@ kernels and graph rewrites on and off (the same CPU rounds differently under eac
 from __future__ import annotations
 
 import pytest
-
 from conftest import EXAMPLES, check
 
 pytestmark = pytest.mark.tensorflow

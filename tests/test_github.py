@@ -4,14 +4,13 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import pytest
-
 from conftest import ROOT, read_junit, tf_equiv
+
 from tf_equiv.compare import compare_arrays
 from tf_equiv.report import github
 from tf_equiv.results import CaseResult, PairResult, Report
-
-import numpy as np
 
 COMMAND = re.compile(r"^::([a-z-]+)( [^:]*)?::(.*)$")
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import FIXTURES, ROOT, check, tf_equiv
 
 HOSTILE = os.path.join(ROOT, "tests", "fixtures_truth")

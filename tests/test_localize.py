@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from tf_equiv.localize import align, block_of, describe, localize, stats
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures_localize")

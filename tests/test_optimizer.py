@@ -5,7 +5,6 @@ import os
 import shutil
 
 import pytest
-
 from conftest import FIXTURES, check
 
 pytestmark = pytest.mark.tensorflow

@@ -8,9 +8,8 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-from junitparser import Failure, JUnitXml, Skipped
-
 from conftest import FIXTURES
+from junitparser import Failure, JUnitXml, Skipped
 
 PLUGIN = ("-p", "tf_equiv.pytest_plugin")
 WEAK = '''"""Inputs of ones at a constant reset: every output is one value (a weak comparison)."""

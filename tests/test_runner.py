@@ -5,8 +5,8 @@ import os
 import threading
 
 import pytest
-
 from conftest import FIXTURES
+
 from tf_equiv.judge import judge
 from tf_equiv.runner import SideSpec, run_sides, split_checks
 

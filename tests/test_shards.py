@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import tf_equiv
+
 from tf_equiv.shards import assign_shards
 
 

@@ -9,9 +9,8 @@ import sys
 import time
 
 import pytest
-from junitparser import JUnitXml
-
 from conftest import GITHUB_VARIABLES, ROOT
+from junitparser import JUnitXml
 
 pytestmark = pytest.mark.tensorflow
 

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import FIXTURES, ROOT, check, tf_equiv
 
 LEGACY_PYTHON = os.path.join(ROOT, ".venv-tf2.15", "bin", "python")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import FIXTURES, ROOT, check
 
 TRUTH = os.path.join(ROOT, "tests", "fixtures_truth")

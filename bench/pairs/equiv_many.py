@@ -1,6 +1,7 @@
 """Sixteen small pairs, for scaling with --jobs and --shard."""
-import tf_equiv
 from _two_layer import TwoLayer, inputs, tf1_forward
+
+import tf_equiv
 
 pair_01 = tf_equiv.Pair(tf1=tf1_forward, tf2=TwoLayer, inputs=inputs,
                         checks=["variables_*", "transferred_inference", "gradients"])

@@ -12,8 +12,8 @@ from tf_equiv import __version__, engine, merge, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
 from tf_equiv.destinations import check_report_path
 from tf_equiv.errors import TfEquivError
-from tf_equiv.results import Report
 from tf_equiv.report import github, junit, terminal
+from tf_equiv.results import Report
 
 USAGE_ERROR = 2
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
 import numpy as np
 

@@ -14,8 +14,8 @@ from typing import Callable, Optional, TypeVar
 
 from tf_equiv import checks as check_table
 from tf_equiv import protocol
-from tf_equiv.protocol import Done, Event, PairSettings, ProtocolError, Transfer
 from tf_equiv.checks import SIDES
+from tf_equiv.protocol import Done, Event, PairSettings, ProtocolError, Transfer
 from tf_equiv.records import SideCheck
 
 TAIL_LINES = 50

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
@@ -64,8 +65,9 @@ def workspace(tmp_path) -> str:
     return str(ws)
 
 
-def docker_run(image: str, *args: str, workspace: str, env: dict = None, mounts: dict = None,
-               user: str = f"{UID}:{UID}", workdir: str = None,
+def docker_run(image: str, *args: str, workspace: str, env: Optional[dict] = None,
+               mounts: Optional[dict] = None,
+               user: str = f"{UID}:{UID}", workdir: Optional[str] = None,
                timeout: float = 1500) -> subprocess.CompletedProcess:
     """`docker run` without a network, the workspace mounted at the same path, the variables in
     `env` passed by name only (as the action passes them), `mounts` {host: container} added."""

@@ -11,9 +11,9 @@ import os
 import re
 import subprocess
 import time
+from typing import Optional
 
 import pytest
-
 from docker_helpers import HERE, ROOT, TOOLS, base_image, enabled, engine, sh, timed
 
 # Its workflow runs the image, and the image runs TensorFlow.
@@ -27,7 +27,7 @@ def tools() -> None:
     timed("tools", os.path.join(ROOT, ".ci", "setup-tools"), timeout=900)
 
 
-def step_script(tools, path: str, job: str = None, step_id: str = None) -> str:
+def step_script(tools, path: str, job: Optional[str] = None, step_id: Optional[str] = None) -> str:
     """The `run:` script of the step `step_id` of action.yml, or of a workflow's job."""
     code = ("import json, sys\nfrom ruamel.yaml import YAML\n"
             "doc = YAML(typ='safe').load(open(sys.argv[1]))\n"

@@ -10,9 +10,18 @@ import json
 import os
 
 import pytest
-
-from docker_helpers import (BASE_IMAGE, GPU_IMAGE, base_image, build, docker_run, enabled, engine,
-                            junit_cases, sh, workspace)
+from docker_helpers import (
+    BASE_IMAGE,
+    GPU_IMAGE,
+    base_image,
+    build,
+    docker_run,
+    enabled,
+    engine,
+    junit_cases,
+    sh,
+    workspace,
+)
 
 pytestmark = [enabled, pytest.mark.tensorflow,
               pytest.mark.skipif(os.environ.get("TF_EQUIV_GPU_IMAGE_TESTS") != "1",

@@ -10,9 +10,21 @@ import os
 import shutil
 
 import pytest
-
-from docker_helpers import (BASE_IMAGE, CPU_IMAGE, ROOT, UID, build, base_image, docker_run,
-                            enabled, engine, junit_cases, outputs, sh, workspace)
+from docker_helpers import (
+    BASE_IMAGE,
+    CPU_IMAGE,
+    ROOT,
+    UID,
+    base_image,
+    build,
+    docker_run,
+    enabled,
+    engine,
+    junit_cases,
+    outputs,
+    sh,
+    workspace,
+)
 
 # The images run TensorFlow.
 pytestmark = [enabled, pytest.mark.tensorflow]

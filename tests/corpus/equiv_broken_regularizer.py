@@ -3,8 +3,9 @@
 The forward pass is unchanged; only the regularization loss (and so the gradients of the training
 objective) differ.
 """
-import tf_equiv
 from _convnet import ConvNet, convnet, images, tf1_name
+
+import tf_equiv
 
 broken_regularizer = tf_equiv.Pair(
     tf1=convnet,

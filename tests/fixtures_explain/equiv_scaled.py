@@ -3,8 +3,9 @@ within the pair's timeout (the TF2 side hangs once oneDNN is turned off)."""
 import os
 import time
 
-import tf_equiv
 from _model import dense, inputs, shim
+
+import tf_equiv
 
 
 def scaled(features, training):

@@ -1,8 +1,9 @@
 """A migration whose TF2 model takes a minute to build: localization must give up in time."""
 import time
 
-import tf_equiv
 from _blocks import inputs, net, shim
+
+import tf_equiv
 
 
 def slow_model():

@@ -1,6 +1,7 @@
 """Pairs declared under names that are not identifiers, which must never become paths."""
-import tf_equiv
 from _models import inputs, mlp, shim
+
+import tf_equiv
 
 globals()["/tf-equiv-escape"] = tf_equiv.Pair(tf1=mlp, tf2=shim(mlp), inputs=inputs)
 globals()["../tf-equiv-up"] = tf_equiv.Pair(tf1=mlp, tf2=shim(mlp), inputs=inputs)

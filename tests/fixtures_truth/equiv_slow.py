@@ -1,8 +1,9 @@
 """A pair whose sides take minutes: the run must still stop at once on a signal."""
 import time
 
-import tf_equiv
 from _models import inputs, mlp, shim
+
+import tf_equiv
 
 
 def slow(features, training):

@@ -1,8 +1,9 @@
 """The TF1 code starts a process of its own that would outlive the run."""
 import subprocess
 
-import tf_equiv
 from _models import inputs, mlp, shim
+
+import tf_equiv
 
 
 def spawning(features, training):

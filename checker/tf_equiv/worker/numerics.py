@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tf_equiv.worker.common import flatten
 
+
 def default_loss(outputs: Any) -> Any:
     """The sum of every floating output: the objective when the Pair gives no `loss`."""
     terms = [tf.reduce_sum(tf.cast(t, tf.float32)) for _, t in flatten(outputs)

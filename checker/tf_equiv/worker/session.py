@@ -9,8 +9,16 @@ from typing import Any, Callable
 
 from tf_equiv import protocol
 from tf_equiv.records import SideCheck, save_arrays
-from tf_equiv.worker.common import (SEED, Channel, UserError, as_user_error, flatten,
-                                    inputs_sha256, load_module, resolve_inputs)
+from tf_equiv.worker.common import (
+    SEED,
+    Channel,
+    UserError,
+    as_user_error,
+    flatten,
+    inputs_sha256,
+    load_module,
+    resolve_inputs,
+)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,15 @@ from tf_equiv import checks as check_table
 from tf_equiv.protocol import Transfer
 from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.worker import audit
-from tf_equiv.worker.common import (SEED, UserError, as_user_error, call_user, flatten,
-                                    record_name, write_check)
+from tf_equiv.worker.common import (
+    SEED,
+    UserError,
+    as_user_error,
+    call_user,
+    flatten,
+    record_name,
+    write_check,
+)
 from tf_equiv.worker.numerics import default_loss, variable_spec
 from tf_equiv.worker.session import Numerics, error_result, guarded, session_config
 
@@ -32,8 +39,9 @@ class Built:
 
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
-        numerics: Numerics = Numerics()) -> Iterator[SideCheck]:
+        numerics: Optional[Numerics] = None) -> Iterator[SideCheck]:
     """The side's checks, stage by stage (the `tf1` roles of the check table)."""
+    numerics = numerics or Numerics()
     inference = check_table.stage_checks(SIDE, "inference", wanted)
     transfer = check_table.needs_transfer(wanted)
     if inference or transfer:
