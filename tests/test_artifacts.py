@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, ROOT, check
 
-from tf_equiv import artifacts
-from tf_equiv.compare import compare_arrays
-from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.diagnose import artifacts
 from tf_equiv.results import CaseResult, PairResult
-from tf_equiv.runner import SideRun
+from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.run.sides import SideRun
+from tf_equiv.verdict.compare import compare_arrays
 
 
 @pytest.mark.tensorflow

@@ -8,12 +8,12 @@ import os
 import numpy as np
 import pytest
 
-from tf_equiv import artifacts
-from tf_equiv.compare import compare_arrays
+from tf_equiv.diagnose import artifacts
 from tf_equiv.errors import UsageError
-from tf_equiv.records import SideCheck, save_arrays
 from tf_equiv.results import CaseResult, PairResult
-from tf_equiv.runner import SideRun
+from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.run.sides import SideRun
+from tf_equiv.verdict.compare import compare_arrays
 
 
 def _failing_pair(tmp_path, module: str, pair: str = "p") -> tuple:

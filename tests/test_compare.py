@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tf_equiv.compare import compare_arrays, compare_records
+from tf_equiv.verdict.compare import compare_arrays, compare_records
 
 
 def tol(name):
@@ -95,7 +95,7 @@ def test_weak_warning_ignores_constant_initializers():
 
 
 def test_rename_inference_suggests_a_name_map():
-    from tf_equiv.compare_variables import infer_renames, suggest_name_map
+    from tf_equiv.verdict.variables import infer_renames, suggest_name_map
 
     def spec(name, shape):
         return {"name": name, "shape": shape, "dtype": "float32", "trainable": True}

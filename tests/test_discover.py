@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from tf_equiv.discover import find_modules, read_module
+from tf_equiv.plan.discover import find_modules, read_module
 
 
 def test_skips_hidden_folders_and_environments(tmp_path):

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from tf_equiv import protocol
-from tf_equiv.judge import EarlyComparisons, judge
-from tf_equiv.protocol import Done, Environment, Fatal, PairSettings, ProtocolError, Transfer
-from tf_equiv.records import SideCheck, save_arrays
-from tf_equiv.runner import SideRun
+from tf_equiv.run import protocol
+from tf_equiv.run.protocol import Done, Environment, Fatal, PairSettings, ProtocolError, Transfer
+from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.run.sides import SideRun
+from tf_equiv.verdict.judge import EarlyComparisons, judge
 
 PLAN = [("constant_inference", None), ("gradients", None)]
 

@@ -8,10 +8,10 @@ import os
 import pytest
 
 from tf_equiv.checks import ALL_CHECKS, expand, plan
-from tf_equiv.discover import find_modules, read_module
 from tf_equiv.errors import UsageError
+from tf_equiv.plan.discover import find_modules, read_module
+from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report
-from tf_equiv.shards import assign_shards, read_timings, shard_of, write_timings
 
 #: The checks a pair runs when it names no field: all but optimizer_steps (needs `optimizers`)
 #: and checkpoint_inference (needs `checkpoint`), in report order.

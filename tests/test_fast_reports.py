@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from tf_equiv.compare import compare_arrays
-from tf_equiv.destinations import check_report_path
 from tf_equiv.errors import UsageError
+from tf_equiv.plan.destinations import check_report_path
 from tf_equiv.report import github, junit, terminal
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
+from tf_equiv.verdict.compare import compare_arrays
 
 MODULE = "models/equiv_net.py"
 ENV = {"python": "3.11.7", "tensorflow": "2.21.0", "device": "CPU (x86_64)"}

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, read_junit, tf_equiv
 
-from tf_equiv.compare import compare_arrays
 from tf_equiv.report import github
 from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.verdict.compare import compare_arrays
 
 COMMAND = re.compile(r"^::([a-z-]+)( [^:]*)?::(.*)$")
 

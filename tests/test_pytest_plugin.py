@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES
 from junitparser import Failure, JUnitXml, Skipped
 
-PLUGIN = ("-p", "tf_equiv.pytest_plugin")
+PLUGIN = ("-p", "tf_equiv.pytest.plugin")
 WEAK = '''"""Inputs of ones at a constant reset: every output is one value (a weak comparison)."""
 import numpy as np
 
@@ -73,7 +73,7 @@ def inner_pytest(cwd: str, *args: str) -> Inner:
 
 @pytest.fixture(scope="module")
 def plugin_run(tmp_path_factory) -> Inner:
-    """One `pytest -p tf_equiv.pytest_plugin` run over a pass with a warning, a drift, marks, a
+    """One `pytest -p tf_equiv.pytest.plugin` run over a pass with a warning, a drift, marks, a
     syntax error and a module whose pair is made at import time; -k narrows the skipped pair."""
     tmp = tmp_path_factory.mktemp("plugin")
     (tmp / "equiv_weak.py").write_text(WEAK)
@@ -117,7 +117,7 @@ def test_failure_shows_the_statistics_not_a_traceback(plugin_run):
         assert case.message.startswith(
             f"{check}: first divergence in forward order: outputs/logits")
         assert "rtol needed" in case.text and case.text.endswith("equiv_drift.py:11: failed")
-    assert "pytest_plugin.py" not in plugin_run.stdout
+    assert "tf_equiv/pytest/plugin.py" not in plugin_run.stdout
     assert "FAILED equiv_drift.py::drift::transferred_inference - transferred_inference: " \
         in plugin_run.stdout
 

@@ -2,7 +2,7 @@
 assignment otherwise, and ties listed instead of guessed."""
 from __future__ import annotations
 
-from tf_equiv.compare_variables import variables_match
+from tf_equiv.verdict.variables import variables_match
 
 
 def spec(name, shape):

@@ -7,8 +7,8 @@ import threading
 import pytest
 from conftest import FIXTURES
 
-from tf_equiv.judge import judge
-from tf_equiv.runner import SideSpec, run_sides, split_checks
+from tf_equiv.run.sides import SideSpec, run_sides, split_checks
+from tf_equiv.verdict.judge import judge
 
 CHECKS = ("variables_created_once", "variables_match", "transferred_inference", "gradients",
           "random_inference[constant]", "random_training[constant]",

@@ -6,7 +6,7 @@ import json
 import pytest
 from conftest import tf_equiv
 
-from tf_equiv.shards import assign_shards
+from tf_equiv.plan.shards import assign_shards
 
 
 def test_without_timings_the_partition_is_a_stable_hash():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tf_equiv.errors import RecordsError
-from tf_equiv.records import SideCheck
-from tf_equiv.store import FORMAT, FORMAT_VERSION, MANIFEST, Store
+from tf_equiv.run.records import SideCheck
+from tf_equiv.run.store import FORMAT, FORMAT_VERSION, MANIFEST, Store
 
 
 def _store(tmp_path, folder: str, events: list) -> Store:

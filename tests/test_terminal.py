@@ -5,9 +5,9 @@ import io
 
 import numpy as np
 
-from tf_equiv.compare import compare_records
 from tf_equiv.report import terminal
 from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.verdict.compare import compare_records
 
 
 def test_error_per_endpoint_marks_the_first_divergence():

@@ -8,11 +8,11 @@ from typing import Optional
 
 import click
 
-from tf_equiv import __version__, engine, merge, stopping
+from tf_equiv import __version__, engine, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
-from tf_equiv.destinations import check_report_path
 from tf_equiv.errors import TfEquivError
-from tf_equiv.report import github, junit, terminal
+from tf_equiv.plan.destinations import check_report_path
+from tf_equiv.report import github, junit, merge, terminal
 from tf_equiv.results import Report
 
 USAGE_ERROR = 2

@@ -18,19 +18,20 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, Sequence
 
-from tf_equiv import artifacts, stopping
 from tf_equiv import checks as checks_mod
-from tf_equiv.destinations import check_report_path
-from tf_equiv.discover import DeclaredPair, Module, find_modules, read_module
+from tf_equiv import stopping
+from tf_equiv.diagnose import artifacts
+from tf_equiv.diagnose.explain import explain
 from tf_equiv.errors import UsageError
-from tf_equiv.explain import explain
-from tf_equiv.judge import EarlyComparisons, judge, module_error
-from tf_equiv.protocol import Fatal, ModulePairs
+from tf_equiv.plan.destinations import check_report_path
+from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
+from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report
-from tf_equiv.runner import SideSpec, run_sides
-from tf_equiv.shards import assign_shards, read_timings, shard_of, write_timings
-from tf_equiv.store import Store
-from tf_equiv.stored import check_inputs, record_pair, stored_tf1
+from tf_equiv.run.protocol import Fatal, ModulePairs
+from tf_equiv.run.sides import SideSpec, run_sides
+from tf_equiv.run.store import Store
+from tf_equiv.run.stored import check_inputs, record_pair, stored_tf1
+from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
 
 
 @dataclass(frozen=True)
@@ -53,17 +54,6 @@ class Config:
     grappler_off: tuple = ()               # grappler passes turned off for the whole run
     tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
     artifacts: Optional[str] = None        # folder for the arrays of failing records
-
-
-@dataclass(frozen=True)
-class PlannedPair:
-    module: Module
-    declared: DeclaredPair
-    checks: tuple                          # ((check, skip reason or None), ...)
-
-    @property
-    def id(self) -> str:
-        return f"{self.module.display}::{self.declared.name}"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Finished results: one case per pair and check, and the run's Report. Exit codes are decided here."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Optional
@@ -89,3 +90,10 @@ def summary_line(counts: Counter, duration: float, note: str = "") -> str:
              for v in ("passed", "failed", "error", "skipped", "xfailed", "xpassed") if counts[v]]
     text = (", ".join(parts) or "no checks ran") + f" in {duration:.1f}s"
     return f"{text} ({note})" if note else text
+
+
+def short(x: Optional[float]) -> str:
+    """A statistic as messages and reports show it: three significant digits, `inf` for none."""
+    if x is None or (isinstance(x, float) and math.isinf(x)):
+        return "inf"
+    return f"{x:.3g}"

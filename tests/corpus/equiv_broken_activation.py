@@ -3,9 +3,9 @@
 The usual slip when a config lists activations by name and one of them is not 'relu'.
 """
 import tensorflow as tf
-from _convnet import ConvNet, convnet, images, tf1_name
 
 import tf_equiv
+from _convnet import ConvNet, convnet, images, tf1_name
 
 broken_activation = tf_equiv.Pair(
     tf1=convnet,

@@ -3,9 +3,8 @@
 A keep probability (slim's dropout_keep_prob, tf.nn.dropout's keep_prob) read as a rate makes the
 same kind of mistake; only training mode can show it.
 """
-from _convnet import ConvNet, convnet, images, tf1_name
-
 import tf_equiv
+from _convnet import ConvNet, convnet, images, tf1_name
 
 broken_dropout = tf_equiv.Pair(
     tf1=convnet,

@@ -3,9 +3,8 @@
 The forward pass is unchanged; only the regularization loss (and so the gradients of the training
 objective) differ.
 """
-from _convnet import ConvNet, convnet, images, tf1_name
-
 import tf_equiv
+from _convnet import ConvNet, convnet, images, tf1_name
 
 broken_regularizer = tf_equiv.Pair(
     tf1=convnet,

@@ -5,9 +5,9 @@ Every variable is renamed (convnet/block1/kernel becomes migrated/convnet/block1
 checkpoint no longer restores by name. The checker must name the renames and suggest the name_map.
 """
 import tensorflow as tf
-from _convnet import convnet, images
 
 import tf_equiv
+from _convnet import convnet, images
 
 
 class Migrated(tf.keras.layers.Layer):

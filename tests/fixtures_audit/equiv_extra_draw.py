@@ -1,9 +1,9 @@
 """The migrated code draws one more random number (a left-over jitter of zero scale): no value
 changes, but in num_random_ops mode every later op seed shifts."""
 import tensorflow as tf
-from _models import inputs, mlp, shim
 
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def jittered(features, training):

@@ -1,9 +1,9 @@
 """Random draws DeterministicRandomTestTool cannot align: a seeded tf.keras initializer, and a
 tf.random.Generator dropout mask, where the TF1 code draws with stateful ops."""
 import tensorflow as tf
-from _models import inputs, mlp, shim
 
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def keras_initializer(features, training):

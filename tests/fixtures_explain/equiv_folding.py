@@ -1,8 +1,7 @@
 """A correct migration whose outputs differ because grappler folds the TF1 graph's constants:
 `(x + 1e4) + 1e4 - 2e4` is `x` exactly once folded, but rounds twice when run op by op."""
-from _model import dense, inputs, shim
-
 import tf_equiv
+from _model import dense, inputs, shim
 
 
 def recentered(features, training):

@@ -3,9 +3,8 @@ within the pair's timeout (the TF2 side hangs once oneDNN is turned off)."""
 import os
 import time
 
-from _model import dense, inputs, shim
-
 import tf_equiv
+from _model import dense, inputs, shim
 
 
 def scaled(features, training):

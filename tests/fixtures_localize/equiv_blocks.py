@@ -2,9 +2,8 @@
 past the tolerance, an op TF2 adds after every op TF1 has, and a faithful one."""
 import functools
 
-from _blocks import inputs, net, shim
-
 import tf_equiv
+from _blocks import inputs, net, shim
 
 CHECKS = ["transferred_inference", "constant_inference"]
 

@@ -1,9 +1,8 @@
 """A migration whose TF2 model takes a minute to build: localization must give up in time."""
 import time
 
-from _blocks import inputs, net, shim
-
 import tf_equiv
+from _blocks import inputs, net, shim
 
 
 def slow_model():

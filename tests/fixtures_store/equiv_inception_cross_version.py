@@ -1,8 +1,8 @@
 """tf_slim inception_v3: TF1 graph recorded under one TensorFlow, TF2 shim checked under another."""
 import numpy as np
-from _inception import InceptionV3, tf1_forward
 
 import tf_equiv
+from _inception import InceptionV3, tf1_forward
 
 inception = tf_equiv.Pair(
     tf1=tf1_forward, tf2=InceptionV3,

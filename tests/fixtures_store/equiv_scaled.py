@@ -2,9 +2,9 @@
 import os
 
 import numpy as np
-from _models import mlp, shim
 
 import tf_equiv
+from _models import mlp, shim
 
 scaled = tf_equiv.Pair(
     tf1=mlp, tf2=shim(mlp), checks=["variables_match", "transferred_inference"],

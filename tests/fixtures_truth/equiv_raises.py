@@ -1,8 +1,8 @@
 """The TF2 model raises inside tf.function: the message is TensorFlow's final error line."""
 import tensorflow as tf
-from _models import inputs, mlp
 
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 class Traced(tf.keras.layers.Layer):

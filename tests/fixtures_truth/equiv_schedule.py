@@ -2,9 +2,9 @@
 optimizer.iterations. The same schedule passes; a different decay rate fails at step 2, the first
 step whose rate differs (step 1 uses the initial rate on both sides)."""
 import tensorflow as tf
-from _models import inputs, mlp, shim
 
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def tf1_sgd(decay_rate=0.5):

@@ -1,9 +1,8 @@
 """A pair whose sides take minutes: the run must still stop at once on a signal."""
 import time
 
-from _models import inputs, mlp, shim
-
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def slow(features, training):

@@ -1,9 +1,8 @@
 """The TF1 code starts a process of its own that would outlive the run."""
 import subprocess
 
-from _models import inputs, mlp, shim
-
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def spawning(features, training):

@@ -1,8 +1,8 @@
 """String outputs beside float ones: compared exactly, and no other check is lost to them."""
 import tensorflow as tf
-from _models import inputs, mlp, shim
 
 import tf_equiv
+from _models import inputs, mlp, shim
 
 
 def labelled(features, training, names=("neg", "pos")):

@@ -15,9 +15,8 @@ import secrets
 from typing import Iterator, Optional, TextIO
 
 from tf_equiv.checks import ALL_CHECKS
-from tf_equiv.compare import short
 from tf_equiv.report import terminal
-from tf_equiv.results import MODULE_CASE, CaseResult, Report, summary_line
+from tf_equiv.results import MODULE_CASE, CaseResult, Report, short, summary_line
 
 #: The platform shows at most this many annotations of each kind per step.
 MAX_ERRORS = 10

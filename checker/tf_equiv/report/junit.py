@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
-from tf_equiv.destinations import MARK
-from tf_equiv.records import readable
+from tf_equiv.files import atomic_write
 from tf_equiv.results import CaseResult, Report
+
+#: The attribute that marks a report as tf-equiv's own (`<testsuites name="tf-equiv">`): only such
+#: a file may be replaced by a new report.
+MARK = ("name", "tf-equiv")
 
 
 def _classname(module: str) -> str:
@@ -82,13 +84,4 @@ def write(report: Report, path: str) -> None:
     """Write the report atomically: a reader never sees half a file."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tf-equiv-", suffix=".xml", dir=folder)
-    readable(fd)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(to_xml(report))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: f.write(to_xml(report)))

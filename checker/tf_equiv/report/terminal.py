@@ -5,8 +5,7 @@ import math
 import textwrap
 from typing import TextIO
 
-from tf_equiv.compare import short
-from tf_equiv.results import CaseResult, PairResult, Report, summary_line
+from tf_equiv.results import CaseResult, PairResult, Report, short, summary_line
 
 BAD = ("failed", "error")
 #: Endpoints shown per failing check (terminal table and job summary chart).

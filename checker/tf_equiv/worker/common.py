@@ -10,8 +10,8 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from tf_equiv import protocol
-from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.run import protocol
+from tf_equiv.run.records import SideCheck, save_arrays
 
 SEED = 42
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -214,3 +214,15 @@ def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
     path = save_arrays(os.path.join(out_dir, f"{side}-{safe}.npz"), arrays)
     return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta)
 
+
+def error_result(side: str, check: str, exc: UserError) -> SideCheck:
+    return SideCheck(side, check, "error", message=exc.message, detail=exc.detail, line=exc.line)
+
+
+def guarded(side: str, check: str, what: str, compute: Callable[[], SideCheck]) -> SideCheck:
+    """`compute()`, or the check's error result when it raises (`what` ran: "the TF2 gradients
+    run"): one check's failure never stops the side's other checks."""
+    try:
+        return compute()
+    except Exception as exc:  # user code may raise anything
+        return error_result(side, check, as_user_error(what, exc))

@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from tf_equiv.localize import RESULT_FILE, align, block_of, in_block, stats
+from tf_equiv.diagnose.localize import RESULT_FILE, align, block_of, in_block, stats
+from tf_equiv.files import write_json
 
 #: Ops whose outputs are weights, inputs or constants, not computations of the forward pass.
 NOT_COMPUTED = {"Placeholder", "PlaceholderWithDefault", "Const", "VariableV2", "VarHandleOp",
@@ -52,9 +53,9 @@ def main(argv: list | None = None) -> int:
     try:
         import tensorflow as tf
 
-        from tf_equiv.worker import compat, session
+        from tf_equiv.worker import compat, config
         compat.apply(not args.no_compat_fixes)
-        session.configure(tf)
+        config.configure(tf)
         # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
         # every op is computed on its own on both sides, as eager TF2 does.
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
@@ -65,14 +66,10 @@ def main(argv: list | None = None) -> int:
         first = (str(exc).strip().splitlines() or [""])[0]
         result = {"error": f"{args.side.upper()} side: {type(exc).__name__}: {first}",
                   "detail": traceback.format_exc()}
-    _write_json(target, result)
+    write_json(target, result, default=str)
     return 0
 
 
-def _write_json(path: str, data: dict) -> None:
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(data, f, default=str)
-    os.replace(path + ".tmp", path)
 
 
 def _load(args: argparse.Namespace) -> tuple:
@@ -131,7 +128,7 @@ def _static_bytes(t: Any) -> int:
 # --- the TF1 side -------------------------------------------------------------------------------
 
 def _tf1(tf: Any, args: argparse.Namespace) -> dict:
-    from tf_equiv.records import save_arrays
+    from tf_equiv.run.records import save_arrays
     from tf_equiv.worker import tf1
     from tf_equiv.worker.common import SEED, record_name
 
@@ -163,7 +160,7 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
 
 
 def _session(tf: Any, graph: Any) -> Any:
-    from tf_equiv.worker.session import Numerics, session_config
+    from tf_equiv.worker.config import Numerics, session_config
 
     return tf.compat.v1.Session(graph=graph, config=session_config(tf, Numerics(), False))
 
@@ -244,7 +241,7 @@ class _Traced:
 
 def _compare(pair: Any, index: dict, run: _Traced, outputs: dict,
              args: argparse.Namespace) -> dict:
-    from tf_equiv.compare import compare_arrays
+    from tf_equiv.verdict.compare import compare_arrays
 
     entries = index["entries"]
     prefix, aligned, tf1_only, tf2_only = _alignment(entries, outputs)
@@ -313,7 +310,7 @@ def _output_divergence(pair: Any, index: dict, outputs: dict, by_tensor: dict, r
                        args: argparse.Namespace) -> dict | None:
     """Every aligned op agrees: an output TF2 computes past them, through ops TF1 lacks, may
     still differ (`logits + 1e-3` outside any scope)."""
-    from tf_equiv.compare import compare_arrays
+    from tf_equiv.verdict.compare import compare_arrays
 
     captured = {e["tensor"]: e for e in index["entries"]}
     aligned = {id(t) for _, t in by_tensor.values()}
@@ -356,7 +353,7 @@ def _first(e: dict, t: Any, c: Any, value: np.ndarray, position: int, tf2_only: 
 
 
 def _save_first(out: str, tf1_value: np.ndarray, tf2_value: np.ndarray) -> str:
-    from tf_equiv.records import save_arrays
+    from tf_equiv.run.records import save_arrays
 
     return save_arrays(os.path.join(out, "first-divergence.npz"), {"tf1": tf1_value,
                                                                    "tf2": tf2_value})
@@ -383,7 +380,7 @@ def _shadow(first: dict, by_tensor: dict, entries: list, run: _Traced, pair: Any
 def _fed_run(scope: str, inside: list, e: dict, by_tensor: dict, entries: list, run: _Traced,
              pair: Any) -> dict:
     """TF2's value of `e` with TF1's values fed for every captured tensor entering `inside`."""
-    from tf_equiv.compare import compare_arrays
+    from tf_equiv.verdict.compare import compare_arrays
 
     base = {"block": scope, "op": _short(e["tensor"])}
     captured = {x["tensor"] for x in entries}

@@ -9,20 +9,22 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv import checks as check_table
-from tf_equiv.protocol import Transfer
-from tf_equiv.records import SideCheck, save_arrays
+from tf_equiv.run.protocol import Transfer
+from tf_equiv.run.records import SideCheck, save_arrays
 from tf_equiv.worker import audit
 from tf_equiv.worker.common import (
     SEED,
     UserError,
     as_user_error,
     call_user,
+    error_result,
     flatten,
+    guarded,
     record_name,
     write_check,
 )
+from tf_equiv.worker.config import Numerics, session_config
 from tf_equiv.worker.numerics import default_loss, variable_spec
-from tf_equiv.worker.session import Numerics, error_result, guarded, session_config
 
 SIDE = "tf1"
 

@@ -10,21 +10,22 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv import checks as check_table
-from tf_equiv.records import SideCheck
+from tf_equiv.run.records import SideCheck
 from tf_equiv.worker import audit
 from tf_equiv.worker.common import (
     SEED,
     UserError,
     as_user_error,
     call_user,
+    error_result,
     flatten,
+    guarded,
     is_user_file,
     map_nested,
     record_name,
     write_check,
 )
 from tf_equiv.worker.numerics import default_loss, variable_spec
-from tf_equiv.worker.session import error_result, guarded
 
 SIDE = "tf2"
 Step = Callable[["Model", str], SideCheck]

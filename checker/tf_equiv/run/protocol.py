@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Optional, Union
 
-from tf_equiv.records import SideCheck
+from tf_equiv.run.records import SideCheck
 
 
 class ProtocolError(ValueError):

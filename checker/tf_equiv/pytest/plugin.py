@@ -21,12 +21,13 @@ from typing import Any, Callable, Generator, Iterator, Optional
 
 import pytest
 
-from tf_equiv import discover, engine
-from tf_equiv.discover import skipped_dir
+from tf_equiv import engine
 from tf_equiv.errors import TfEquivError
-from tf_equiv.judge import module_error
-from tf_equiv.pytest_entry import add_options
+from tf_equiv.plan import discover
+from tf_equiv.plan.discover import PlannedPair, skipped_dir
+from tf_equiv.pytest.entry import add_options
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult
+from tf_equiv.verdict.judge import module_error
 
 
 class CaseFailed(TfEquivError):
@@ -188,7 +189,7 @@ class EquivModule(pytest.File):
 class PairNode(pytest.Collector):
     """One pair: a CheckItem per planned check; the pair runs once, for all of them."""
 
-    def __init__(self, *, planned: engine.PlannedPair, **kwargs: Any) -> None:
+    def __init__(self, *, planned: PlannedPair, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
         self._result: Optional[PairResult] = None

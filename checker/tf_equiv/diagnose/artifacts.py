@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import threading
 from typing import Optional
 
@@ -22,11 +21,12 @@ import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.errors import UsageError
-from tf_equiv.protocol import Inputs
-from tf_equiv.records import SideCheck, readable, save_arrays
+from tf_equiv.files import atomic_write, write_json
 from tf_equiv.results import PairResult
-from tf_equiv.runner import SideRun
-from tf_equiv.store import folder_name
+from tf_equiv.run.protocol import Inputs
+from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.run.sides import SideRun
+from tf_equiv.run.store import folder_name
 
 FORMAT = "tf-equiv-artifacts"
 VERSION = 1
@@ -168,11 +168,7 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
             entry["records"].append(_save_record(pair_dir, case.check, first, found, budget,
                                                  folder))
         entries.append(entry)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=pair_dir)
-    readable(fd)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(entries, f, indent=1)
-    os.replace(tmp, os.path.join(pair_dir, _PAIR_ENTRY))
+    write_json(os.path.join(pair_dir, _PAIR_ENTRY), entries, indent=1)
 
 
 def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
@@ -183,11 +179,8 @@ def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
     target = os.path.join(pair_dir, "inputs.npz")
     # A copy beside the target, then a rename: a link placed at the target is replaced, never
     # written through.
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=pair_dir)
-    readable(fd)
-    with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    os.replace(tmp, target)
+    with open(source, "rb") as src:
+        atomic_write(target, lambda dst: shutil.copyfileobj(src, dst), binary=True)
     return os.path.relpath(target, folder)
 
 
@@ -225,11 +218,7 @@ def _write_index(folder: str) -> None:
              "note": "per failing check, the first divergent record in forward order; arrays "
                      "are .npz files with keys tf1 and tf2; `rerun` re-runs that pair and check",
              "failures": entries}
-    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".json", dir=folder)
-    readable(fd)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(index, f, indent=1)
-    os.replace(tmp, os.path.join(folder, INDEX))
+    write_json(os.path.join(folder, INDEX), index, indent=1)
 
 
 def finish(folder: str) -> None:

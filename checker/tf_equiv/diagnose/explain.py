@@ -16,11 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from tf_equiv.checks import SPECS
-from tf_equiv.compare import short
-from tf_equiv.judge import judge
-from tf_equiv.localize import Localization, localize
-from tf_equiv.results import CaseResult, PairResult
-from tf_equiv.runner import SideSpec, run_sides
+from tf_equiv.diagnose.localize import Localization, localize
+from tf_equiv.results import CaseResult, PairResult, short
+from tf_equiv.run.sides import SideSpec, run_sides
+from tf_equiv.verdict.judge import judge
 
 #: The grappler passes that change float results (fold constants, reassociate, fuse kernels).
 NUMERIC_PASSES = ("arithmetic_optimization", "constant_folding", "remapping", "layout_optimizer")

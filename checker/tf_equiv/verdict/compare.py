@@ -11,6 +11,8 @@ from typing import Callable, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv.results import short
+
 Verdict = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 MAX_TABLE_ROWS = 40
 #: Machine epsilon of the float formats narrower than float32. Their records reach the parent
@@ -243,12 +245,6 @@ def table(results: Sequence[RecordComparison]) -> str:
 def _names(names: Sequence[str], limit: int = 5) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
-
-
-def short(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isinf(x)):
-        return "inf"
-    return f"{x:.3g}"
 
 
 def _idx(index: tuple) -> str:

@@ -12,9 +12,9 @@ from typing import Iterable
 from xml.etree import ElementTree
 
 from tf_equiv.errors import UsageError
+from tf_equiv.report.junit import MARK
 
 #: The attribute of <testsuites> that says tf-equiv wrote the report.
-MARK = ("name", "tf-equiv")
 
 
 def written_by_us(path: str) -> bool:

@@ -22,8 +22,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from tf_equiv import checks
-from tf_equiv.compare import short
-from tf_equiv.runner import PACKAGE_ROOT
+from tf_equiv.results import short
+from tf_equiv.run.sides import PACKAGE_ROOT
 
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20

@@ -17,16 +17,15 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from tf_equiv import protocol
 from tf_equiv.errors import RecordsError, UsageError
-from tf_equiv.protocol import Environment, Inputs, ProtocolError
-from tf_equiv.records import readable
-from tf_equiv.runner import SideRun
+from tf_equiv.files import write_json
+from tf_equiv.run import protocol
+from tf_equiv.run.protocol import Environment, Inputs, ProtocolError
+from tf_equiv.run.sides import SideRun
 
 FORMAT = "tf-equiv-records"
 FORMAT_VERSION = 1
@@ -94,7 +93,7 @@ class Store:
             if data.get("file"):
                 data["file"] = os.path.relpath(data["file"], folder)
             events.append(data)
-        _write_json(os.path.join(folder, "events.json"), events)
+        write_json(os.path.join(folder, "events.json"), events, indent=1, sort_keys=True)
         env = run.find(Environment) or Environment()
         inputs = run.find(Inputs) or Inputs()
         with self._lock:
@@ -105,7 +104,7 @@ class Store:
                 "inputs_sha256": inputs.sha256, "finished": run.finished,
                 "environment": env.environment, "compat_fixes": list(env.compat_fixes),
             }
-            _write_json(os.path.join(self.root, MANIFEST), self.manifest)
+            write_json(os.path.join(self.root, MANIFEST), self.manifest, indent=1, sort_keys=True)
 
     def find(self, pair_id: str) -> Optional[StoredPair]:
         """The pair's stored records; RecordsError when its folder would leave the store."""
@@ -148,11 +147,3 @@ def inside(root: str, relative: object, what: str) -> str:
     if os.path.commonpath([real_root, path]) != real_root or path == real_root:
         raise RecordsError(f"{what} in {root} leaves the store: {relative!r}")
     return path
-
-
-def _write_json(path: str, data: object) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=os.path.dirname(path))
-    readable(fd)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)

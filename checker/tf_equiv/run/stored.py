@@ -4,17 +4,14 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
-from tf_equiv.protocol import Fatal, Inputs, Transfer
+from tf_equiv.plan.discover import PlannedPair
 from tf_equiv.results import CaseResult, PairResult
-from tf_equiv.runner import SideRun, SideSpec, run_sides
-from tf_equiv.store import Store, source_sha256
-
-if TYPE_CHECKING:
-    from tf_equiv.engine import PlannedPair
+from tf_equiv.run.protocol import Fatal, Inputs, Transfer
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides
+from tf_equiv.run.store import Store, source_sha256
 
 
 def stored_tf1(planned: PlannedPair, store: Store) -> tuple:

@@ -104,3 +104,16 @@ def _pairs(tree: ast.Module) -> Iterator[DeclaredPair]:
 def _is_pair(func: ast.expr) -> bool:
     return (isinstance(func, ast.Name) and func.id == "Pair") or \
         (isinstance(func, ast.Attribute) and func.attr == "Pair")
+
+
+@dataclass(frozen=True)
+class PlannedPair:
+    """A declared pair with the checks planned for it."""
+
+    module: Module
+    declared: DeclaredPair
+    checks: tuple                          # ((check, skip reason or None), ...)
+
+    @property
+    def id(self) -> str:
+        return f"{self.module.display}::{self.declared.name}"

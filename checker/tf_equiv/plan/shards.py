@@ -4,11 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Optional, Sequence
 
 from tf_equiv.errors import UsageError
-from tf_equiv.records import readable
+from tf_equiv.files import write_json
 from tf_equiv.results import Report
 
 
@@ -37,12 +36,7 @@ def write_timings(path: str, report: Report) -> None:
     timings = read_timings(path)
     timings.update({f"{p.module}::{p.pair}": round(p.duration, 3) for p in report.pairs
                     if p.pair != "<module>" and p.duration > 0})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=folder)
-    readable(fd)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(dict(sorted(timings.items())), f, indent=1)
-    os.replace(tmp, path)
+    write_json(path, dict(sorted(timings.items())), indent=1)
 
 
 def assign_shards(pair_ids: Sequence[str], count: int, timings: dict) -> dict:

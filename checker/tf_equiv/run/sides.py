@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, TypeVar
 
 from tf_equiv import checks as check_table
-from tf_equiv import protocol
 from tf_equiv.checks import SIDES
-from tf_equiv.protocol import Done, Event, PairSettings, ProtocolError, Transfer
-from tf_equiv.records import SideCheck
+from tf_equiv.run import protocol
+from tf_equiv.run.protocol import Done, Event, PairSettings, ProtocolError, Transfer
+from tf_equiv.run.records import SideCheck
 
 TAIL_LINES = 50
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 E = TypeVar("E")
 

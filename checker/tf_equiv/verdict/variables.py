@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from tf_equiv.compare import Outcome, _names, _shape
+from tf_equiv.verdict.compare import Outcome, _names, _shape
 
 NAME_MAP_HINT = ("Hint: a renamed variable_scope or layer name; keep the TF1 names, or pass "
                  "name_map=lambda tf2_name: tf1_name to the Pair for a documented difference")

@@ -5,8 +5,6 @@ each check's records are one `.npz` file (read back with `allow_pickle=False`), 
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Optional
 
@@ -14,6 +12,7 @@ import numpy as np
 
 from tf_equiv.checks import Side
 from tf_equiv.errors import RecordsError
+from tf_equiv.files import atomic_write
 
 Status = Literal["ok", "error", "skipped"]
 
@@ -62,34 +61,7 @@ class SideCheck:
         return {n: loaded[n] for n in names}
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError):
-        return 0o022
-
-
-def readable(fd: int) -> None:
-    """Give a file made by mkstemp (0600) the mode a plain open() would have: the reports and
-    records are read by other users (a CI step, a container run as another uid)."""
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-    except OSError:
-        pass
-
-
 def save_arrays(path: str, arrays: dict) -> str:
     """Write records to `path` (.npz) atomically; return the path."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder)
-    readable(fd)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{name: np.asarray(a) for name, a in arrays.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **{name: np.asarray(a)
+                                                      for name, a in arrays.items()}), binary=True)

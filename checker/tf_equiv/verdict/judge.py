@@ -9,14 +9,14 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from tf_equiv import checks
-from tf_equiv.compare import Outcome, compare_records
-from tf_equiv.compare_variables import created_once, variables_match
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
-from tf_equiv.protocol import Environment, Event, Fatal, PairSettings, Transfer
-from tf_equiv.records import SideCheck
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
-from tf_equiv.runner import SideRun
+from tf_equiv.run.protocol import Environment, Event, Fatal, PairSettings, Transfer
+from tf_equiv.run.records import SideCheck
+from tf_equiv.run.sides import SideRun
+from tf_equiv.verdict.compare import Outcome, compare_records
+from tf_equiv.verdict.variables import created_once, variables_match
 
 #: Where the TF1 side keeps the records a TF2-only regime is compared with.
 

@@ -1,7 +1,7 @@
 """pytest entry point: adds the tf-equiv options; `--tf-equiv` loads the plugin that collects pairs.
 
 pytest imports this module in every run once tf-equiv is installed, so it stays tiny and collects
-nothing unless `--tf-equiv` is given (`-p tf_equiv.pytest_plugin` loads the plugin directly).
+nothing unless `--tf-equiv` is given (`-p tf_equiv.pytest.plugin` loads the plugin directly).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-PLUGIN = "tf_equiv.pytest_plugin"
+PLUGIN = "tf_equiv.pytest.plugin"
 
 
 def _seconds(value: str) -> float:

@@ -1,0 +1,1 @@
+"""The pytest plugin: `pytest --tf-equiv` runs the pairs as tests."""

@@ -1,0 +1,2 @@
+"""From both sides' records to a verdict per check: comparisons with statistics, the structural
+checks, the judge. No TensorFlow here."""
