@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.results import short
-from tf_equiv.run.sides import PACKAGE_ROOT
+from tf_equiv.run.sides import Worker, exit_words, log_tail
 
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
@@ -64,49 +62,26 @@ class _Worker:
 
     def __init__(self, side: str, module: str, pair: str, check: str, out_dir: str,
                  python: str, threads: int, compat_fixes: bool) -> None:
-        self.side, self.log_path = side, os.path.join(out_dir, f"localize-{side}.log")
-        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path, PYTHONUNBUFFERED="1",
-                   TF_EQUIV_THREADS=str(threads),
-                   TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
-        cmd = [python, "-m", "tf_equiv.worker.localize", "--side", side, "--module", module,
-               "--pair", pair, "--weights", checks.spec(check).weights, "--out", out_dir,
-               "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
+        self.side = side
+        weights = checks.spec(check).weights or "transferred"
+        args = ["--side", side, "--module", module, "--pair", pair, "--weights", weights,
+                "--out", out_dir, "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
         if not compat_fixes:
-            cmd.append("--no-compat-fixes")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
-                                         stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True, cwd=os.path.dirname(module))
-
-    def tell(self, message: dict) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.close()
-        except (OSError, ValueError):
-            pass   # it already ended; its log says why
+            args.append("--no-compat-fixes")
+        self.worker = Worker(python, "tf_equiv.worker.localize", args,
+                             os.path.join(out_dir, f"localize-{side}.log"), os.path.dirname(module),
+                             threads)
+        self.proc, self.tell = self.worker.proc, self.worker.send
 
     def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.worker.kill()
         self.proc.wait()
 
     def ended(self) -> str:
-        code = self.proc.returncode
-        how = f"was killed by signal {-code}" if code is not None and code < 0 \
-            else f"exited with status {code}"
-        return f"the {self.side.upper()} localization worker {how} without a result"
+        return f"the {self.side.upper()} localization worker {exit_words(self.proc.returncode)}"
 
     def tail(self) -> str:
-        try:
-            with open(self.log_path, "rb") as f:
-                lines = f.read()[-100_000:].decode("utf-8", "replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(lines[-TAIL_LINES:])
+        return log_tail(self.worker.log_path, TAIL_LINES)
 
 
 def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, python: str,

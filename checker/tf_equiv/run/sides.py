@@ -61,23 +61,72 @@ class SideRun:
         if self.timed_out:
             return (f"{label} side timed out after {self.timeout:g} s and was killed with its "
                     "children (raise Pair(timeout=...) or the timeout option)")
-        code = self.returncode
-        if code is not None and code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            return f"{label} side was killed by {name} (exit status {code})"
-        return f"{label} side exited with status {code} before finishing"
+        return f"{label} side {exit_words(self.returncode)}"
 
     def log_tail(self, lines: int = TAIL_LINES) -> str:
+        return log_tail(self.log_path, lines)
+
+
+def exit_words(code: Optional[int]) -> str:
+    """How a worker ended, in words: "was killed by SIGKILL (exit status -9)", "exited with
+    status 1 before finishing"."""
+    if code is not None and code < 0:
         try:
-            with open(self.log_path, "rb") as f:
-                data = f.read()[-200_000:]
-        except OSError:
-            return ""
-        text = data.decode("utf-8", "replace").splitlines()
-        return "\n".join(text[-lines:])
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name} (exit status {code})"
+    return f"exited with status {code} before finishing"
+
+
+def log_tail(path: str, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a worker's log ("" when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()[-200_000:]
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+class Worker:
+    """One worker process of this tf_equiv (`python -m MODULE ARGS`): a pair's side or a
+    localization worker. It runs in its own process group (a timeout or a stop kills it with
+    whatever it started), in the user's module's folder, with its output in `log_path`, this
+    checkout's tf_equiv on its path (also under another interpreter, `record --python`), and
+    `threads` cores; the parent may write it one JSON line on its stdin."""
+
+    def __init__(self, python: str, module: str, args: list, log_path: str, cwd: str,
+                 threads: int, env: Optional[dict] = None, pass_fds: tuple = ()) -> None:
+        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
+        environ = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path,
+                       TF_EQUIV_THREADS=str(threads), PYTHONUNBUFFERED="1",
+                       TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
+        environ.update(env or {})
+        self.log_path = log_path
+        self.started = time.monotonic()
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [python, "-m", module, *args], stdin=subprocess.PIPE, stdout=log,
+                stderr=subprocess.STDOUT, env=environ, pass_fds=pass_fds, start_new_session=True,
+                cwd=cwd)
+
+    def send(self, message: Optional[dict]) -> None:
+        """Write one JSON line on its stdin (None: nothing) and close it."""
+        try:
+            assert self.proc.stdin is not None
+            if message is not None:
+                self.proc.stdin.write((json.dumps(message) + "\n").encode())
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass   # it already ended; its own outcome says why
+
+    def kill(self) -> None:
+        """Kill its whole process group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @dataclass(frozen=True)
@@ -98,18 +147,11 @@ class SideSpec:
 
 
 class _Process:
-    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, dict], None],
+    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, Event], None],
                  log_name: str) -> None:
         self.run = SideRun(side, timeout=spec.timeout, log_path=os.path.join(spec.out_dir, log_name))
         read_fd, write_fd = os.pipe()
-        # The workers import this very tf_equiv, also under another interpreter (record --python).
-        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
-        env = dict(os.environ, TF_EQUIV_EVENT_FD=str(write_fd), TF_USE_LEGACY_KERAS="1",
-                   PYTHONPATH=path,
-                   TF_EQUIV_THREADS=str(spec.threads), PYTHONUNBUFFERED="1",
-                   TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
-        env.update(dict(spec.env))
-        cmd = [spec.python, "-m", "tf_equiv.worker", "--module", spec.module, "--pair", spec.pair,
+        cmd = ["--module", spec.module, "--pair", spec.pair,
                "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
         if not spec.compat_fixes:
             cmd.append("--no-compat-fixes")
@@ -119,11 +161,11 @@ class _Process:
             cmd += ["--grappler-off", ",".join(spec.grappler_off)]
         if spec.tf1_optimized:
             cmd.append("--tf1-optimized")
-        self.started = time.monotonic()
-        with open(self.run.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env,
-                pass_fds=(write_fd,), start_new_session=True, cwd=os.path.dirname(spec.module))
+        self.worker = Worker(spec.python, "tf_equiv.worker", cmd, self.run.log_path,
+                             os.path.dirname(spec.module), spec.threads,
+                             {"TF_EQUIV_EVENT_FD": str(write_fd), **dict(spec.env)}, (write_fd,))
+        self.proc, self.started = self.worker.proc, self.worker.started
+        self.send, self.kill = self.worker.send, self.worker.kill
         os.close(write_fd)
         if side == "tf1":
             self.send(None)
@@ -141,22 +183,6 @@ class _Process:
                 if event is not None:
                     self.run.events.append((time.monotonic() - self.started, event))
                     self._on_event(self.run.side, event)
-
-    def send(self, message: Optional[dict]) -> None:
-        """Write one message on the side's stdin (None: nothing) and close it."""
-        try:
-            assert self.proc.stdin is not None
-            if message is not None:
-                self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.close()
-        except (OSError, ValueError):
-            pass   # the side already ended; its own outcome says why
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def split_checks(side: str, checks: tuple, parts: int) -> list:
