@@ -180,3 +180,12 @@ def test_the_decoder_rejects_what_is_not_an_event():
         protocol.decode(json.dumps({"type": "check", "check": "gradients"}))
     with pytest.raises(ProtocolError, match="not an event"):
         protocol.decode("[1, 2]")
+
+
+def test_records_named_like_savez_options_are_kept(tmp_path):
+    # A top-level TF1 variable named `file` or `allow_pickle` is a record of that name.
+    arrays = {"file": np.arange(3.0), "allow_pickle": np.ones(2), "outputs/x": np.zeros(1)}
+    check = records(tmp_path, "tf1", "transferred_inference", arrays)
+    loaded = check.arrays()
+    assert list(loaded) == list(arrays)
+    assert all(np.array_equal(loaded[k], v) for k, v in arrays.items())

@@ -9,14 +9,15 @@ import fnmatch
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv import stopping
@@ -26,11 +27,11 @@ from tf_equiv.errors import UsageError
 from tf_equiv.plan.destinations import check_report_path
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
-from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.results import CaseResult, PairResult, Report, Verdict
 from tf_equiv.run.protocol import Fatal, ModulePairs
-from tf_equiv.run.sides import SideSpec, run_sides
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 from tf_equiv.run.store import Store
-from tf_equiv.run.stored import check_inputs, record_pair, stored_tf1
+from tf_equiv.run.stored import StoredTF1, check_inputs, record_pair, stored_tf1
 from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
 
 
@@ -38,12 +39,12 @@ from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
 class Config:
     """Everything a run needs, built by the CLI (or tests) and never changed."""
 
-    paths: tuple = (".",)
+    paths: tuple[str, ...] = (".",)
     junit_xml: Optional[str] = None
-    select: tuple = ()
+    select: tuple[str, ...] = ()
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float = 900.0
-    shard: Optional[tuple] = None          # (index, count), 1-based
+    shard: Optional[tuple[int, int]] = None  # (index, count), 1-based
     compat_fixes: bool = True
     allow_empty: bool = False
     against: Optional[str] = None          # compare with stored TF1 records instead of running TF1
@@ -51,19 +52,19 @@ class Config:
     python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     explain: bool = True                   # re-run failed checks under numeric variations
-    grappler_off: tuple = ()               # grappler passes turned off for the whole run
+    grappler_off: tuple[str, ...] = ()     # grappler passes turned off for the whole run
     tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
     artifacts: Optional[str] = None        # folder for the arrays of failing records
 
 
 @dataclass(frozen=True)
 class Plan:
-    modules: tuple
-    pairs: tuple
-    broken: tuple                          # PairResult per unreadable module
+    modules: tuple[Module, ...]
+    pairs: tuple[PlannedPair, ...]
+    broken: tuple[PairResult, ...]         # PairResult per unreadable module
     #: Modules whose pairs are not visible in the source (made by a factory function, say): a
     #: worker imports them to list their pairs, which then run like the others.
-    to_collect: tuple = ()
+    to_collect: tuple[Module, ...] = ()
     store: Optional[Store] = None          # the records of --against or record --out
 
 
@@ -110,7 +111,7 @@ def make_plan(config: Config) -> Plan:
     return Plan(modules, tuple(pairs), broken, to_collect, store)
 
 
-def plan_module(config: Config, module: Module, declared: Sequence) -> list:
+def plan_module(config: Config, module: Module, declared: Sequence[DeclaredPair]) -> list[PlannedPair]:
     """The selected checks of each declared pair; pairs with none selected are left out."""
     out = []
     for pair in declared:
@@ -136,7 +137,7 @@ def in_shard(config: Config, pair: PlannedPair) -> bool:
     return not config.shard or shard_of(pair.id, config.shard[1]) == config.shard[0]
 
 
-def discovered(config: Config, module: Module, runs: dict) -> list:
+def discovered(config: Config, module: Module, runs: Mapping[str, SideRun]) -> list[PlannedPair]:
     """Pairs a worker found in the module at run time, planned like the declared ones."""
     event = next((r.find(ModulePairs) for r in runs.values() if r.find(ModulePairs)), None)
     if not event:
@@ -148,7 +149,7 @@ def discovered(config: Config, module: Module, runs: dict) -> list:
     return [p for p in plan_module(config, module, found) if in_shard(config, p)]
 
 
-def misnamed(module: Module, runs: dict) -> Optional[PairResult]:
+def misnamed(module: Module, runs: Mapping[str, SideRun]) -> Optional[PairResult]:
     """An error for the pairs a module declares under names that are not Python identifiers
     (`globals()["../x"] = Pair(...)`): a pair's name becomes part of ids, reports and folders."""
     event = next((r.find(ModulePairs) for r in runs.values() if r.find(ModulePairs)), None)
@@ -162,21 +163,14 @@ def misnamed(module: Module, runs: dict) -> Optional[PairResult]:
                         "pairs still run", 0)
 
 
-def _interrupted(planned: PlannedPair) -> PairResult:
-    cases = tuple(CaseResult(planned.module.display, planned.declared.name, c, "error",
-                             f"{c}: not run: interrupted", file=planned.module.display,
-                             line=planned.declared.line) for c, _ in planned.checks)
-    return PairResult(planned.module.display, planned.declared.name, cases,
-                      line=planned.declared.line)
-
 
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
              stop: threading.Event, store: Optional[Store] = None, parts: int = 1,
-             budget: Optional[artifacts.Budget] = None) -> tuple:
+             budget: Optional[artifacts.Budget] = None) -> tuple[PairResult, dict[str, SideRun]]:
     """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
     module, declared = planned.module, planned.declared
     if stop.is_set():
-        return _interrupted(planned), {}
+        return _all(planned, "error", "not run: interrupted"), {}
     started = time.monotonic()
     # A pair's name is an identifier (discover and misnamed see to it); the prefix is only for a
     # person reading the temporary folder, so it is sanitised all the same.
@@ -187,23 +181,23 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         timeout = config.timeout
     skip = declared.literals.get("skip")
     if isinstance(skip, str):
-        return PairResult(module.display, declared.name, tuple(
-            CaseResult(module.display, declared.name, c, "skipped", skip, file=module.display,
-                       line=declared.line) for c, _ in planned.checks), line=declared.line), {}
+        return _all(planned, "skipped", skip, named=False), {}
     runnable = [c for c, reason in planned.checks if reason is None]
     sides = () if not runnable else ("tf2",) if all(map(checks_mod.tf2_only, runnable)) \
         else ("tf1", "tf2")
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes, config.python, config.grappler_off,
                     tf1_optimized=config.tf1_optimized)
-    runs: dict = {}
-    stored = None
+    runs: dict[str, SideRun] = {}
+    stored: Optional[StoredTF1] = None
     early = EarlyComparisons()
     try:
         if config.record_out:
+            assert store is not None, "make_plan opens the store of record --out"
             result = record_pair(planned, spec, store, stop, parts)
             return replace(result, duration=time.monotonic() - started), {}
         if config.against and "tf1" in sides:
+            assert store is not None, "make_plan opens the store of --against"
             stored, problem = stored_tf1(planned, store)
             if problem:
                 return _all(planned, "error", problem), {}
@@ -219,12 +213,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
                        early.results())
     except Exception as exc:  # a checker bug must not lose the other pairs' results
-        cases = tuple(CaseResult(module.display, declared.name, c, "error",
-                                 f"{c}: internal error of tf-equiv: {type(exc).__name__}: {exc}",
-                                 detail=traceback.format_exc(), file=module.display,
-                                 line=declared.line)
-                      for c, _ in planned.checks)
-        return PairResult(module.display, declared.name, cases, line=declared.line), runs
+        return _all(planned, "error", f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
+                    traceback.format_exc()), runs
     if stored is not None:
         result = check_inputs(result, stored, runs["tf2"])
     elif config.explain:
@@ -243,9 +233,9 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
     return replace(result, duration=time.monotonic() - started), runs
 
 
-def _rerun_options(config: Config) -> tuple:
+def _rerun_options(config: Config) -> tuple[str, ...]:
     """The options of this run that change the numbers, for the artifacts' re-run command."""
-    options: list = [f"--grappler-off={p}" for p in config.grappler_off]
+    options: list[str] = [f"--grappler-off={p}" for p in config.grappler_off]
     if config.tf1_optimized:
         options.append("--tf1-optimized")
     if not config.compat_fixes:
@@ -261,15 +251,20 @@ def _note_all(result: PairResult, note: str, detail: str) -> PairResult:
     return replace(result, cases=cases)
 
 
-def _all(planned: PlannedPair, verdict: str, message: str, detail: str = "") -> PairResult:
+def _all(planned: PlannedPair, verdict: Verdict, message: str, detail: str = "",
+         named: bool = True) -> PairResult:
+    """The one way a whole pair gets one verdict (interrupted, skipped, an unusable store, an
+    internal error): every planned check, each message led by the check's id when `named`."""
     module, declared = planned.module, planned.declared
     return PairResult(module.display, declared.name, tuple(
-        CaseResult(module.display, declared.name, c, verdict, f"{c}: {message}", detail=detail,
+        CaseResult(module.display, declared.name, c, verdict,
+                   f"{c}: {message}" if named else message, detail=detail,
                    file=module.display, line=declared.line) for c, _ in planned.checks),
         line=declared.line)
 
 
-def collect(module: Module, config: Config, workdir: str, stop: threading.Event) -> tuple:
+def collect(module: Module, config: Config, workdir: str,
+            stop: threading.Event) -> tuple[Optional[PairResult], dict[str, SideRun]]:
     """Import a module in a worker to list its pairs: (PairResult for an import error, runs)."""
     out_dir = tempfile.mkdtemp(prefix="collect-", dir=workdir)
     spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes,
@@ -298,7 +293,7 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     the first moments also ends in a report); without it, the handlers are installed here.
     """
     started = time.monotonic()
-    previous: dict = {}
+    previous: dict[signal.Signals, stopping.Handler] = {}
     if stop is None:
         stop = threading.Event()
         previous = stopping.install(stop)
@@ -318,8 +313,10 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     budget = artifacts.Budget() if config.artifacts else None
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pending = {pool.submit(run_pair, p, config, workdir, threads, stop, plan.store,
-                                   parts, budget): p.module for p in plan.pairs}
+            # Each gives (a PairResult, or None for a module whose pairs a worker listed, runs).
+            pending: dict[Future[tuple[Optional[PairResult], dict[str, SideRun]]], Module] = {
+                pool.submit(run_pair, p, config, workdir, threads, stop, plan.store, parts,
+                            budget): p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
             misnamed_seen: set = set()

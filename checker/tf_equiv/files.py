@@ -30,7 +30,8 @@ def atomic_write(path: str, write: Callable[[IO[Any]], object], binary: bool = F
             os.fchmod(fd, 0o666 & ~_umask())
         except OSError:
             pass
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+        stream: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")
+        with stream as f:
             write(f)
         os.replace(tmp, path)
     except BaseException:

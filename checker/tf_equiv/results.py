@@ -4,9 +4,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Iterable, Literal, Optional
 
-VERDICTS = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+#: A case's verdict, as pytest names its outcomes.
+Verdict = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+VERDICTS: tuple[Verdict, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 MODULE_CASE = "<module>"
 
 
@@ -17,14 +19,16 @@ class CaseResult:
     module: str
     pair: str
     check: str
-    verdict: str
+    verdict: Verdict
     message: str
     detail: str = ""
     duration: float = 0.0
     file: str = ""
     line: int = 0
-    warnings: tuple = ()
-    records: tuple = ()      # RecordComparison values, for reporters
+    warnings: tuple[str, ...] = ()
+    #: verdict.compare.RecordComparison values, for reporters (not named here: the reporters may
+    #: not import the verdict package, which imports this module).
+    records: tuple[Any, ...] = ()
     #: A failure whose cause the comparison already names: "initializer" (draws or distribution),
     #: "structure" (records or gradients one side lacks), "vacuous" (nothing finite to compare).
     #: Numeric explanations cannot change such a verdict and are not tried.
@@ -45,28 +49,30 @@ class PairResult:
 
     module: str
     pair: str
-    cases: tuple
+    cases: tuple[CaseResult, ...]
     duration: float = 0.0
-    environment: dict = field(default_factory=dict)
-    compat_fixes: tuple = ()
-    tolerances: dict = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    compat_fixes: tuple[str, ...] = ()
+    #: "rtol", "atol" and the pair's per-record globs -> a number, an (rtol, atol) pair or None.
+    tolerances: dict[str, Any] = field(default_factory=dict)
     line: int = 0
 
 
 @dataclass(frozen=True)
 class Report:
-    pairs: tuple
+    pairs: tuple[PairResult, ...]
     duration: float = 0.0
     interrupted: bool = False
     note: str = ""      # said after the duration in the summary line: "summed over 3 reports"
 
     @property
-    def cases(self) -> list:
+    def cases(self) -> list[CaseResult]:
         return [c for p in self.pairs for c in p.cases]
 
-    def counts(self) -> Counter:
-        counts = Counter({v: 0 for v in VERDICTS})
-        counts.update(c.verdict for c in self.cases)
+    def counts(self) -> Counter[Verdict]:
+        """Every verdict, in VERDICTS order, with its number of cases (0 included)."""
+        counts: Counter[Verdict] = Counter({v: 0 for v in VERDICTS})
+        counts.update(verdict_counts(self.cases))
         return counts
 
     @property
@@ -85,9 +91,15 @@ def apply_marks(case: CaseResult, xfail: Optional[str]) -> CaseResult:
     return replace(case, verdict="xpassed", message=f"xpassed ({xfail}): {case.message}")
 
 
-def summary_line(counts: Counter, duration: float, note: str = "") -> str:
+def verdict_counts(cases: Iterable[CaseResult]) -> Counter[Verdict]:
+    """The verdicts the cases got, in the order first seen, with their numbers of cases (a verdict
+    no case got is not counted)."""
+    return Counter(c.verdict for c in cases)
+
+
+def summary_line(counts: Counter[Verdict], duration: float, note: str = "") -> str:
     parts = [f"{counts[v]} {v if v != 'error' else 'errors' if counts[v] != 1 else 'error'}"
-             for v in ("passed", "failed", "error", "skipped", "xfailed", "xpassed") if counts[v]]
+             for v in VERDICTS if counts[v]]
     text = (", ".join(parts) or "no checks ran") + f" in {duration:.1f}s"
     return f"{text} ({note})" if note else text
 

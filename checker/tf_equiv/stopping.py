@@ -6,20 +6,25 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from types import FrameType
+from typing import Any, Callable, Mapping, Optional, Union
+
+#: A signal's disposition, as signal.signal takes and returns it.
+Handler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
 
 STOP = threading.Event()
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_received: list = []
+_received: list[int] = []
 
 
-def install(event: threading.Event = STOP) -> dict:
+def install(event: threading.Event = STOP) -> dict[signal.Signals, Handler]:
     """Every SIGINT and SIGTERM from now on, in any number and order, sets `event` (main thread
     only): each side's process group is then killed by the loop that watches it, the cases not
     run are marked interrupted, and the report is written. Returns the handlers replaced."""
     if threading.current_thread() is not threading.main_thread():
         return {}
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
         _received.append(signum)
         event.set()
 
@@ -34,7 +39,7 @@ def ignore() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def restore(previous: dict) -> None:
+def restore(previous: Mapping[signal.Signals, Handler]) -> None:
     for sig, handler in previous.items():
         signal.signal(sig, handler)
 

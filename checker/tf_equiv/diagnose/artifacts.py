@@ -15,7 +15,7 @@ import re
 import shlex
 import shutil
 import threading
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from tf_equiv.run.protocol import Inputs
 from tf_equiv.run.records import SideCheck, save_arrays
 from tf_equiv.run.sides import SideRun
 from tf_equiv.run.store import folder_name
+from tf_equiv.verdict.compare import RecordComparison
 
 FORMAT = "tf-equiv-artifacts"
 VERSION = 1
@@ -48,7 +49,7 @@ def _read_index(folder: str) -> Optional[dict]:
     return index if isinstance(index, dict) and index.get("format") == FORMAT else None
 
 
-def _listed(index: dict, pair_folder: Optional[str] = None) -> set:
+def _listed(index: dict, pair_folder: Optional[str] = None) -> set[str]:
     """The files (relative paths) the index lists: every pair's, or one pair folder's."""
     files = set()
     for entry in index.get("failures", ()):
@@ -137,14 +138,15 @@ def _side_check(run: Optional[SideRun], check: str) -> Optional[SideCheck]:
     return run.check(check, ok=True) if run is not None else None
 
 
-def rerun_command(module: str, pair: str, check: str, folder: str, options: tuple) -> str:
+def rerun_command(module: str, pair: str, check: str, folder: str,
+                  options: tuple[str, ...]) -> str:
     return " ".join(shlex.quote(a) for a in ("tf-equiv", "check", module, "--select",
                                              f"{pair}::{check}", *options, "--artifacts",
                                              folder))
 
 
-def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, budget: Budget,
-              options: tuple = ()) -> None:
+def save_pair(folder: str, result: PairResult, module_path: str, runs: Mapping[str, SideRun],
+              budget: Budget, options: tuple[str, ...] = ()) -> None:
     """Save the failing records of one pair (replacing what an earlier run saved for it)."""
     pair_folder = folder_name(f"{result.module}::{result.pair}")
     pair_dir = os.path.join(folder, pair_folder)
@@ -159,19 +161,21 @@ def save_pair(folder: str, result: PairResult, module_path: str, runs: dict, bud
         found = {"tf1": _side_check(runs.get("tf1"), checks.tf1_source(case.check)),
                  "tf2": _side_check(runs.get("tf2"), case.check)}
         first = next((r for r in case.records if not r), None)
-        entry = {"id": case.id, "folder": pair_folder, "module": result.module,
-                 "pair": result.pair, "check": case.check,
-                 "verdict": case.verdict, "message": case.message, "inputs": inputs,
-                 "rerun": rerun_command(module_path, result.pair, case.check, folder, options),
-                 "records": []}
-        if first is not None and all(found.values()):
-            entry["records"].append(_save_record(pair_dir, case.check, first, found, budget,
+        entry: dict[str, Any] = {
+            "id": case.id, "folder": pair_folder, "module": result.module, "pair": result.pair,
+            "check": case.check, "verdict": case.verdict, "message": case.message,
+            "inputs": inputs,
+            "rerun": rerun_command(module_path, result.pair, case.check, folder, options),
+            "records": []}
+        both = {side: event for side, event in found.items() if event is not None}
+        if first is not None and len(both) == len(found):
+            entry["records"].append(_save_record(pair_dir, case.check, first, both, budget,
                                                  folder))
         entries.append(entry)
     write_json(os.path.join(pair_dir, _PAIR_ENTRY), entries, indent=1)
 
 
-def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
+def _inputs(runs: Mapping[str, SideRun], pair_dir: str, folder: str) -> Optional[str]:
     event = runs["tf2"].find(Inputs) if runs.get("tf2") else None
     source = event.file if event else None
     if not source or not os.path.exists(source):
@@ -184,12 +188,13 @@ def _inputs(runs: dict, pair_dir: str, folder: str) -> Optional[str]:
     return os.path.relpath(target, folder)
 
 
-def _save_record(pair_dir: str, check: str, record: object, found: dict, budget: Budget,
-                 folder: str) -> dict:
+def _save_record(pair_dir: str, check: str, record: RecordComparison,
+                 found: Mapping[str, SideCheck], budget: Budget, folder: str) -> dict[str, Any]:
     arrays = {side: found[side].arrays().get(record.name) for side in ("tf1", "tf2")}
-    info = {"name": record.name, "shape": list(record.shape), "max_abs": record.max_abs,
-            "max_rel": record.max_rel, "worst_index": list(record.worst_index),
-            "mismatched": record.mismatched, "total": record.total, "problem": record.problem}
+    info: dict[str, Any] = {
+        "name": record.name, "shape": list(record.shape), "max_abs": record.max_abs,
+        "max_rel": record.max_rel, "worst_index": list(record.worst_index),
+        "mismatched": record.mismatched, "total": record.total, "problem": record.problem}
     size = sum(int(np.asarray(a).nbytes) for a in arrays.values() if a is not None)
     if any(a is None for a in arrays.values()):
         info["saved"] = False

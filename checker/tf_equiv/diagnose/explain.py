@@ -42,7 +42,7 @@ class Variation:
     applies: Optional[frozenset] = None
 
 
-def variations(result: PairResult, failing: list, spec: SideSpec) -> list:
+def variations(result: PairResult, failing: list[CaseResult], spec: SideSpec) -> list[Variation]:
     """The variations that can change the failing checks' numbers in this run: grappler only
     where a graph was optimized (tf_function; every TF1 check with --tf1-optimized)."""
     env = result.environment

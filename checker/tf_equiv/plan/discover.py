@@ -29,7 +29,7 @@ class Module:
 
     path: str          # absolute
     display: str       # as shown to the user (relative to the working directory when inside it)
-    pairs: tuple = ()
+    pairs: tuple[DeclaredPair, ...] = ()
     error: Optional[str] = None
     error_line: int = 0
 
@@ -112,7 +112,7 @@ class PlannedPair:
 
     module: Module
     declared: DeclaredPair
-    checks: tuple                          # ((check, skip reason or None), ...)
+    checks: tuple[tuple[str, Optional[str]], ...]  # ((check, skip reason or None), ...)
 
     @property
     def id(self) -> str:

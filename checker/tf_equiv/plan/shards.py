@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from tf_equiv.errors import UsageError
 from tf_equiv.files import write_json
@@ -17,7 +17,7 @@ def shard_of(pair_id: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def read_timings(path: Optional[str]) -> dict:
+def read_timings(path: Optional[str]) -> dict[str, float]:
     """{pair id: seconds} from a --timings file; a missing file is an empty one."""
     if not path or not os.path.exists(path):
         return {}
@@ -39,7 +39,8 @@ def write_timings(path: str, report: Report) -> None:
     write_json(path, dict(sorted(timings.items())), indent=1)
 
 
-def assign_shards(pair_ids: Sequence[str], count: int, timings: dict) -> dict:
+def assign_shards(pair_ids: Sequence[str], count: int,
+                  timings: Mapping[str, float]) -> dict[str, int]:
     """{pair id: 1-based shard}, the same on every machine given the same pairs and timings.
 
     With timings: longest pairs first, each to the least loaded shard (pairs without a timing count

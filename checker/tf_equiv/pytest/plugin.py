@@ -17,7 +17,8 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Generator, Iterator, Optional
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator, Optional, Union
 
 import pytest
 
@@ -28,6 +29,12 @@ from tf_equiv.plan.discover import PlannedPair, skipped_dir
 from tf_equiv.pytest.entry import add_options
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult
 from tf_equiv.verdict.judge import module_error
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TracebackStyle  # the type of Node.repr_failure's `style`
+
+#: What Item.reportinfo returns: (path, 0-based line or None, the test's name in reports).
+_ReportInfo = tuple[Union[os.PathLike[str], str], Optional[int], str]
 
 
 class CaseFailed(TfEquivError):
@@ -81,7 +88,12 @@ def _stopped_by_sigterm(stop: threading.Event, cleanup: Callable[[], None]) -> I
         yield
         return
     received = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: (received.set(), stop.set()))
+
+    def on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
+        received.set()
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
@@ -159,14 +171,14 @@ def is_equiv_module(path: Path, session: pytest.Session) -> bool:
 class _NotImported(pytest.File):
     """Stands in for pytest's Module of an equiv module; the EquivModule node holds its checks."""
 
-    def collect(self) -> list:
+    def collect(self) -> list[Union[pytest.Item, pytest.Collector]]:
         return []
 
 
 class EquivModule(pytest.File):
     """One equiv_*.py module: a PairNode per pair, or one failing test when it cannot be read."""
 
-    def collect(self) -> Iterator[pytest.Node]:
+    def collect(self) -> Iterator[Union[pytest.Item, pytest.Collector]]:
         run = self.config.stash[RUN]
         module = discover.read_module(str(self.path))
         if module.error:
@@ -194,10 +206,10 @@ class PairNode(pytest.Collector):
         self.planned = planned
         self._result: Optional[PairResult] = None
 
-    def collect(self) -> list:
+    def collect(self) -> list[CheckItem]:
         return [CheckItem.from_parent(self, name=check) for check, _ in self.planned.checks]
 
-    def reportinfo(self) -> tuple:
+    def reportinfo(self) -> _ReportInfo:
         return self.path, max(self.planned.declared.line - 1, 0), self.name
 
     def result(self) -> PairResult:
@@ -250,7 +262,7 @@ class CaseItem(pytest.Item):
             pytest.xfail(case.message)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Optional[str] = None) -> Any:
+                     style: Optional[TracebackStyle] = None) -> Any:
         if isinstance(excinfo.value, CaseFailed):
             return CaseRepr(excinfo.value.case)
         return super().repr_failure(excinfo, style=style)   # a bug of the plugin: its traceback
@@ -263,7 +275,7 @@ class CheckItem(CaseItem):
         assert isinstance(self.parent, PairNode)
         return self.parent.case(self.name)
 
-    def reportinfo(self) -> tuple:
+    def reportinfo(self) -> _ReportInfo:
         assert isinstance(self.parent, PairNode)
         line = max(self.parent.planned.declared.line - 1, 0)
         return self.path, line, f"{self.parent.name}::{self.name}"
@@ -279,7 +291,7 @@ class ModuleItem(CaseItem):
     def case(self) -> CaseResult:
         return self._case
 
-    def reportinfo(self) -> tuple:
+    def reportinfo(self) -> _ReportInfo:
         return self.path, (self._case.line - 1 if self._case.line else None), self.name
 
 
@@ -303,7 +315,7 @@ class CaseRepr:
         prefix = "error: " if case.verdict == "error" else ""
         self.reprcrash = _Crash(case.file, case.line, prefix + case.message)
 
-    def lines(self) -> list:
+    def lines(self) -> list[str]:
         detail = self.case.detail.rstrip()
         return [self.reprcrash.message, *("    " + line for line in detail.splitlines()),
                 "", f"{self.case.file}:{self.case.line}: {self.case.verdict}"]

@@ -5,18 +5,19 @@ Workflow commands are escaped as the Actions toolkit does (`command.ts`): `%`, C
 also `:` and `,` in properties. Every line that carries text from the user's code or TensorFlow is
 printed between `::stop-commands::<token>` and `::<token>::`, so that a model cannot inject a
 command into the workflow.
-"""
-from __future__ import annotations
 
+No `from __future__ import annotations` here: it would bind the name `annotations`, which this
+module's public `annotations()` takes (the annotations below are all valid at run time).
+"""
 import math
 import os
 import re
 import secrets
-from typing import Iterator, Optional, TextIO
+from typing import Iterator, Optional, Sequence, TextIO
 
 from tf_equiv.checks import ALL_CHECKS
 from tf_equiv.report import terminal
-from tf_equiv.results import MODULE_CASE, CaseResult, Report, short, summary_line
+from tf_equiv.results import MODULE_CASE, CaseResult, Report, Verdict, short, summary_line, verdict_counts
 
 #: The platform shows at most this many annotations of each kind per step.
 MAX_ERRORS = 10
@@ -26,8 +27,8 @@ SUMMARY_LIMIT = 1024 * 1024 - 4096
 #: log10 of a relative difference of exactly zero, on the chart.
 ZERO_LOG = -12
 
-ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️", "xfailed": "✔️",
-         "xpassed": "⚠️"}
+ICONS: dict[Verdict, str] = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️",
+                             "xfailed": "✔️", "xpassed": "⚠️"}
 LEGEND = ("✅ passed · ❌ failed · 💥 error (a side could not run) · ⏭️ skipped · "
           "✔️ xfailed (expected failure) · ⚠️ xpassed · — not run")
 
@@ -83,16 +84,16 @@ def _repo_path(path: str) -> str:
     return path if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
-def _grouped(cases: list) -> list:
+def _grouped(cases: Sequence[CaseResult]) -> list[list[CaseResult]]:
     """Cases of one pair with the same verdict and message (a side that crashed) become one."""
-    groups: dict = {}
+    groups: dict[tuple[str, str, Verdict, str], list[CaseResult]] = {}
     for case in cases:
         message = case.message.removeprefix(f"{case.check}: ")
         groups.setdefault((case.module, case.pair, case.verdict, message), []).append(case)
     return list(groups.values())
 
 
-def _annotation_text(cases: list, limit: int = 4000) -> tuple:
+def _annotation_text(cases: Sequence[CaseResult], limit: int = 4000) -> tuple[str, str]:
     first = cases[0]
     checks = ", ".join(c.check for c in cases)
     if first.check == MODULE_CASE:
@@ -108,14 +109,14 @@ def _annotation_text(cases: list, limit: int = 4000) -> tuple:
     return title, body
 
 
-def annotations(report: Report) -> list:
+def annotations(report: Report) -> list[str]:
     """Workflow commands: the errors, then the warnings, each ranked by severity and capped at
     the platform's limit; the rest are counted in one notice."""
     bad = [c for c in report.cases if c.verdict in ("error", "failed")]
     # A pair that could not run hides every number: those first, then divergences.
     errors = sorted(_grouped(bad), key=lambda g: (g[0].check != MODULE_CASE,
                                                   g[0].verdict != "error"))
-    warnings: list = []
+    warnings: list[tuple[CaseResult, str]] = []
     for case in report.cases:
         if case.verdict == "xpassed":
             warnings.append((case, "xpassed: the check passes although it is marked xfail; "
@@ -147,9 +148,7 @@ def log(report: Report, stream: TextIO, fence: Fence) -> None:
     modules = list(dict.fromkeys(p.module for p in report.pairs))
     for module in modules:
         pairs = [p for p in report.pairs if p.module == module]
-        counts: dict = {}
-        for case in (c for p in pairs for c in p.cases):
-            counts[case.verdict] = counts.get(case.verdict, 0) + 1
+        counts = verdict_counts(c for p in pairs for c in p.cases)
         text = ", ".join(f"{n} {v}" for v, n in counts.items())
         stream.write(command("group", f"{module}: {text}") + "\n")
         fence.stop()
@@ -293,7 +292,7 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
 
 # ---- step outputs ------------------------------------------------------------------------------
 
-def outputs(report: Report, junit_xml: Optional[str]) -> dict:
+def outputs(report: Report, junit_xml: Optional[str]) -> dict[str, str]:
     """The action's outputs (CONTRACT section 4): xfailed counts as skipped, xpassed as passed."""
     counts = report.counts()
     return {"junit-xml": junit_xml or "", "total": str(len(report.cases)),

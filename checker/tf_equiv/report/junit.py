@@ -44,8 +44,8 @@ def _testcase(case: CaseResult) -> TestCase:
     return tc
 
 
-def _properties(report: Report, module: str) -> dict:
-    props: dict = {}
+def _properties(report: Report, module: str) -> dict[str, str]:
+    props: dict[str, str] = {}
     for pair in report.pairs:
         if pair.module != module:
             continue

@@ -6,7 +6,7 @@ from typing import Sequence
 
 from tf_equiv.errors import UsageError
 from tf_equiv.report.read_junit import read_junit
-from tf_equiv.results import MODULE_CASE, Report
+from tf_equiv.results import MODULE_CASE, PairResult, Report
 
 
 def merge(paths: Sequence[str]) -> Report:
@@ -18,17 +18,17 @@ def merge(paths: Sequence[str]) -> Report:
     """
     if not paths:
         raise UsageError("no reports to merge")
-    seen_paths: dict = {}
+    seen_paths: dict[str, str] = {}  # real path -> the path as given
     for path in paths:
-        key = os.path.realpath(path)
-        if key in seen_paths:
-            same = seen_paths[key]
+        real = os.path.realpath(path)
+        if real in seen_paths:
+            same = seen_paths[real]
             raise UsageError(f"{path}: given twice" if same == path
                              else f"{same} and {path} are the same file")
-        seen_paths[key] = path
+        seen_paths[real] = path
     reports = [(path, read_junit(path)) for path in paths]
-    modules: dict = {}  # module -> [PairResult], in the order first seen
-    found_in: dict = {}  # (module, pair) -> the path it came from
+    modules: dict[str, list[PairResult]] = {}  # module -> its pairs, in the order first seen
+    found_in: dict[tuple[str, str], str] = {}  # (module, pair) -> the path it came from
     for path, report in reports:
         for pair in report.pairs:
             key = (pair.module, pair.pair)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import ast
 import re
 import xml.etree.ElementTree as ET
-from typing import Optional
+from typing import Any, Optional
 
 from tf_equiv.errors import UsageError
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report, Verdict
 
 WARNING = "warning: "
 INTERRUPTED = "not run: interrupted"  # the error of every check a stopped run did not start
-RESULTS = {"failure": "failed", "error": "error", "skipped": "skipped"}
+RESULTS: dict[str, Verdict] = {"failure": "failed", "error": "error", "skipped": "skipped"}
 
 
 class _NotOurs(ValueError):
@@ -56,7 +56,7 @@ def _report(root: ET.Element) -> Report:
     return Report(tuple(pairs), duration, interrupted)
 
 
-def _suite(suite: ET.Element) -> list:
+def _suite(suite: ET.Element) -> list[PairResult]:
     module = suite.get("name", "")
     testcases = suite.findall("testcase")
     if not testcases:
@@ -66,7 +66,7 @@ def _suite(suite: ET.Element) -> list:
     if suite.get("file") != module:
         raise _NotOurs(f"<testsuite name={module!r}> does not name its module in `file`")
     environment, fixes, tolerances = _properties(suite, {pair for pair, _ in names})
-    cases: dict = {}
+    cases: dict[str, list[CaseResult]] = {}
     for tc, (pair, check) in zip(testcases, names):
         cases.setdefault(pair, []).append(_case(tc, module, pair, check))
     return [PairResult(module, pair, tuple(found),
@@ -76,7 +76,7 @@ def _suite(suite: ET.Element) -> list:
             for pair, found in cases.items()]
 
 
-def _pair_name(tc: ET.Element, module: str) -> tuple:
+def _pair_name(tc: ET.Element, module: str) -> tuple[str, str]:
     name = tc.get("name", "")
     if name == MODULE_CASE:
         return MODULE_CASE, MODULE_CASE
@@ -86,11 +86,12 @@ def _pair_name(tc: ET.Element, module: str) -> tuple:
     return pair, check
 
 
-def _properties(suite: ET.Element, pairs: set) -> tuple:
+def _properties(suite: ET.Element,
+                pairs: set[str]) -> tuple[dict[str, str], tuple[str, ...], dict[str, dict[str, Any]]]:
     """(environment, compat fixes, {pair: tolerances}) from the suite's <property> elements."""
-    environment: dict = {}
-    fixes: tuple = ()
-    tolerances: dict = {}
+    environment: dict[str, str] = {}
+    fixes: tuple[str, ...] = ()
+    tolerances: dict[str, dict[str, Any]] = {}
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
@@ -125,6 +126,7 @@ def _literal(text: str) -> object:
 def _case(tc: ET.Element, module: str, pair: str, check: str) -> CaseResult:
     result = next((child for child in tc if child.tag in RESULTS), None)
     out = tc.findtext("system-out") or ""
+    verdict: Verdict
     if result is None:
         verdict = "xpassed" if out.startswith("xpassed") else "passed"
         message, detail, warnings = _split_out(out)
@@ -151,7 +153,7 @@ def _number(elem: ET.Element, attr: str, where: str) -> float:
         raise _NotOurs(f"{where}: {attr}={text!r} is not a number") from None
 
 
-def _split_body(body: str, attribute: str, warnings: tuple) -> tuple:
+def _split_body(body: str, attribute: str, warnings: tuple[str, ...]) -> tuple[str, str]:
     """(message, detail) of a result element whose text is `message\\n\\ndetail` + warnings."""
     # An XML parser turns newlines and tabs of an attribute into spaces: the body keeps them.
     head = body[:len(attribute)]
@@ -165,7 +167,7 @@ def _split_body(body: str, attribute: str, warnings: tuple) -> tuple:
     return message, rest[2:] if rest.startswith("\n\n") else rest
 
 
-def _warning_lines(out: str) -> tuple:
+def _warning_lines(out: str) -> tuple[str, ...]:
     """The warnings of a system-out made of `warning: ...` lines (a warning may span lines)."""
     if not out:
         return ()
@@ -173,11 +175,11 @@ def _warning_lines(out: str) -> tuple:
     return tuple(parts[1:]) if not parts[0] else tuple(parts)
 
 
-def _split_out(out: str) -> tuple:
+def _split_out(out: str) -> tuple[str, str, tuple[str, ...]]:
     """(message, detail, warnings) of a passing case's system-out: the paragraphs of its body."""
     message, _, rest = out.partition("\n\n")
     paragraphs = rest.split("\n\n") if rest else []
-    warnings: list = []
+    warnings: list[str] = []
     while paragraphs and paragraphs[-1].startswith(WARNING):
         warnings.insert(0, paragraphs.pop()[len(WARNING):])
     return message, "\n\n".join(paragraphs), tuple(warnings)

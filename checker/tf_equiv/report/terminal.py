@@ -3,21 +3,18 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import TextIO
+from typing import Any, Sequence, TextIO
 
-from tf_equiv.results import CaseResult, PairResult, Report, short, summary_line
+from tf_equiv.results import CaseResult, PairResult, Report, Verdict, short, summary_line, verdict_counts
 
-BAD = ("failed", "error")
+BAD: tuple[Verdict, ...] = ("failed", "error")
 #: Endpoints shown per failing check (terminal table and job summary chart).
 MAX_ENDPOINTS = 60
 
 
 def progress(result: PairResult, index: int, total: int, stream: TextIO,
              numbered: bool = True) -> None:
-    counts: dict = {}
-    for case in result.cases:
-        counts[case.verdict] = counts.get(case.verdict, 0) + 1
-    text = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no checks"
+    text = ", ".join(f"{n} {v}" for v, n in verdict_counts(result.cases).items()) or "no checks"
     width = len(str(total))
     number = f"[{index:>{width}}/{total}] " if numbered else ""
     stream.write(f"{number}{result.module}::{result.pair}  {text}  {result.duration:.1f} s\n")
@@ -31,13 +28,13 @@ def final(report: Report, stream: TextIO, show_failures: bool = True) -> None:
     _footer(report, stream)
 
 
-def failures(cases: list, stream: TextIO) -> None:
+def failures(cases: Sequence[CaseResult], stream: TextIO) -> None:
     """The failing cases with their statistics, one block per pair and message."""
     bad = [c for c in cases if c.verdict in BAD]
     if bad:
         stream.write("\n" + _rule("FAILURES") + "\n")
     # One block per pair and message: a side that crashed fails all its checks the same way.
-    groups: dict = {}
+    groups: dict[tuple[str, str, Verdict, str, str], list[CaseResult]] = {}
     for case in bad:
         message = case.message.removeprefix(f"{case.check}: ")
         groups.setdefault((case.module, case.pair, case.verdict, message, case.detail),
@@ -91,7 +88,7 @@ def _footer(report: Report, stream: TextIO) -> None:
             for warning in case.warnings:
                 stream.write(f"{case.id}: {warning}\n")
     fixes = sorted({f for p in report.pairs for f in p.compat_fixes})
-    env = next((p.environment for p in report.pairs if p.environment), {})
+    env: dict[str, Any] = next((p.environment for p in report.pairs if p.environment), {})
     if env:
         stream.write("\nenvironment: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
     if fixes:

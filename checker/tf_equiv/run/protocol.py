@@ -95,7 +95,7 @@ def kind_of(event: Event) -> str:
     return "check" if isinstance(event, SideCheck) else type(event).kind
 
 
-def to_json(event: Event) -> dict:
+def to_json(event: Event) -> dict[str, Any]:
     if isinstance(event, SideCheck):
         return event.to_json()
     return {"type": type(event).kind, **dataclasses.asdict(event)}

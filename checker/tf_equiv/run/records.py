@@ -5,8 +5,9 @@ each check's records are one `.npz` file (read back with `allow_pickle=False`), 
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Optional
+from typing import IO, Any, Literal, Mapping, Optional
 
 import numpy as np
 
@@ -27,28 +28,29 @@ class SideCheck:
     message: str = ""                # one line, for error/skipped
     detail: str = ""                 # e.g. the user's trimmed traceback
     file: Optional[str] = None       # .npz with this check's records
-    order: tuple = ()                # record names in forward order (the side's own view)
-    meta: dict = field(default_factory=dict)   # check-specific facts (variable specs, ...)
+    order: tuple[str, ...] = ()      # record names in forward order (the side's own view)
+    meta: dict[str, Any] = field(default_factory=dict)  # check-specific facts (variable specs, ...)
     line: int = 0                    # a user-code line this outcome points at, if any
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["order"] = list(self.order)
         out["type"] = "check"
         return out
 
     @classmethod
-    def from_json(cls, data: dict) -> "SideCheck":
+    def from_json(cls, data: dict[str, Any]) -> "SideCheck":
         data = {k: v for k, v in data.items() if k != "type"}
         data["order"] = tuple(data.get("order", ()))
         return cls(**data)
 
-    def arrays(self) -> dict:
+    def arrays(self) -> dict[str, np.ndarray]:
         """The records, in the order the side produced them; RecordsError names a record that
         cannot be read (pickled objects are never loaded)."""
         if not self.file:
             return {}
-        loaded, name = {}, ""
+        loaded: dict[str, np.ndarray] = {}
+        name = ""
         try:
             with np.load(self.file, allow_pickle=False) as z:
                 for name in z.files:
@@ -61,7 +63,17 @@ class SideCheck:
         return {n: loaded[n] for n in names}
 
 
-def save_arrays(path: str, arrays: dict) -> str:
+def save_arrays(path: str, arrays: Mapping[str, Any]) -> str:
     """Write records to `path` (.npz) atomically; return the path."""
-    return atomic_write(path, lambda f: np.savez(f, **{name: np.asarray(a)
-                                                      for name, a in arrays.items()}), binary=True)
+    return atomic_write(path, lambda f: _write_npz(f, {name: np.asarray(a)
+                                                       for name, a in arrays.items()}), binary=True)
+
+
+def _write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """The archive np.savez writes (a `<name>.npy` member per array, stored uncompressed), from a
+    mapping: np.savez takes the names as keyword arguments, where a record named `file` would
+    raise and one named `allow_pickle` would be taken for that option and not saved."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, array in arrays.items():
+            with z.open(name + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from functools import partial
+from typing import Optional, TypedDict
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
@@ -14,7 +15,16 @@ from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 from tf_equiv.run.store import Store, source_sha256
 
 
-def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
+class StoredTF1(TypedDict):
+    """A pair's stored TF1 side, ready to be compared with a TF2 side run now."""
+
+    run: SideRun                        # the stored side, as if it had just run
+    transfer: dict[str, Optional[str]]  # what the TF2 side is told of the TF1 values
+    inputs: str                         # the SHA-256 of the inputs it was recorded with
+
+
+def stored_tf1(planned: PlannedPair,
+               store: Store) -> tuple[StoredTF1, None] | tuple[None, str]:
     """({"run": SideRun, "transfer": message, "inputs": sha256}, None) or (None, why not usable)."""
     try:
         found = store.find(planned.id)
@@ -30,11 +40,12 @@ def stored_tf1(planned: PlannedPair, store: Store) -> tuple:
                       f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
                       "record it again")
     transfer = run.find(Transfer) or Transfer(error="the stored TF1 side has no initial values")
-    message = {"file": transfer.file} if transfer.file else {"error": transfer.error}
-    return {"run": run, "transfer": message, "inputs": found.inputs_sha256}, None
+    message: dict[str, Optional[str]] = \
+        {"file": transfer.file} if transfer.file else {"error": transfer.error}
+    return StoredTF1(run=run, transfer=message, inputs=found.inputs_sha256), None
 
 
-def check_inputs(result: PairResult, stored: dict, tf2: SideRun) -> PairResult:
+def check_inputs(result: PairResult, stored: StoredTF1, tf2: SideRun) -> PairResult:
     """Stored records are only valid for the inputs they were computed from."""
     now = (tf2.find(Inputs) or Inputs()).sha256
     if not now or not stored["inputs"] or now == stored["inputs"]:

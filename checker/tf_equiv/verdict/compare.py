@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence, TypedDict
 
 import numpy as np
 
-from tf_equiv.results import short
+from tf_equiv.results import Verdict, short
 
-Verdict = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 MAX_TABLE_ROWS = 40
 #: Machine epsilon of the float formats narrower than float32. Their records reach the parent
 #: upcast exactly to float32 (workers name the format); each side rounds its result once to the
@@ -32,12 +31,12 @@ class RecordComparison:
     passed: bool
     rtol: float
     atol: float
-    shape: tuple = ()
+    shape: tuple[int, ...] = ()
     total: int = 0
     mismatched: int = 0
     max_abs: float = 0.0
     max_rel: float = 0.0
-    worst_index: tuple = ()
+    worst_index: tuple[int, ...] = ()
     needed_rtol: float = 0.0
     needed_atol: float = 0.0
     problem: str = ""      # "", "nonfinite", "shape", "dtype"
@@ -64,8 +63,8 @@ class Outcome:
     verdict: Verdict
     message: str
     detail: str = ""
-    records: tuple = ()
-    warnings: tuple = ()
+    records: tuple[RecordComparison, ...] = ()
+    warnings: tuple[str, ...] = ()
     file: str = ""         # a user-code location this outcome points at, if any
     line: int = 0
     cause: str = ""        # CaseResult.cause: a cause already named ("structure", ...)
@@ -74,8 +73,18 @@ class Outcome:
         return self.verdict == "passed"
 
 
+class _Common(TypedDict):
+    """The fields every RecordComparison of one record shares, whatever the outcome."""
+
+    name: str
+    rtol: float
+    atol: float
+    shape: tuple[int, ...]
+    total: int
+
+
 def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
-                   atol: float, dtypes: tuple = ("", "")) -> RecordComparison:
+                   atol: float, dtypes: tuple[str, str] = ("", "")) -> RecordComparison:
     """Compare one record; non-finite values on either side never pass. Floats within the
     tolerance (complex ones by the magnitude of the difference), integers and everything else
     exactly. `dtypes`: each side's format when the array is an upcast of it (bfloat16)."""
@@ -83,7 +92,7 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
     d1, d2 = dtypes[0] or _type_name(a), dtypes[1] or _type_name(b)
     if d1 in NARROW_FLOATS:
         rtol = max(rtol, NARROW_ULPS * NARROW_FLOATS[d1])
-    base = dict(name=name, rtol=rtol, atol=atol, shape=tuple(a.shape), total=int(a.size))
+    base = _Common(name=name, rtol=rtol, atol=atol, shape=tuple(a.shape), total=int(a.size))
     if a.shape != b.shape:
         return RecordComparison(passed=False, problem="shape",
                                 note=f"shape differs: TF1 {_shape(a.shape)}, TF2 {_shape(b.shape)}",
@@ -130,7 +139,7 @@ def _type_name(a: np.ndarray) -> str:
     return "string" if a.dtype.kind in "SU" else a.dtype.name
 
 
-def _compare_exact_integers(a: np.ndarray, b: np.ndarray, base: dict) -> RecordComparison:
+def _compare_exact_integers(a: np.ndarray, b: np.ndarray, base: _Common) -> RecordComparison:
     """Integers (and booleans) must be equal: no tolerance, and no float64 on the way, which
     would round 2**60 and 2**60 + 1 to one number. Differences are taken as Python integers."""
     differ = a != b
@@ -170,7 +179,7 @@ ToleranceFn = Callable[[str], "tuple[float, float]"]
 
 def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray],
                     tolerance: ToleranceFn, order: Optional[Sequence[str]] = None,
-                    dtypes: tuple = ({}, {})) -> Outcome:
+                    dtypes: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})) -> Outcome:
     """Compare two record sets in forward order (`order`, else TF1's); report the first divergence.
     `dtypes`: each side's {record: format} for records upcast from a narrow float format."""
     names = [n for n in (order or tf1) if n in tf1] + [n for n in tf1 if order and n not in order]
@@ -215,7 +224,7 @@ def _structure_note(only1: Sequence[str], only2: Sequence[str]) -> str:
     return ("structure differs: " + "; ".join(parts)) if parts else ""
 
 
-def _weak_warning(results: Sequence[RecordComparison]) -> tuple:
+def _weak_warning(results: Sequence[RecordComparison]) -> tuple[str, ...]:
     # Constant initializers (zeros, ones) are weak by design: warn only about computed records.
     weak = [r.name for r in results if r.weak and not r.name.startswith("initial/")]
     if not weak:
@@ -247,9 +256,9 @@ def _names(names: Sequence[str], limit: int = 5) -> str:
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
-def _idx(index: tuple) -> str:
+def _idx(index: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
 
 
-def _shape(shape: tuple) -> str:
+def _shape(shape: tuple[int, ...]) -> str:
     return _idx(tuple(shape))

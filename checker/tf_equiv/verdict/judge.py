@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Callable, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -87,10 +88,11 @@ def unalignable(check: str, records: Sequence, tf1: dict, tf2: dict, arrays1: di
     sources = []
     for variable in differing:
         own = (variable, tf2.get("tf2_names", {}).get(variable, variable))
-        draws = [next((d for d in audit if _draws(d, name)), None)
+        found = [next((d for d in audit if _draws(d, name)), None)
                  for audit, name in zip(audits, own)]
+        draws = [d for d in found if d is not None]
         key = f"initial/{variable}"
-        if None in draws or all(d["seeded"] for d in draws) \
+        if len(draws) < len(found) or all(d["seeded"] for d in draws) \
                 or not _same_initializer(draws, arrays1[key], arrays2[key]):
             return None
         sources += [_draw(d) for d in draws if not d["seeded"]]
@@ -120,7 +122,7 @@ def _names_of(names: Sequence[str], limit: int = 3) -> str:
                                        else "")
 
 
-def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
+def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple[str, bool]:
     """(text, shifted) from the sides' randomness audits (their checks' `random_ops` metadata):
     each side's random ops, those DeterministicRandomTestTool cannot align, and where the sides'
     draws stop lining up. `variable`: the first diverging initial value, if any (initializer_hint
@@ -145,12 +147,14 @@ def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
     # The TF2 audit names ops by the TF2 scopes: look the variable up by its own TF2 name.
     own = tf2.get("tf2_names", {}).get(variable, variable)
     i2 = next((i for i, d in enumerate(seq2) if _draws(d, own)), i1)
-    shifted = mode == "num_random_ops" and None not in (i1, i2) and i2 < len(seq2) \
-        and seq1[i1]["seeded"] and seq2[i2]["seeded"] and _seed(seq1, i1) != _seed(seq2, i2)
-    if shifted and not order and i1 != i2:
-        # Same ops, same shapes, another order: each draw gets the other's seed.
-        order = [f"The sides create their random ops in another order: {variable} is drawn at "
-                 f"draw {i1 + 1} on TF1 and at draw {i2 + 1} on TF2"]
+    shifted = False
+    if mode == "num_random_ops" and i1 is not None and i2 is not None and i2 < len(seq2):
+        shifted = bool(seq1[i1]["seeded"] and seq2[i2]["seeded"]
+                       and _seed(seq1, i1) != _seed(seq2, i2))
+        if shifted and not order and i1 != i2:
+            # Same ops, same shapes, another order: each draw gets the other's seed.
+            order = [f"The sides create their random ops in another order: {variable} is drawn "
+                     f"at draw {i1 + 1} on TF1 and at draw {i2 + 1} on TF2"]
     parts += order or ([] if unseeded else [
         "Every one is seeded by DeterministicRandomTestTool and they line up between the sides, "
         "so the random numbers themselves should agree"])
@@ -159,7 +163,7 @@ def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple:
     return ". ".join(parts), shifted
 
 
-def _order_notes(mode: str, seq1: list, seq2: list, n1: int, n2: int) -> list:
+def _order_notes(mode: str, seq1: list, seq2: list, n1: int, n2: int) -> list[str]:
     """Where the sides' draws stop lining up: another op at a draw, a draw one side lacks (by
     shape), and (num_random_ops) the op seeds a draw the tool does not seed leaves shifted."""
     at = next((i for i, (a, b) in enumerate(zip(seq1, seq2))
@@ -197,7 +201,7 @@ def _draws(d: dict, variable: str) -> bool:
 
 def _ops_summary(audit: dict) -> str:
     """`3 (RandomUniform x2 at a, b; StatelessRandomUniformV2 x1 at c)`, names capped."""
-    by_type: dict = {}
+    by_type: dict[str, list[str]] = {}
     for d in audit["draws"]:
         by_type.setdefault(d["type"], []).append(d["name"] or "(no name scope)")
     groups = [f"{t} x{len(names)} at " + ", ".join(names[:2])
@@ -230,7 +234,7 @@ def module_error(module: str, message: str, line: int, detail: str = "") -> Pair
     return PairResult(module, MODULE_CASE, (case,))
 
 
-def settings_of(runs: dict) -> Optional[dict]:
+def settings_of(runs: Mapping[str, SideRun]) -> Optional[dict[str, Any]]:
     for side in ("tf1", "tf2"):
         event = runs[side].find(PairSettings) if side in runs else None
         if event:
@@ -244,10 +248,10 @@ class EarlyComparisons:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._settings: Optional[dict] = None
-        self._found: dict = {"tf1": {}, "tf2": {}}
+        self._settings: Optional[dict[str, Any]] = None
+        self._found: dict[str, dict[str, SideCheck]] = {"tf1": {}, "tf2": {}}
         self._pool = ThreadPoolExecutor(max_workers=1)
-        self._futures: dict = {}
+        self._futures: dict[str, Future[Outcome]] = {}
 
     def on_event(self, side: str, event: Event) -> None:
         """Called by the runner's reader threads with every event of every side."""
@@ -262,17 +266,20 @@ class EarlyComparisons:
                 found = {"tf2": self._found["tf2"].get(check)}
                 if not checks.tf2_only(check):
                     found["tf1"] = self._found["tf1"].get(checks.tf1_source(check))
-                if all(found.values()) and check not in self._futures:
-                    self._futures[check] = self._pool.submit(_compare, check, found, self._settings)
+                arrived = {side: e for side, e in found.items() if e is not None}
+                if len(arrived) == len(found) and check not in self._futures:
+                    self._futures[check] = self._pool.submit(_compare, check, arrived,
+                                                             self._settings)
 
-    def results(self) -> dict:
+    def results(self) -> dict[str, Outcome]:
         """{check: Outcome} of the comparisons that completed (one that raised is redone later)."""
         self._pool.shutdown(wait=True)
         return {c: f.result() for c, f in self._futures.items() if f.exception() is None}
 
 
-def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
-          early: Optional[dict] = None, own_plan: bool = True) -> PairResult:
+def judge(module: str, pair: str, line: int, planned: Sequence[tuple[str, Optional[str]]],
+          runs: Mapping[str, SideRun], early: Optional[Mapping[str, Outcome]] = None,
+          own_plan: bool = True) -> PairResult:
     """The pair's cases: the worker's own plan when it reported one (else the static plan).
 
     `early` holds comparisons already made (EarlyComparisons.results()); with `own_plan` False,
@@ -287,10 +294,8 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
     line = int(settings.get("line") or line)
     env = _environment(runs)
 
-    def case(check: str, verdict: str, message: str, **kw: object) -> CaseResult:
-        kw.setdefault("file", module)
-        kw.setdefault("line", line)
-        return CaseResult(module, pair, check, verdict, message, **kw)
+    # case(check, verdict, message, ...): a CaseResult of this pair, at the Pair unless told.
+    case = partial(CaseResult, module, pair, file=module, line=line)
 
     fatal = next((f for r in runs.values() if (f := r.find(Fatal))), None)
     cases = []
@@ -309,7 +314,7 @@ def judge(module: str, pair: str, line: int, planned: Sequence, runs: dict,
                        **settings.get("tolerances", {})}, line)
 
 
-def _environment(runs: dict) -> dict:
+def _environment(runs: Mapping[str, SideRun]) -> dict[str, Any]:
     """The TF2 side's environment, plus `tf1_<key>` wherever the TF1 side's differs (stored
     records from another TensorFlow version, say)."""
     found = {side: run.find(Environment) or Environment() for side, run in runs.items()}
@@ -321,7 +326,7 @@ def _environment(runs: dict) -> dict:
     return {"environment": env, "compat_fixes": fixes}
 
 
-def _side_check(run: SideRun, check: str) -> tuple:
+def _side_check(run: SideRun, check: str) -> tuple[Optional[SideCheck], float]:
     """(SideCheck or None, seconds it took on that side)."""
     previous = 0.0
     for at, event in run.events:
@@ -332,10 +337,10 @@ def _side_check(run: SideRun, check: str) -> tuple:
     return None, 0.0
 
 
-def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., CaseResult],
-                 early: Optional[Outcome] = None) -> CaseResult:
+def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, Any],
+                 case: Callable[..., CaseResult], early: Optional[Outcome] = None) -> CaseResult:
     sides = checks.spec(check).sides
-    found = {}
+    found: dict[str, SideCheck] = {}
     seconds = 0.0
     for side in sides:
         name = checks.tf1_source(check) if side == "tf1" else check
@@ -363,12 +368,14 @@ def _judge_check(check: str, runs: dict, settings: dict, case: Callable[..., Cas
         outcome = early or _compare(check, found, settings)
     except RecordsError as e:
         return case(check, "error", f"{check}: {e}", duration=seconds)
-    extra = {"file": outcome.file, "line": outcome.line} if outcome.line else {}
-    return case(check, outcome.verdict, outcome.message, detail=outcome.detail, duration=seconds,
-                warnings=outcome.warnings, records=outcome.records, cause=outcome.cause, **extra)
+    judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
+                  duration=seconds, warnings=outcome.warnings, records=outcome.records,
+                  cause=outcome.cause)
+    # An outcome that points at a user-code line (a variable's creator) is located there.
+    return replace(judged, file=outcome.file, line=outcome.line) if outcome.line else judged
 
 
-def _compare(check: str, found: dict, settings: dict) -> Outcome:
+def _compare(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
     tf2 = found["tf2"]
     if check == "variables_created_once":
         return created_once(tf2.meta.get("new_variables", []))
@@ -398,23 +405,28 @@ def _compare(check: str, found: dict, settings: dict) -> Outcome:
     if check == "gradients":
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
-    initial = first is not None and first.name.startswith("initial/") and not first.problem
+    # The first failing record, when it is an initial value (the initializer may explain it).
+    # Compared with None, never by truth: a failing RecordComparison is false.
+    initial = first if first is not None and first.name.startswith("initial/") \
+        and not first.problem else None
     spec = checks.spec(check)
     why_not = unalignable(check, outcome.records, tf1.meta, tf2.meta, arrays1, arrays2) \
-        if initial and spec.regime and not outcome.cause else None
+        if initial is not None and spec.regime and not outcome.cause else None
     if why_not:
         return Outcome("skipped", why_not, records=outcome.records, warnings=outcome.warnings)
-    note, shifted = random_ops_note(check, tf1.meta, tf2.meta, initial and first.name[8:]) \
+    variable = initial.name[len("initial/"):] if initial is not None else ""
+    note, shifted = random_ops_note(check, tf1.meta, tf2.meta, variable) \
         if spec.regime and spec.tf1 and not outcome else ("", False)
     if note:
         outcome = replace(outcome, message=f"{outcome.message}. {note}")
-    if initial:
-        hint = initializer_hint(arrays1[first.name], arrays2[first.name], shifted)
+    if initial is not None:
+        hint = initializer_hint(arrays1[initial.name], arrays2[initial.name], shifted)
         outcome = replace(outcome, message=f"{outcome.message}. {hint}", cause="initializer")
     return outcome
 
 
-def _vacuous(check: str, outcome: Outcome, tf1: dict, tf2: dict) -> Outcome:
+def _vacuous(check: str, outcome: Outcome, tf1: Mapping[str, np.ndarray],
+             tf2: Mapping[str, np.ndarray]) -> Outcome:
     """A check that compared nothing of substance fails as vacuous, like one of NaNs: the outputs
     of a forward check, the gradients, the variables after optimizer steps."""
     if not outcome:
@@ -428,7 +440,7 @@ def _vacuous(check: str, outcome: Outcome, tf1: dict, tf2: dict) -> Outcome:
                            f"Hint: {why}")
 
 
-def _unpaired_slots(tf1: dict, tf2: dict) -> list:
+def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]) -> list[str]:
     """Slot records (`<variable>/<kind>`) of one side whose variable both sides have."""
     one_sided = [n for n in tf1 if n not in tf2] + [n for n in tf2 if n not in tf1]
     return [n for n in one_sided if n.rsplit("/", 1)[0] in tf1 and n.rsplit("/", 1)[0] in tf2]

@@ -9,6 +9,11 @@ from typing import Optional, Sequence
 
 from tf_equiv.verdict.compare import Outcome, _names, _shape
 
+#: {TF2 variable name: TF1 variable name}.
+Renames = dict[str, str]
+#: {TF2 variable name: [equally plausible TF1 variable names]}.
+Ambiguous = dict[str, list[str]]
+
 NAME_MAP_HINT = ("Hint: a renamed variable_scope or layer name; keep the TF1 names, or pass "
                  "name_map=lambda tf2_name: tf1_name to the Pair for a documented difference")
 
@@ -89,9 +94,9 @@ class Suggestion:
     renames it makes, whether one rule explains them all, and names it will not guess."""
 
     code: str = ""
-    renames: dict = field(default_factory=dict)         # TF2 name -> TF1 name
+    renames: Renames = field(default_factory=dict)      # TF2 name -> TF1 name
     rule: bool = False
-    ambiguous: dict = field(default_factory=dict)       # TF2 name -> [equally good TF1 names]
+    ambiguous: Ambiguous = field(default_factory=dict)  # TF2 name -> [equally good TF1 names]
 
 
 def suggest(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
@@ -111,7 +116,7 @@ def _compatible(a: dict, b: dict) -> bool:
     return list_or(a["shape"]) == list_or(b["shape"]) and a["dtype"] == b["dtype"]
 
 
-def _rule_candidates(tf2_name: str, tf1_name: str) -> list:
+def _rule_candidates(tf2_name: str, tf1_name: str) -> list[str]:
     """Python expressions in `name` (a TF2 variable name, ":0" included) that turn this TF2 name
     into the TF1 one by rewriting whole path segments: a prefix added, removed or replaced, or a
     scope renamed in the middle."""
@@ -152,7 +157,7 @@ def _apply(expression: str, name: str) -> Optional[str]:
 
 
 def find_rule(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
-              only2: Sequence[dict]) -> Optional[tuple]:
+              only2: Sequence[dict]) -> Optional[tuple[str, Renames]]:
     """(code, renames) of the shortest rule that sends every TF2 variable, matched or not, to a
     distinct TF1 variable of the same shape and dtype; None when no rule does."""
     by1 = {v["name"]: v for v in tf1}
@@ -176,7 +181,8 @@ def find_rule(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
     if not found:
         return None
     _, expression, mapped = min(found, key=lambda f: (f[0], f[1]))
-    renames = {b: a for b, a in mapped.items() if a != b}
+    # Every target is a TF1 name (checked above): none is None.
+    renames = {b: a for b, a in mapped.items() if a is not None and a != b}
     return f"name_map=lambda name: {expression}", renames
 
 
@@ -201,7 +207,7 @@ def plausibility(tf2_name: str, tf1_name: str) -> float:
 TIE_MARGIN = 0.25
 
 
-def assign_renames(only1: Sequence[dict], only2: Sequence[dict]) -> tuple:
+def assign_renames(only1: Sequence[dict], only2: Sequence[dict]) -> tuple[Renames, Ambiguous]:
     """({TF2: TF1} renames, {TF2: [TF1 candidates]} ties) by the assignment of highest total
     plausibility among same-shape, same-dtype pairs. A TF2 name that an assignment of about the
     same total would send elsewhere is a tie: listed, not guessed. The scopes of the sure renames
@@ -211,7 +217,7 @@ def assign_renames(only1: Sequence[dict], only2: Sequence[dict]) -> tuple:
     base = [[plausibility(b["name"], a["name"]) if _compatible(a, b) else None for a in only1]
             for b in only2]
     renames, ambiguous = _assign(base, names1, names2)
-    scopes: dict = {}
+    scopes: dict[str, set[str]] = {}
     for b, a in renames.items():
         scopes.setdefault(_scope(b), set()).add(_scope(a))
     vouched = {s2: next(iter(s1)) for s2, s1 in scopes.items() if len(s1) == 1}
@@ -227,9 +233,10 @@ def _scope(name: str) -> str:
     return name.rpartition("/")[0]
 
 
-def _assign(score: list, names1: list, names2: list) -> tuple:
+def _assign(score: list, names1: list[str], names2: list[str]) -> tuple[Renames, Ambiguous]:
     chosen = _best_assignment(score)
-    renames, ambiguous = {}, {}
+    renames: Renames = {}
+    ambiguous: Ambiguous = {}
     for i, j in chosen.items():
         rivals = [k for k in range(len(names1)) if k != j and score[i][k] is not None
                   and _swap_loses_little(score, chosen, i, j, k)]
@@ -240,7 +247,7 @@ def _assign(score: list, names1: list, names2: list) -> tuple:
     return renames, ambiguous
 
 
-def _swap_loses_little(score: list, chosen: dict, i: int, j: int, k: int) -> bool:
+def _swap_loses_little(score: list, chosen: dict[int, int], i: int, j: int, k: int) -> bool:
     """Whether giving TF1 name k to TF2 name i (and j to whoever had k) costs under TIE_MARGIN."""
     holder = next((h for h, col in chosen.items() if col == k), None)
     if holder is None:
@@ -250,7 +257,7 @@ def _swap_loses_little(score: list, chosen: dict, i: int, j: int, k: int) -> boo
     return score[i][j] + score[holder][k] - score[i][k] - score[holder][j] < TIE_MARGIN
 
 
-def _best_assignment(score: list) -> dict:
+def _best_assignment(score: list) -> dict[int, int]:
     """{row: column} maximizing the total score over allowed (not None) cells: the Hungarian
     method on the rows and columns, with forbidden cells priced out."""
     rows, cols = len(score), len(score[0]) if score else 0
@@ -295,12 +302,12 @@ def _best_assignment(score: list) -> dict:
     return out
 
 
-def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> dict:
+def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> Renames:
     """{TF2 name: TF1 name} for unmatched variables of equal shape and dtype that are not tied."""
     return assign_renames(only1, only2)[0]
 
 
-def suggest_name_map(renames: dict) -> str:
+def suggest_name_map(renames: Renames) -> str:
     """Python for `name_map=`: one str.replace when every rename is the same, else a dict."""
     for expression in dict.fromkeys(e for a, b in renames.items() for e in _rule_candidates(a, b)):
         if all(_apply(expression, a) == b for a, b in renames.items()):

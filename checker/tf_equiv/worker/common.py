@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from tf_equiv.checks import Side
 from tf_equiv.run import protocol
 from tf_equiv.run.records import SideCheck, save_arrays
 
@@ -40,12 +41,12 @@ class UserError(Exception):
 LIBRARIES = ("tensorflow", "tf_keras", "keras", "tf_slim", "numpy", "absl", "ml_dtypes")
 
 
-def _library_dirs() -> tuple:
+def _library_dirs() -> tuple[str, ...]:
     dirs = [_PACKAGE_DIR, os.path.dirname(os.__file__)]
     for name in LIBRARIES:
-        module = sys.modules.get(name)
-        if getattr(module, "__file__", None):
-            dirs.append(os.path.dirname(os.path.abspath(module.__file__)))
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file:
+            dirs.append(os.path.dirname(os.path.abspath(file)))
     return tuple(d + os.sep for d in dirs)
 
 
@@ -88,7 +89,8 @@ def user_error(what: str, exc: BaseException) -> UserError:
     name = type(exc).__name__
     cause = cause[len(name) + 2:] if cause.startswith(f"{name}: ") else cause
     message = f"{what} raised {name}: {cause}{where}"
-    return UserError(message, "Traceback (user frames only):\n" + text, last.lineno if last else 0)
+    return UserError(message, "Traceback (user frames only):\n" + text,
+                     (last.lineno or 0) if last else 0)
 
 
 def as_user_error(what: str, exc: BaseException) -> UserError:
@@ -206,7 +208,7 @@ def _strings(name: str, a: np.ndarray) -> np.ndarray:
                     "compared; return tensors (numbers, booleans or strings)")
 
 
-def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
+def write_check(out_dir: str, side: Side, check: str, arrays: dict, order: list,
                 meta: Optional[dict] = None) -> SideCheck:
     safe = check.replace("[", "_").replace("]", "")
     arrays, formats = portable(arrays)
@@ -215,11 +217,11 @@ def write_check(out_dir: str, side: str, check: str, arrays: dict, order: list,
     return SideCheck(side, check, "ok", file=path, order=tuple(order), meta=meta)
 
 
-def error_result(side: str, check: str, exc: UserError) -> SideCheck:
+def error_result(side: Side, check: str, exc: UserError) -> SideCheck:
     return SideCheck(side, check, "error", message=exc.message, detail=exc.detail, line=exc.line)
 
 
-def guarded(side: str, check: str, what: str, compute: Callable[[], SideCheck]) -> SideCheck:
+def guarded(side: Side, check: str, what: str, compute: Callable[[], SideCheck]) -> SideCheck:
     """`compute()`, or the check's error result when it raises (`what` ran: "the TF2 gradients
     run"): one check's failure never stops the side's other checks."""
     try:

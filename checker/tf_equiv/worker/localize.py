@@ -108,7 +108,8 @@ def _is_weight(op: Any) -> bool:
 
 
 def _chunks(items: Sequence[Any], nbytes: Callable[[Any], int]) -> Iterator[list]:
-    chunk, size = [], 0
+    chunk: list[Any] = []
+    size = 0
     for item in items:
         if chunk and size + nbytes(item) > CHUNK_BYTES:
             yield chunk
@@ -333,7 +334,7 @@ def _output_divergence(pair: Any, index: dict, outputs: dict, by_tensor: dict, r
         return {"op": strip(t.op.name), "tensor": name, "type": t.op.type, "tf2_type": t.op.type,
                 "record": record, "tf1_op": e["op"], "position": position,
                 "comparison": asdict(c), "tf1_stats": e["stats"], "tf2_stats": stats(value),
-                "tf2_only_inputs": [strip(op) for op in sorted(via, key=order.get)],
+                "tf2_only_inputs": [strip(op) for op in sorted(via, key=order.__getitem__)],
                 "arrays": _save_first(args.out, tf1_value, value),
                 "shadow": {"status": "tf2_only", "block": "", "op": strip(t.op.name)}}
     return None

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import tensorflow as tf
 
 from tf_equiv import checks as check_table
+from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck, save_arrays
 from tf_equiv.worker import audit
@@ -26,7 +28,7 @@ from tf_equiv.worker.common import (
 from tf_equiv.worker.config import Numerics, session_config
 from tf_equiv.worker.numerics import default_loss, variable_spec
 
-SIDE = "tf1"
+SIDE: Side = "tf1"
 
 
 @dataclass
@@ -156,7 +158,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                     if check in checks:
                         done.add(check)
                         yield guarded(SIDE, check, f"the TF1 {check} run",
-                                      lambda compute=compute: compute(context))
+                                      partial(compute, context))
     except Exception as exc:  # user code and the graph it built may raise anything
         e = as_user_error("the TF1 inference graph", exc)
         if transfer:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from typing import Any, Callable, Iterator
+from functools import partial
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import tensorflow as tf
 
 from tf_equiv import checks as check_table
+from tf_equiv.checks import Side
 from tf_equiv.run.records import SideCheck
 from tf_equiv.worker import audit
 from tf_equiv.worker.common import (
@@ -27,7 +29,7 @@ from tf_equiv.worker.common import (
 )
 from tf_equiv.worker.numerics import default_loss, variable_spec
 
-SIDE = "tf2"
+SIDE: Side = "tf2"
 Step = Callable[["Model", str], SideCheck]
 #: check -> the function computing it on the model built once ("built": right after its two
 #: first calls; "transfer": at the TF1 values), in the order they run (a step that changes the
@@ -102,7 +104,7 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
     """The side's checks, stage by stage (the `tf2` roles of the check table): the model built
     once, the random regimes, the functional model, then the built model at the TF1 values (last:
     it waits for them)."""
-    model = None
+    model: Optional[Model] = None
     first = check_table.stage_checks(SIDE, "built", wanted)
     later = check_table.stage_checks(SIDE, "transfer", wanted)
     if first or later:
@@ -113,14 +115,15 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
             e = as_user_error("the TF2 model", exc)
             yield from (error_result(SIDE, c, e) for c in first + later)
             first = later = []
-        yield from _steps("built", first, model, out)
+        if model is not None:       # else `first` and `later` are empty
+            yield from _steps("built", first, model, out)
     for check in check_table.stage_checks(SIDE, "random", wanted):
         yield guarded(SIDE, check, f"the TF2 {check} run",
-                      lambda check=check: _random(pair, inputs, check, out))
+                      partial(_random, pair, inputs, check, out))
     for check in check_table.stage_checks(SIDE, "functional", wanted):
         yield guarded(SIDE, check, f"the TF2 {check} run",
-                      lambda check=check: _functional(pair, inputs, check, out))
-    if later:
+                      partial(_functional, pair, inputs, check, out))
+    if later and model is not None:
         yield from _transferred(model, later, out)
 
 
@@ -238,8 +241,7 @@ def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
 def _steps(stage: str, checks: list, model: Model, out: str) -> Iterator[SideCheck]:
     for check, compute in STEPS[stage].items():
         if check in checks:
-            yield guarded(SIDE, check, f"the TF2 {check} run",
-                          lambda compute=compute: compute(model, out))
+            yield guarded(SIDE, check, f"the TF2 {check} run", partial(compute, model, out))
 
 
 @step("transfer", "transferred_inference")
