@@ -7,7 +7,7 @@ import os
 import pytest
 from conftest import ROOT, check
 
-from tf_equiv.verdict.judge import random_ops_note
+from tf_equiv.verdict.randomness import random_ops_note
 
 FIXTURES_AUDIT = os.path.join(ROOT, "tests", "fixtures_audit")
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tf_equiv.verdict.judge import same_distribution
+from tf_equiv.verdict.randomness import same_distribution
 
 
 def test_two_draws_of_one_initializer_are_one_distribution():

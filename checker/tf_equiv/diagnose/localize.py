@@ -7,7 +7,6 @@ the divergent block fed with TF1's values (shadow mode). Nothing here imports Te
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -15,18 +14,20 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, TypeVar
 
 import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.results import short
+from tf_equiv.run.protocol import Captured, Event, Fatal, Localized
 from tf_equiv.run.sides import Worker, exit_words, log_tail
 
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
-RESULT_FILE = "localize-result.json"
 TAIL_LINES = 20
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,17 @@ class _Worker:
                 "--out", out_dir, "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
         if not compat_fixes:
             args.append("--no-compat-fixes")
+        self.events: list[Event] = []
         self.worker = Worker(python, "tf_equiv.worker.localize", args,
                              os.path.join(out_dir, f"localize-{side}.log"), os.path.dirname(module),
-                             threads)
+                             threads, on_event=self.events.append)
         self.proc, self.tell = self.worker.proc, self.worker.send
+        self.worker.reader.start()
+
+    def said(self, kind: type[E]) -> Optional[E]:
+        """Its event of that kind, once it has ended (its pipe read to the end)."""
+        self.worker.reader.join(5)
+        return next((e for e in self.events if isinstance(e, kind)), None)
 
     def kill(self) -> None:
         self.worker.kill()
@@ -87,7 +95,7 @@ class _Worker:
 def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, python: str,
          threads: int, compat_fixes: bool, stop: threading.Event) -> Localization:
     os.makedirs(out_dir, exist_ok=True)
-    for stale in (RESULT_FILE, "first-divergence.npz"):     # from an earlier call in this folder
+    for stale in ("first-divergence.npz",):     # from an earlier call in this folder
         if os.path.exists(os.path.join(out_dir, stale)):
             os.unlink(os.path.join(out_dir, stale))
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
@@ -106,43 +114,36 @@ def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, pytho
                                     f"{timeout:g} s and its workers were killed. Hint: raise the "
                                     "timeout; a large model captures many tensors")
             if not told and workers["tf1"].proc.poll() is not None:
-                workers["tf2"].tell(_tf1_outcome(out_dir, workers["tf1"]))
+                workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
                 told = True
             elif not told and workers["tf2"].proc.poll() is not None:
                 workers["tf1"].kill()       # nobody is left to read what it captures
             time.sleep(0.05)
         if not told:
-            workers["tf2"].tell(_tf1_outcome(out_dir, workers["tf1"]))
+            workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
     finally:
         for w in workers.values():
             if w.proc.poll() is None:
                 w.kill()
     # Only the first divergence's arrays are kept (in first-divergence.npz).
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
-    result = _read_json(os.path.join(out_dir, RESULT_FILE))
-    if result is None:
-        return Localization(False, f"localization failed: {workers['tf2'].ended()}",
-                            workers["tf2"].tail())
-    return describe(result, check)
+    tf2 = workers["tf2"]
+    found, fatal = tf2.said(Localized), tf2.said(Fatal)
+    if found is not None:
+        return describe(found.result, check)
+    if fatal is not None:
+        return describe({"error": fatal.message, "detail": fatal.detail}, check)
+    return Localization(False, f"localization failed: {tf2.ended()}", tf2.tail())
 
 
-def _tf1_outcome(out_dir: str, tf1: _Worker) -> dict:
+def _tf1_outcome(tf1: _Worker) -> dict:
     """What the TF2 side is told of the TF1 side: its capture index, or why there is none."""
-    index = os.path.join(out_dir, "tf1", "index.json")
-    data = _read_json(index)
-    if data is None:
-        return {"error": tf1.ended(), "detail": tf1.tail()}
-    if data.get("error"):
-        return {"error": data["error"], "detail": data.get("detail", "")}
-    return {"index": index}
-
-
-def _read_json(path: str) -> Optional[dict]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    captured, fatal = tf1.said(Captured), tf1.said(Fatal)
+    if captured is not None:
+        return {"index": captured.index}
+    if fatal is not None:
+        return {"error": fatal.message, "detail": fatal.detail}
+    return {"error": tf1.ended(), "detail": tf1.tail()}
 
 
 # --- pure helpers the TF2 worker uses too ------------------------------------------------------

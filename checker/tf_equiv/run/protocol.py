@@ -79,15 +79,33 @@ class Fatal:
 
 
 @dataclass(frozen=True)
+class Captured:
+    """Localization, TF1 side: the index of the tensors it wrote (one `.npy` each, beside it)."""
+
+    kind: ClassVar[str] = "captured"
+    index: str = ""
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Localization, TF2 side: its findings (the first divergent op, the aligned ops, shadow
+    mode)."""
+
+    kind: ClassVar[str] = "localized"
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Done:
     """The worker finished normally (a side without it crashed, timed out or was stopped)."""
 
     kind: ClassVar[str] = "done"
 
 
-Event = Union[Environment, ModulePairs, PairSettings, Inputs, Transfer, SideCheck, Fatal, Done]
+Event = Union[Environment, ModulePairs, PairSettings, Inputs, Transfer, SideCheck, Fatal, Captured,
+              Localized, Done]
 KINDS: dict[str, type] = {cls.kind: cls for cls in (Environment, ModulePairs, PairSettings, Inputs,
-                                                      Transfer, Fatal, Done)}
+                                                      Transfer, Fatal, Captured, Localized, Done)}
 KINDS["check"] = SideCheck
 
 

@@ -97,19 +97,38 @@ class Worker:
     `threads` cores; the parent may write it one JSON line on its stdin."""
 
     def __init__(self, python: str, module: str, args: list, log_path: str, cwd: str,
-                 threads: int, env: Optional[dict] = None, pass_fds: tuple = ()) -> None:
+                 threads: int, env: Optional[dict] = None,
+                 on_event: Optional[Callable[[Event], None]] = None) -> None:
+        """`on_event(event)` sees each event of its pipe as it arrives (from `reader`, a thread
+        the caller starts); a line that is no event of the protocol goes to `protocol_errors`."""
+        read_fd, write_fd = os.pipe()
         path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
         environ = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path,
                        TF_EQUIV_THREADS=str(threads), PYTHONUNBUFFERED="1",
                        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
-        environ.update(env or {})
+        environ.update(env or {}, TF_EQUIV_EVENT_FD=str(write_fd))
         self.log_path = log_path
+        self.protocol_errors: list[str] = []
         self.started = time.monotonic()
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [python, "-m", module, *args], stdin=subprocess.PIPE, stdout=log,
-                stderr=subprocess.STDOUT, env=environ, pass_fds=pass_fds, start_new_session=True,
-                cwd=cwd)
+                stderr=subprocess.STDOUT, env=environ, pass_fds=(write_fd,),
+                start_new_session=True, cwd=cwd)
+        os.close(write_fd)
+        self._on_event = on_event or (lambda event: None)
+        self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
+
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                try:
+                    event = protocol.decode(line)
+                except ProtocolError as e:
+                    self.protocol_errors.append(str(e))
+                    continue
+                if event is not None:
+                    self._on_event(event)
 
     def send(self, message: Optional[dict]) -> None:
         """Write one JSON line on its stdin (None: nothing) and close it."""
@@ -150,7 +169,6 @@ class _Process:
     def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, Event], None],
                  log_name: str) -> None:
         self.run = SideRun(side, timeout=spec.timeout, log_path=os.path.join(spec.out_dir, log_name))
-        read_fd, write_fd = os.pipe()
         cmd = ["--module", spec.module, "--pair", spec.pair,
                "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
         if not spec.compat_fixes:
@@ -161,28 +179,19 @@ class _Process:
             cmd += ["--grappler-off", ",".join(spec.grappler_off)]
         if spec.tf1_optimized:
             cmd.append("--tf1-optimized")
+        self._on_event = on_event
         self.worker = Worker(spec.python, "tf_equiv.worker", cmd, self.run.log_path,
-                             os.path.dirname(spec.module), spec.threads,
-                             {"TF_EQUIV_EVENT_FD": str(write_fd), **dict(spec.env)}, (write_fd,))
+                             os.path.dirname(spec.module), spec.threads, dict(spec.env),
+                             self._arrived)
+        self.run.protocol_errors = self.worker.protocol_errors
         self.proc, self.started = self.worker.proc, self.worker.started
-        self.send, self.kill = self.worker.send, self.worker.kill
-        os.close(write_fd)
+        self.send, self.kill, self.reader = self.worker.send, self.worker.kill, self.worker.reader
         if side == "tf1":
             self.send(None)
-        self._on_event = on_event
-        self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
 
-    def _read(self, fd: int) -> None:
-        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    event = protocol.decode(line)
-                except ProtocolError as e:
-                    self.run.protocol_errors.append(str(e))
-                    continue
-                if event is not None:
-                    self.run.events.append((time.monotonic() - self.started, event))
-                    self._on_event(self.run.side, event)
+    def _arrived(self, event: Event) -> None:
+        self.run.events.append((time.monotonic() - self.started, event))
+        self._on_event(self.run.side, event)
 
 
 def split_checks(side: str, checks: tuple, parts: int) -> list:

@@ -26,7 +26,7 @@ def _parse(argv: list) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _private_event_fd() -> int:
+def private_event_fd() -> int:
     fd = int(os.environ["TF_EQUIV_EVENT_FD"])
     # Keep the event pipe away from user code: move it to a high descriptor and close the original.
     private = os.dup(fd)
@@ -41,7 +41,7 @@ def main(argv: list | None = None) -> int:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     from tf_equiv.worker.common import Channel
-    channel = Channel(_private_event_fd())
+    channel = Channel(private_event_fd())
     from tf_equiv.worker import session
     return session.run_side(args, channel)
 

@@ -1,9 +1,11 @@
 """Localization worker: `python -m tf_equiv.worker.localize --side tf1|tf2 ...`.
 
 TF1: the pair's inference graph at the check's weights; every float tensor the outputs depend on
-is fetched in chunks and written to <out>/tf1/ (one .npy each, an index.json in creation order).
-TF2: the shim model traced by wrap_function, its ops aligned with TF1's by name, compared in TF1's
-order, then shadow mode at the first divergence; the findings go to <out>/localize-result.json.
+is fetched in chunks and written to <out>/tf1/ (one .npy each, an index.json in creation order),
+and a `captured` event names the index. TF2: the shim model traced by wrap_function, its ops aligned
+with TF1's by name, compared in TF1's order, then shadow mode at the first divergence; a `localized`
+event carries the findings. Both speak the worker protocol (tf_equiv.run.protocol); `fatal` says why
+a side could not.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from tf_equiv.diagnose.localize import RESULT_FILE, align, block_of, in_block, stats
+from tf_equiv.diagnose.localize import align, block_of, in_block, stats
 from tf_equiv.files import write_json
 
 #: Ops whose outputs are weights, inputs or constants, not computations of the forward pass.
@@ -45,11 +47,13 @@ def main(argv: list | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     os.environ["TF_USE_LEGACY_KERAS"] = "1"     # before TensorFlow: the shim lives in tf_keras
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
-    from tf_equiv.worker.common import UserError
+    from tf_equiv.run import protocol
+    from tf_equiv.worker.__main__ import private_event_fd
+    from tf_equiv.worker.common import Channel, UserError
 
-    target = os.path.join(args.out, "tf1", "index.json") if args.side == "tf1" \
-        else os.path.join(args.out, RESULT_FILE)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    channel = Channel(private_event_fd())
+    index = os.path.join(args.out, "tf1", "index.json")
+    os.makedirs(os.path.dirname(index), exist_ok=True)
     try:
         import tensorflow as tf
 
@@ -59,14 +63,18 @@ def main(argv: list | None = None) -> int:
         # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
         # every op is computed on its own on both sides, as eager TF2 does.
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-        result = (_tf1 if args.side == "tf1" else _tf2)(tf, args)
+        if args.side == "tf1":
+            write_json(index, _tf1(tf, args), default=str)
+            channel.send(protocol.Captured(index))
+        else:
+            channel.send(protocol.Localized(json.loads(json.dumps(_tf2(tf, args), default=str))))
     except UserError as e:
-        result = {"error": e.message, "detail": e.detail}
+        channel.send(protocol.Fatal(e.message, e.detail))
     except Exception as exc:  # user code and the graphs it builds may raise anything
         first = (str(exc).strip().splitlines() or [""])[0]
-        result = {"error": f"{args.side.upper()} side: {type(exc).__name__}: {first}",
-                  "detail": traceback.format_exc()}
-    write_json(target, result, default=str)
+        channel.send(protocol.Fatal(f"{args.side.upper()} side: {type(exc).__name__}: {first}",
+                                    traceback.format_exc()))
+    channel.send(protocol.Done())
     return 0
 
 

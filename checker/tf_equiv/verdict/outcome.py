@@ -1,0 +1,118 @@
+"""One check's outcome from both sides' records: which comparison, which tolerances, and what
+it must have compared to prove anything. No TensorFlow here."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping
+
+import numpy as np
+
+from tf_equiv import checks
+from tf_equiv.pair import tolerance_for
+from tf_equiv.run.records import SideCheck
+from tf_equiv.verdict.compare import Outcome, compare_records
+from tf_equiv.verdict.randomness import initializer_hint, random_ops_note, unalignable
+from tf_equiv.verdict.variables import created_once, variables_match
+
+
+def compare_check(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+    """The check's comparison of the two sides' records (only TF2's for a TF2-only check)."""
+    tf2 = found["tf2"]
+    if check == "variables_created_once":
+        return created_once(tf2.meta.get("new_variables", []))
+    tf1 = found["tf1"]
+    if check == "variables_match":
+        return variables_match(tf1.meta["variables"], tf2.meta["variables"])
+    rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)
+    tolerances = settings.get("tolerances", {})
+    arrays1, arrays2 = tf1.arrays(), tf2.arrays()
+    unpaired = _unpaired_slots(arrays1, arrays2) if check == "optimizer_steps" else []
+    for name in unpaired:
+        arrays1.pop(name, None)
+        arrays2.pop(name, None)
+    outcome = compare_records(check, arrays1, arrays2,
+                              lambda name: tolerance_for(name, tolerances, rtol, atol),
+                              order=tf1.order,
+                              dtypes=(tf1.meta.get("dtypes", {}), tf2.meta.get("dtypes", {})))
+    outcome = _vacuous(check, outcome, arrays1, arrays2)
+    if unpaired:
+        kinds = sorted({n.rsplit("/", 1)[1] for n in unpaired})
+        outcome = replace(outcome, warnings=outcome.warnings + (
+            f"optimizer slots without a counterpart of the same kind were not compared "
+            f"({', '.join(kinds)}): the two optimizers keep different quantities; the variables "
+            "after each step are compared",))
+    if check == "tf_function" and tf2.meta.get("eager_file"):
+        outcome = _with_eager(outcome, arrays2, tf2.meta["eager_file"], tolerances, rtol, atol)
+    if check == "gradients":
+        outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
+    first = next((r for r in outcome.records if not r), None)
+    # The first failing record, when it is an initial value (the initializer may explain it).
+    # Compared with None, never by truth: a failing RecordComparison is false.
+    initial = first if first is not None and first.name.startswith("initial/") \
+        and not first.problem else None
+    spec = checks.spec(check)
+    why_not = unalignable(check, outcome.records, tf1.meta, tf2.meta, arrays1, arrays2) \
+        if initial is not None and spec.regime and not outcome.cause else None
+    if why_not:
+        return Outcome("skipped", why_not, records=outcome.records, warnings=outcome.warnings)
+    variable = initial.name[len("initial/"):] if initial is not None else ""
+    note, shifted = random_ops_note(check, tf1.meta, tf2.meta, variable) \
+        if spec.regime and spec.tf1 and not outcome else ("", False)
+    if note:
+        outcome = replace(outcome, message=f"{outcome.message}. {note}")
+    if initial is not None:
+        hint = initializer_hint(arrays1[initial.name], arrays2[initial.name], shifted)
+        outcome = replace(outcome, message=f"{outcome.message}. {hint}", cause="initializer")
+    return outcome
+
+
+def _vacuous(check: str, outcome: Outcome, tf1: Mapping[str, np.ndarray],
+             tf2: Mapping[str, np.ndarray]) -> Outcome:
+    """A check that compared nothing of substance fails as vacuous, like one of NaNs: the outputs
+    of a forward check, the gradients, the variables after optimizer steps."""
+    if not outcome:
+        return outcome
+    prefix, what, why = checks.spec(check).substance or checks.OUTPUTS
+    compared = [n for n in tf1 if n in tf2 and n.startswith(prefix) and not n.endswith("/loss")]
+    if compared:
+        return outcome
+    return replace(outcome, verdict="failed", cause="vacuous",
+                   message=f"{check}: vacuous: compared no {what}, so nothing was proven. "
+                           f"Hint: {why}")
+
+
+def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]) -> list[str]:
+    """Slot records (`<variable>/<kind>`) of one side whose variable both sides have."""
+    one_sided = [n for n in tf1 if n not in tf2] + [n for n in tf2 if n not in tf1]
+    return [n for n in one_sided if n.rsplit("/", 1)[0] in tf1 and n.rsplit("/", 1)[0] in tf2]
+
+
+def _with_eager(outcome: Outcome, traced: dict, eager_file: str, tolerances: dict, rtol: float,
+                atol: float) -> Outcome:
+    """Say whether the eager TF2 model agrees with its tf.function trace, to place the blame."""
+    eager = SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).arrays()
+    inner = compare_records("eager vs tf.function", eager, traced,
+                            lambda name: tolerance_for(name, tolerances, rtol, atol))
+    if inner:
+        note = "the eager TF2 model and its tf.function trace agree"
+    else:
+        note = ("the eager TF2 model and its tf.function trace differ too: "
+                + inner.message.split(": ", 1)[-1])
+    if outcome:
+        return replace(outcome, detail=note)
+    return replace(outcome, message=f"{outcome.message}; {note}",
+                   detail=f"{outcome.detail}\n{note}".strip())
+
+
+def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:
+    only1 = sorted(set(tf1) - set(tf2))
+    only2 = sorted(set(tf2) - set(tf1))
+    if not (only1 or only2):
+        return outcome
+    parts = [f"no gradient on TF1 only: {', '.join(only1[:5])}"] if only1 else []
+    parts += [f"no gradient on TF2 only: {', '.join(only2[:5])}"] if only2 else []
+    message = "gradients: " + "; ".join(parts)
+    if not outcome:
+        message += "; " + outcome.message.split(": ", 1)[-1]
+    return Outcome("failed", message, outcome.detail, outcome.records, outcome.warnings,
+                   cause="structure")
