@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from tf_equiv.diagnose.localize import align, block_of, describe, localize, stats
+from tf_equiv.diagnose.localize import describe, localize
+from tf_equiv.worker.alignment import align, block_of, stats
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures_localize")
 BLOCKS = os.path.join(FIXTURES, "equiv_blocks.py")

@@ -12,11 +12,8 @@ import shutil
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence, TypeVar
-
-import numpy as np
+from typing import Optional, TypeVar
 
 from tf_equiv import checks
 from tf_equiv.results import short
@@ -145,58 +142,6 @@ def _tf1_outcome(tf1: _Worker) -> dict:
         return {"error": fatal.message, "detail": fatal.detail}
     return {"error": tf1.ended(), "detail": tf1.tail()}
 
-
-# --- pure helpers the TF2 worker uses too ------------------------------------------------------
-
-def stats(array: np.ndarray) -> dict:
-    """Summary statistics of one tensor over its finite elements, and how many are not finite."""
-    a = np.asarray(array)
-    if a.dtype.kind not in "fc" or a.size == 0:
-        return {"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0, "nonfinite": 0}
-    finite = np.isfinite(a)
-    values = a[finite].astype(np.float64) if not finite.all() else a.astype(np.float64)
-    if values.size == 0:
-        return {"mean": float("nan"), "std": float("nan"), "min": float("nan"),
-                "max": float("nan"), "nonfinite": int(a.size)}
-    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
-            "max": float(values.max()), "nonfinite": int(a.size - values.size)}
-
-
-def align(tf1_ops: Sequence[str], tf2_ops: Iterable[str]) -> tuple[str, dict]:
-    """(prefix, {TF1 op: TF2 op}): TF2 op names carry the Keras layer's name scope in front of
-    TF1's (`migrated/net/out/MatMul` for `net/out/MatMul`); the prefix most ops share wins."""
-    prefixes: dict = {}
-    for name in tf2_ops:
-        parts = name.split("/")
-        for i in range(len(parts)):
-            prefixes.setdefault("/".join(parts[i:]), []).append("/".join(parts[:i]))
-    votes = Counter(p for op in tf1_ops for p in set(prefixes.get(op, ())))
-    if not votes:
-        return "", {}
-    prefix = min(votes, key=lambda p: (-votes[p], len(p)))
-    lead = prefix + "/" if prefix else ""
-    return prefix, {op: lead + op for op in tf1_ops if prefix in prefixes.get(op, ())}
-
-
-def block_of(op: str, ops: Sequence[str]) -> str:
-    """The block an op belongs to: along its scope path, the child of the scope that holds the
-    most sub-scopes (`net` holds block1..3, inception's `InceptionV3/InceptionV3` its Mixed
-    blocks), so `net/block2` for `net/block2/conv/Conv2D`; the op itself in a flat graph."""
-    parts = op.split("/")
-    paths = [o.split("/") for o in ops]
-    best, depth = 2, len(parts) - 1         # a scope with one sub-scope splits nothing
-    for k in range(len(parts) - 1):
-        children = {p[k] for p in paths if len(p) > k + 1 and p[:k] == parts[:k]}
-        if len(children) >= best:           # a tie goes to the deeper, finer blocks
-            best, depth = len(children), k
-    return "/".join(parts[:depth + 1])
-
-
-def in_block(op: str, block: str) -> bool:
-    return op == block or op.startswith(block + "/")
-
-
-# --- the report ---------------------------------------------------------------------------------
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

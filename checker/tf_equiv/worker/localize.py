@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from tf_equiv.diagnose.localize import align, block_of, in_block, stats
 from tf_equiv.files import write_json
+from tf_equiv.worker.alignment import align, block_of, in_block, stats
 
 #: Ops whose outputs are weights, inputs or constants, not computations of the forward pass.
 NOT_COMPUTED = {"Placeholder", "PlaceholderWithDefault", "Const", "VariableV2", "VarHandleOp",
