@@ -34,3 +34,12 @@ def test_every_role_has_its_worker_function():
     # Steps that change the weights run after those that read the side's own values.
     assert list(tf1.STEPS)[-3:] == ["optimizer_steps", "constant_inference", "checkpoint_inference"]
     assert list(tf2.STEPS["transfer"])[-1] == "optimizer_steps"
+
+
+def test_backward_records_default_to_their_class_tolerance():
+    from tf_equiv.pair import tolerance_for
+
+    assert tolerance_for("gradients/dense/kernel", {}, 1e-6, 1e-5) == (1e-4, 1e-5)
+    assert tolerance_for("optimizer_steps/1/dense/kernel", {}, 1e-6, 1e-5) == (1e-5, 1e-5)
+    assert tolerance_for("outputs/logits", {}, 1e-6, 1e-5) == (1e-6, 1e-5)
+    assert tolerance_for("gradients/dense/kernel", {}, 1e-3, 1e-5) == (1e-3, 1e-5)

@@ -48,7 +48,9 @@ class CheckSpec:
     - `weights`: how localization sets the weights to re-run its forward pass, or None.
     - `substance`: (record prefix, what, hint) it must compare at least one record of, or it is
       vacuous; the default is the forward pass's outputs.
-    - `tolerance`: "numeric" (the pair's rtol and atol) or "exact" (names, shapes, creation).
+    - `tolerance`: its default tolerance class (TOLERANCES): "forward" (the pair's rtol and
+      atol), "backward" and "steps" (looser defaults for its records), "exact" (names, shapes,
+      creation: no tolerance applies).
     """
 
     id: CheckId
@@ -61,7 +63,7 @@ class CheckSpec:
     explain: bool = True
     weights: Optional[str] = None
     substance: Optional[tuple[str, str, str]] = None
-    tolerance: Literal["numeric", "exact"] = "numeric"
+    tolerance: Literal["forward", "backward", "steps", "exact"] = "forward"
 
     @property
     def sides(self) -> tuple[Side, ...]:
@@ -77,6 +79,11 @@ class CheckSpec:
         return self.tf1 if side == "tf1" else self.tf2
 
 
+#: Default (rtol, atol) of a tolerance class's records, never stricter than the pair's own; None:
+#: the pair's rtol and atol. Records computed through a backward pass sum many more terms, in an
+#: order the two sides choose differently: looser than the forward values' rtol=1e-6, atol=1e-5.
+TOLERANCES: dict[str, Optional[tuple[float, float]]] = {
+    "forward": None, "exact": None, "backward": (1e-4, 1e-5), "steps": (1e-5, 1e-5)}
 OUTPUTS = ("outputs", "outputs", "the forward pass returned no tensor (None, or an empty "
            "structure): return the model's outputs from tf1 and from the TF2 model's call")
 _NO_TRAINABLE = "leave {} out with Pair(checks=[...])"
@@ -105,12 +112,12 @@ TABLE: tuple[CheckSpec, ...] = (
     CheckSpec("functional_training[constant]", tf2=Role("functional", 1),
               tf1_record="random_training[constant]", regime=(True, "constant")),
     CheckSpec("gradients", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              weights="transferred",
+              weights="transferred", tolerance="backward",
               substance=("gradients/", "gradients of trainable variables",
                          "the model has no trainable variable with a gradient; "
                          + _NO_TRAINABLE.format("gradients"))),
     CheckSpec("optimizer_steps", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              field="optimizers", weights="transferred",
+              field="optimizers", weights="transferred", tolerance="steps",
               substance=("optimizer_steps/", "variables after an optimizer step",
                          "the model has no trainable variable; "
                          + _NO_TRAINABLE.format("optimizer_steps"))),
@@ -146,6 +153,12 @@ def stage_checks(side: str, stage: str, wanted: Iterable[str]) -> list[str]:
     if side == "tf1":
         need |= {SPECS[c].tf1_source for c in wanted if c in SPECS}
     return [s.id for s in TABLE if s.id in need and (r := s.role(side)) and r.stage == stage]
+
+
+def default_tolerances() -> dict[str, tuple[float, float]]:
+    """{record glob: (rtol, atol)}: each check's records by the defaults of its tolerance class."""
+    return {f"{s.substance[0]}*": default for s in TABLE
+            if s.substance and (default := TOLERANCES[s.tolerance]) is not None}
 
 
 def needs_transfer(wanted: Iterable[str]) -> bool:

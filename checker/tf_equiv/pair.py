@@ -80,10 +80,9 @@ class Pair:
         return os.path.join(os.path.dirname(self.declared_at[0]), os.fspath(self.checkpoint))
 
 
-#: Defaults for records computed through a backward pass, where kernels sum many more terms in an
-#: order the two sides choose differently: looser than the forward values' rtol=1e-6, atol=1e-5.
+#: Defaults by record glob, from the check table's tolerance classes (gradients/*, optimizer_steps/*).
 #: The pair's rtol/atol still apply where they are looser; `tolerances` globs override both.
-DEFAULT_TOLERANCES = {"gradients/*": (1e-4, 1e-5), "optimizer_steps/*": (1e-5, 1e-5)}
+DEFAULT_TOLERANCES = _checks.default_tolerances()
 
 
 def tolerance_for(record: str, tolerances: Mapping[str, Sequence[float]], rtol: float,
