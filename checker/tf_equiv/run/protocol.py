@@ -109,10 +109,6 @@ KINDS: dict[str, type] = {cls.kind: cls for cls in (Environment, ModulePairs, Pa
 KINDS["check"] = SideCheck
 
 
-def kind_of(event: Event) -> str:
-    return "check" if isinstance(event, SideCheck) else type(event).kind
-
-
 def to_json(event: Event) -> dict[str, Any]:
     if isinstance(event, SideCheck):
         return event.to_json()
