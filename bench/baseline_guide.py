@@ -4,6 +4,11 @@ The same checks `tf-equiv check bench/equiv_inception_299.py` runs, written as a
 them from the guide: one process, one check after the other, a fresh tf.Graph + Session and a fresh
 TF2 model per check, compared with numpy. Prints one line per check and a total; exits 1 when a
 check failed. `TF_EQUIV_BENCH_SIZE` sets the input size (default 299).
+
+`--guide` runs only the guide's own steps 1-4, cell by cell as the guide writes them: the model
+built and called twice (step 1), one TF1 graph and one TF2 model for the names and shapes (step 2),
+one of each with the weights reset to a constant (step 3), one of each per
+DeterministicRandomTestTool mode and training flag (step 4): seven checks.
 """
 from __future__ import annotations
 
@@ -261,10 +266,16 @@ CHECKS = [
     ("gradients", gradients),
 ]
 
+#: The guide's steps 1-4 (the checks its cells make).
+GUIDE = ("variables_created_once", "variables_match", "constant_inference",
+         "random_inference[num_random_ops]", "random_inference[constant]",
+         "random_training[num_random_ops]", "random_training[constant]")
+
 if __name__ == "__main__":
     started = time.monotonic()
-    print(f"input {X.shape}, TensorFlow {tf.__version__}", flush=True)
-    for check_name, check_fn in CHECKS:
+    chosen = [(n, f) for n, f in CHECKS if "--guide" not in sys.argv[1:] or n in GUIDE]
+    print(f"input {X.shape}, TensorFlow {tf.__version__}, {len(chosen)} checks", flush=True)
+    for check_name, check_fn in chosen:
         run_check(check_name, check_fn)
     passed = sum(ok for _, ok, _ in RESULTS)
     print(f"total: {passed} passed, {len(RESULTS) - passed} failed "
