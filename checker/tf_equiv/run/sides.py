@@ -10,11 +10,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar, Union
 
 from tf_equiv import checks as check_table
 from tf_equiv.checks import SIDES
-from tf_equiv.run import protocol
+from tf_equiv.run import protocol, zygote
 from tf_equiv.run.protocol import Done, Event, PairSettings, ProtocolError, Transfer
 from tf_equiv.run.records import SideCheck
 
@@ -110,12 +110,22 @@ class Worker:
         self.log_path = log_path
         self.protocol_errors: list[str] = []
         self.started = time.monotonic()
-        with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [python, "-m", module, *args], stdin=subprocess.PIPE, stdout=log,
-                stderr=subprocess.STDOUT, env=environ, pass_fds=(write_fd,),
-                start_new_session=True, cwd=cwd)
-        os.close(write_fd)
+        self.proc: Union[subprocess.Popen, zygote.Forked]
+        try:
+            # A fork of a process that has imported TensorFlow already (one per environment);
+            # else a process of its own.
+            self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd)
+        except zygote.Unavailable:
+            with open(log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    [python, "-m", module, *args], stdin=subprocess.PIPE, stdout=log,
+                    stderr=subprocess.STDOUT, env=environ, pass_fds=(write_fd,),
+                    start_new_session=True, cwd=cwd)
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
         self._on_event = on_event or (lambda event: None)
         self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
 
