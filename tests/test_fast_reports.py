@@ -537,3 +537,28 @@ def test_reports_tf_equiv_wrote_may_be_replaced(tmp_path):
 def test_a_folder_is_no_report_path(tmp_path):
     with pytest.raises(UsageError, match=r"--junit-xml .*: is a folder"):
         check_report_path("--junit-xml", str(tmp_path))
+
+
+def test_a_file_that_could_not_be_written_at_the_end_is_one_error_line(tmp_path, monkeypatch,
+                                                                         capsys):
+    """--timings is checked before the run; should it still fail at the end, the summary and
+    the JUnit report are written, one line says why, and the exit status is 1."""
+    import signal
+
+    from tf_equiv import cli
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    report = Report((PairResult(MODULE, "net", (case("gradients", "passed", ""),)),), 1.0,
+                    errors=("--timings t.json: could not be written: Permission denied",))
+    path = str(tmp_path / "report.xml")
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli._finish(report, path, None)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    out, err = capsys.readouterr()
+    assert ended.value.code == 1
+    assert err.strip() == "tf-equiv: error: --timings t.json: could not be written: " \
+        "Permission denied"
+    assert "1 passed" in out and "Traceback" not in err
+    assert [tc.name for suite in JUnitXml.fromfile(path) for tc in suite] == ["net::gradients"]

@@ -147,3 +147,37 @@ def test_a_timeout_must_be_finite(value):
     assert proc.returncode == 2
     assert "expected a finite number of seconds" in proc.stderr or "not in the range" \
         in proc.stderr
+
+
+def test_an_unwritable_timings_file_is_found_before_any_pair_runs(tmp_path):
+    timings = tmp_path / "t.json"
+    timings.write_text("{}")
+    if subprocess.run(["chattr", "+i", str(timings)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        proc = tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), "--timings",
+                        str(timings), timeout=60)
+    finally:
+        subprocess.run(["chattr", "-i", str(timings)])
+    assert proc.returncode == 2
+    assert f"--timings {timings}: cannot be written" in proc.stderr
+    assert "Traceback" not in proc.stderr and "passed" not in proc.stdout
+
+
+def test_timings_never_replace_the_module_being_checked():
+    module = os.path.join(FIXTURES, "equiv_good.py")
+    before = open(module).read()
+    proc = tf_equiv("check", module, "--timings", module, timeout=60)
+    assert proc.returncode == 2
+    assert "that is the module being checked" in proc.stderr
+    assert open(module).read() == before
+
+
+@pytest.mark.tensorflow
+def test_a_process_started_by_user_code_ends_with_the_explanation_and_localization(tmp_path):
+    run = check(tmp_path, "equiv_spawns_failing.py", cwd=HOSTILE, explain=True)
+    case = run.case("equiv_spawns_failing.py::spawns_and_fails::transferred_inference")
+    assert case.verdict == "failed"
+    assert "Localization" in case.text or "localiz" in case.text.lower(), case.text[-2000:]
+    left = subprocess.run(["pgrep", "-f", "sleep 4322"], capture_output=True, text=True)
+    assert left.stdout.split() == []

@@ -172,10 +172,11 @@ def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fen
         github.write_files(report, junit_xml)
     else:
         terminal.final(report, sys.stdout)
-    if failed:
-        click.echo(f"tf-equiv: error: {failed}", err=True)
+    errors = [*report.errors, *([failed] if failed else [])]
+    for error in errors:
+        click.echo(f"tf-equiv: error: {error}", err=True)
     stopping.ignore()
-    sys.exit(report.return_code or (1 if failed else 0))
+    sys.exit(report.return_code or (1 if errors else 0))
 
 
 @main.command(name="list")
@@ -188,7 +189,7 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
           timings: Optional[str]) -> None:
     """The pairs and checks that `check` would run, without running TensorFlow."""
     config = engine.Config(paths=paths or (".",), select=select, shard=shard,
-                           allow_empty=allow_empty, timings=timings)
+                           allow_empty=allow_empty, timings=timings, listing=True)
     try:
         plan = engine.make_plan(config)
     except TfEquivError as e:

@@ -24,7 +24,7 @@ from tf_equiv import stopping
 from tf_equiv.diagnose import artifacts
 from tf_equiv.diagnose.explain import explain
 from tf_equiv.errors import UsageError
-from tf_equiv.plan.destinations import check_report_path
+from tf_equiv.plan.destinations import check_report_path, check_rewritten_file
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report, Verdict
@@ -51,6 +51,7 @@ class Config:
     record_out: Optional[str] = None       # store the TF1 side's records instead of comparing
     python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
+    listing: bool = False                  # `list`: plan only, write nothing
     explain: bool = True                   # re-run failed checks under numeric variations
     grappler_off: tuple[str, ...] = ()     # grappler passes turned off for the whole run
     tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
@@ -89,6 +90,9 @@ def make_plan(config: Config) -> Plan:
     modules = tuple(read_module(f) for f in files)
     # Every option file is read and every destination proved before any worker starts: an error
     # found after an hour of pairs would lose them.
+    if config.timings and not config.listing and not config.record_out:
+        check_rewritten_file("--timings", config.timings, [m.path for m in modules],
+                             "the module being checked")
     timings = read_timings(config.timings)
     if config.junit_xml:
         check_report_path("--junit-xml", config.junit_xml, [m.path for m in modules],
@@ -352,5 +356,9 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     results.sort(key=lambda r: (order.get(r.module, 0), r.pair != "<module>", r.line, r.pair))
     report = Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())
     if config.timings and not config.record_out:
-        write_timings(config.timings, report)
+        try:
+            write_timings(config.timings, report)
+        except OSError as e:
+            report = replace(report, errors=(f"--timings {config.timings}: could not be written: "
+                                             f"{e.strerror or e}",))
     return report

@@ -64,6 +64,7 @@ class Report:
     duration: float = 0.0
     interrupted: bool = False
     note: str = ""      # said after the duration in the summary line: "summed over 3 reports"
+    errors: tuple[str, ...] = ()   # files the run could not write at its end (--timings)
 
     @property
     def cases(self) -> list[CaseResult]:

@@ -119,9 +119,9 @@ def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, pytho
         if not told:
             workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
     finally:
+        # Also once they have ended: whatever the user's code started ends with its worker.
         for w in workers.values():
-            if w.proc.poll() is None:
-                w.kill()
+            w.kill()
     # Only the first divergence's arrays are kept (in first-divergence.npz).
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
     tf2 = workers["tf2"]

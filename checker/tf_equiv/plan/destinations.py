@@ -52,6 +52,20 @@ def check_report_path(option: str, path: str, protected: Iterable[str] = (),
     _writable(option, path)
 
 
+def check_rewritten_file(option: str, path: str, protected: Iterable[str] = (),
+                         protected_what: str = "") -> None:
+    """Refuse a file tf-equiv reads and rewrites (`--timings`) that names a protected file or
+    cannot be written; its content is the reader's to judge."""
+    real = os.path.realpath(path)
+    for other in protected:
+        if os.path.realpath(other) == real:
+            raise UsageError(f"{option} {path}: that is {protected_what} {other}; it would be "
+                             "overwritten. Choose another path")
+    if os.path.isdir(real):
+        raise UsageError(f"{option} {path}: is a folder")
+    _writable(option, path)
+
+
 def _writable(option: str, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     try:
