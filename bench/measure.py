@@ -1,9 +1,11 @@
-"""Measuring helpers shared by bench/run and bench/overhead: wall time and whole-tree peak RSS."""
+"""Measuring helpers shared by bench/run and bench/overhead: wall time and whole-tree peak RSS and
+PSS."""
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+from typing import Callable, NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE_S = 0.2
@@ -17,8 +19,18 @@ def rss_kib(pid: int) -> int:
     return 0  # a zombie has no VmRSS
 
 
-def tree_rss_kib(root: int) -> int:
-    """RSS of `root` and all its descendants, in KiB."""
+def pss_kib(pid: int) -> int:
+    """Proportional set size: private pages, plus each shared page divided by the processes
+    sharing it (a forked worker's pages shared with its zygote count once over the two)."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_rss_kib(root: int, of: Callable[[int], int] = rss_kib) -> int:
+    """RSS (or `of`: pss_kib) of `root` and all its descendants, in KiB."""
     children: dict = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -35,24 +47,32 @@ def tree_rss_kib(root: int) -> int:
     while todo:
         pid = todo.pop()
         try:
-            total += rss_kib(pid)
+            total += of(pid)
         except (OSError, ValueError):
             continue
         todo.extend(children.get(pid, []))
     return total
 
 
-def measure(cmd: list, env: dict, log_path: str) -> tuple[float, int, int]:
-    """Run `cmd` to completion: (wall seconds, peak tree RSS in KiB, exit status)."""
+class Measured(NamedTuple):
+    wall: float      # seconds
+    rss: int         # peak of the tree's summed RSS, KiB (a page shared by N processes counts N times)
+    status: int      # exit status
+    pss: int         # peak of the tree's summed PSS, KiB (each page counted once over its sharers)
+
+
+def measure(cmd: list, env: dict, log_path: str) -> Measured:
+    """Run `cmd` to completion, sampling its whole process tree every SAMPLE_S seconds."""
     with open(log_path, "wb") as log, open(log_path + ".stderr", "wb") as err:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=err)
-        peak = 0
+        rss = pss = 0
         while proc.poll() is None:
-            peak = max(peak, tree_rss_kib(proc.pid))
+            rss = max(rss, tree_rss_kib(proc.pid))
+            pss = max(pss, tree_rss_kib(proc.pid, pss_kib))
             time.sleep(SAMPLE_S)
         wall = time.monotonic() - started
-    return wall, peak, proc.returncode
+    return Measured(wall, rss, proc.returncode, pss)
 
 
 def machine() -> str:

@@ -39,6 +39,9 @@ CORRECT = {
     "equiv_native_keras.py::simple_model": (*ALL, "optimizer_steps"),
     "equiv_native_keras.py::fully_native": ALL,
     "equiv_native_convnet.py::native_convnet": ALL,
+    "equiv_shim_layers.py::embedded_keras_model": ALL,
+    "equiv_shim_layers.py::get_or_create_layer": ALL,
+    "equiv_shim_layers.py::training_arg": ALL,
     "equiv_checkpoint_rename.py::new_scope": (*ALL, "checkpoint_inference"),
     # A tf.Module, not a Keras layer: functional_training does not apply (skipped, and says why).
     "equiv_checkpoint_rename.py::tf_variables": (

@@ -21,3 +21,15 @@ def test_examples_pass(tmp_path, onednn):
     # inception_v3 leaves the (vacuous) constant reset out, and says why in the module.
     inception = [k.split("::")[-1] for k in verdicts if k.startswith("equiv_inception_v3.py::")]
     assert "constant_inference" not in inception and len(inception) == 9
+
+
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_inception_at_its_native_size_passes_where_fusions_once_failed_it(tmp_path, onednn):
+    """tf_slim inception_v3 at 299x299: fused Conv2D+BiasAdd+Relu in the TF1 graph once rounded
+    `Mixed_5c` past the tolerance on some CPUs. Compared like with like, it passes."""
+    run = check(tmp_path, "bench/equiv_inception_299.py", "--select", "transferred_inference",
+                "--select", "random_inference[num_random_ops]",
+                env={"TF_ENABLE_ONEDNN_OPTS": onednn})
+    verdicts = {k.split("::")[-1]: c.verdict for k, c in run.cases.items()}
+    assert verdicts == {"transferred_inference": "passed",
+                        "random_inference[num_random_ops]": "passed"}, run.stdout[-3000:]

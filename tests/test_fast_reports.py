@@ -562,3 +562,31 @@ def test_a_file_that_could_not_be_written_at_the_end_is_one_error_line(tmp_path,
         "Permission denied"
     assert "1 passed" in out and "Traceback" not in err
     assert [tc.name for suite in JUnitXml.fromfile(path) for tc in suite] == ["net::gradients"]
+
+
+# ---- which pairs are running, and for how long ---------------------------------------------------
+
+def test_a_terminal_shows_the_running_pairs_on_one_live_line():
+    stream = io.StringIO()
+    running = terminal.Running(stream, live=True, width=120)
+    running.tick({"equiv_a.py::big": 100.0, "equiv_b.py::small": 160.0}, now=172.5)
+    assert stream.getvalue() == "\r\x1b[Krunning 1:12 equiv_a.py::big, 0:12 equiv_b.py::small"
+    running.tick({"equiv_a.py::big": 100.0, "equiv_b.py::small": 160.0}, now=172.7)
+    assert stream.getvalue().count("running") == 1        # unchanged: not rewritten
+    running.done(PairResult("equiv_b.py", "small", (case("gradients", "passed", ""),), 12.9),
+                 1, 2)
+    # The live line is cleared before the finished pair's line, which stays.
+    assert stream.getvalue().endswith("\r\x1b[K[1/2] equiv_b.py::small  1 passed  12.9 s\n")
+
+
+def test_a_ci_log_gets_plain_lines_for_long_pairs_only():
+    stream = io.StringIO()
+    running = terminal.Running(stream, live=False, first=30, every=60)
+    for now in (10, 29, 31, 60, 89, 92, 3700):
+        running.tick({"equiv_a.py::big": 0.0, "equiv_b.py::quick": now - 5}, now=now)
+    assert stream.getvalue().splitlines() == [
+        "... equiv_a.py::big still running (0:31)",
+        "... equiv_a.py::big still running (1:32)",
+        "... equiv_a.py::big still running (1:01:40)",
+    ]
+    assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()

@@ -150,8 +150,12 @@ def _run(config: engine.Config, on_github: bool) -> None:
         if plan.to_collect else ""
     click.echo(f"tf-equiv {__version__}: {len(plan.modules)} modules, {len(plan.pairs)} pairs, "
                f"{count} checks{more}")
-    report = engine.run(config, plan, lambda r, i, n: terminal.progress(r, i, n, sys.stdout),
-                        stop=stop)
+    # A live line on a terminal; in a CI log (GitHub's included) plain lines for long pairs.
+    running = terminal.Running(sys.stdout, live=False if fence else None)
+    try:
+        report = engine.run(config, plan, running.done, stop=stop, on_tick=running.tick)
+    finally:
+        running.clear()
     _finish(report, config.junit_xml, fence)
 
 

@@ -17,7 +17,7 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv import stopping
@@ -290,12 +290,24 @@ def collect(module: Module, config: Config, workdir: str,
 
 
 def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], None],
-        stop: Optional[threading.Event] = None) -> Report:
+        stop: Optional[threading.Event] = None,
+        on_tick: Optional[Callable[[dict[str, float]], None]] = None) -> Report:
     """Run every planned pair, up to `config.jobs` at once; SIGINT/SIGTERM stop the run cleanly.
 
     `stop`: an event the caller's own handlers set (installed before planning, so that a signal in
     the first moments also ends in a report); without it, the handlers are installed here.
+    `on_tick(running)`: called about five times a second with {pair id: time.monotonic() at its
+    start} for the pairs running then (a progress display).
     """
+    running: dict[str, float] = {}
+
+    def timed(planned: PlannedPair, *args: Any) -> tuple[PairResult, dict[str, SideRun]]:
+        running[planned.id] = time.monotonic()
+        try:
+            return run_pair(planned, *args)
+        finally:
+            running.pop(planned.id, None)
+
     started = time.monotonic()
     previous: dict[signal.Signals, stopping.Handler] = {}
     if stop is None:
@@ -319,7 +331,7 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             # Each gives (a PairResult, or None for a module whose pairs a worker listed, runs).
             pending: dict[Future[tuple[Optional[PairResult], dict[str, SideRun]]], Module] = {
-                pool.submit(run_pair, p, config, workdir, threads, stop, plan.store, parts,
+                pool.submit(timed, p, config, workdir, threads, stop, plan.store, parts,
                             budget): p.module for p in plan.pairs}
             pending.update({pool.submit(collect, m, config, workdir, stop): m
                             for m in plan.to_collect})
@@ -327,6 +339,8 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
             while pending:
                 # A timeout, so that the main thread wakes for a signal's handler at once.
                 done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                if on_tick is not None:
+                    on_tick(dict(running))
                 for future in done:
                     module = pending.pop(future)
                     result, runs = future.result()
@@ -345,7 +359,7 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
                         if extra.id not in scheduled:
                             scheduled.add(extra.id)
                             total += 1
-                            pending[pool.submit(run_pair, extra, config, workdir, threads,
+                            pending[pool.submit(timed, extra, config, workdir, threads,
                                                 stop, plan.store, parts, budget)] = module
     finally:
         stopping.restore(previous)

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Optional, Sequence
 
 from tf_equiv.checks import SPECS
 from tf_equiv.diagnose.localize import Localization, localize
@@ -132,9 +132,13 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
     found: dict = {c.check: [] for c in failing}      # check -> [(Variation, CaseResult | None)]
     culprit: dict = {}                                  # check -> the grappler passes to blame
     have_tf_function = {c.check: c for c in result.cases if c.check == "tf_function"}
+    # Where the outputs part first. When the graphs differ there, no numeric variation can make
+    # the checks pass, and none is run (each would cost a re-run of the pair).
+    located = _localize(spec, failing, checks, deadline, workdir, stop)
+    structural = next((loc.structural for loc in located.values() if loc.structural), "")
     # A check explained by one variation is not re-run under the next ones.
     unexplained = list(checks)
-    for variation in variations(result, failing, spec):
+    for variation in [] if structural else variations(result, failing, spec):
         if variation.name == "tf_function":
             if "transferred_inference" not in unexplained:
                 continue
@@ -162,17 +166,16 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
             fewest = _fewest_passes(spec, result, runs, passing, variation, stop, deadline,
                                     workdir)
             culprit.update({c: fewest for c in passing})
-    located = _localize(spec, failing, unexplained, deadline, workdir, stop)
     took = time.monotonic() - started
     cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took,
-                             located.get(c.check))
+                             located.get(c.check) if c.check in unexplained else None, structural)
                   if c.check in found else c for c in result.cases)
     return replace(result, cases=cases, duration=result.duration + took)
 
 
-def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
+def _localize(spec: SideSpec, failing: list, unexplained: Sequence[str], deadline: float,
               workdir: str, stop: threading.Event) -> dict:
-    """{check: Localization} for the first unexplained check whose outputs diverge: the first op
+    """{check: Localization} for the first of `unexplained` whose outputs diverge: the first op
     inside the graph that differs, and whether that block or the errors upstream are to blame."""
     order = ["transferred_inference", "constant_inference", "checkpoint_inference",
              "tf_function", "gradients", "optimizer_steps"]
@@ -189,7 +192,8 @@ def _localize(spec: SideSpec, failing: list, unexplained: list, deadline: float,
 
 
 def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds: float,
-               took: float, located: Optional[Localization] = None) -> CaseResult:
+               took: float, located: Optional[Localization] = None,
+               structural: str = "") -> CaseResult:
     lines = []
     passed_under = []
     for variation, outcome in tried:
@@ -206,7 +210,11 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
                          f"timeout, {seconds:g} s)")
         else:
             lines.append(f"{label}: {outcome.verdict}: {outcome.message.split(': ', 1)[-1]}")
-    if passed_under:
+    if structural:
+        verdict = (f"Explanation: the graphs differ where the sides part ({structural}): no "
+                   "numeric variation changes which ops run, so none was tried; likely a "
+                   "migration bug")
+    elif passed_under:
         variation, label = passed_under[0]
         passes = " ".join(f"--grappler-off {p}" for p in (culprit or NUMERIC_PASSES))
         verdict = (f"Explanation: passes {label}: {variation.meaning}. Hint: "
@@ -219,7 +227,9 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
                    + ": not graph rewrites or kernel numerics; likely a migration bug")
     else:
         verdict = "Explanation: inconclusive (" + "; ".join(lines) + ")"
-    if not any(v.name == "cpu" for v, _ in tried):
+    if structural:
+        lines.append(f"numeric variations: not run: {structural}")
+    elif not any(v.name == "cpu" for v, _ in tried):
         lines.append("CPU vs GPU: not compared (no GPU on this machine)")
     detail = "\n".join([f"explanation ({took:.1f} s):"] + [f"  {line}" for line in lines])
     if located is not None:

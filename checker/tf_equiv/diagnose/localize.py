@@ -34,6 +34,9 @@ class Localization:
     found: bool
     message: str
     detail: str = ""
+    #: The graphs differ where the sides part (TF2 reads ops TF1 lacks there, or the op's type
+    #: differs): no numeric variation changes which ops run.
+    structural: str = ""
 
 
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
@@ -215,7 +218,14 @@ def describe(result: dict, check: str) -> Localization:
         detail.append("shadow, the op alone: " + _shadow(op_level, "op"))
     if result.get("arrays"):
         detail.append(f"the arrays of both sides at {first['op']}: {result['arrays']}")
-    return Localization(True, message, "\n".join(detail))
+    structural = ""
+    if first["comparison"]["problem"] != "nonfinite":
+        if first["tf2_only_inputs"]:
+            structural = f"TF2 computes {first.get('record') or first['op']} through ops TF1 lacks " \
+                f"({', '.join(first['tf2_only_inputs'][:3])})"
+        elif first["type"] != first["tf2_type"]:
+            structural = f"{first['op']} is {first['type']} in TF1 and {first['tf2_type']} in TF2"
+    return Localization(True, message, "\n".join(detail), structural)
 
 
 def _first_message(first: dict, result: dict) -> str:

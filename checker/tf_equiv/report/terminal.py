@@ -2,14 +2,72 @@
 from __future__ import annotations
 
 import math
+import shutil
 import textwrap
-from typing import Any, Sequence, TextIO
+import time
+from typing import Any, Mapping, Optional, Sequence, TextIO
 
 from tf_equiv.results import CaseResult, PairResult, Report, Verdict, short, summary_line, verdict_counts
 
 BAD: tuple[Verdict, ...] = ("failed", "error")
 #: Endpoints shown per failing check (terminal table and job summary chart).
 MAX_ENDPOINTS = 60
+
+
+class Running:
+    """Which pairs are running and for how long, so that a long pair never looks like a hang.
+
+    On a terminal, one live line under the finished pairs, rewritten in place
+    ("running 0:42 equiv_net.py::net"); elsewhere (a CI log), a plain line for each pair that has
+    run `first` seconds, then every `every` seconds. Finished pairs' lines go through `done`,
+    which clears the live line first.
+    """
+
+    def __init__(self, stream: TextIO, live: Optional[bool] = None, first: float = 30.0,
+                 every: float = 60.0, width: int = 0) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self.first, self.every = first, every
+        self.width = width or shutil.get_terminal_size().columns
+        self._shown = ""
+        self._said: dict[str, float] = {}      # pair -> elapsed when last said (plain lines)
+
+    def tick(self, running: Mapping[str, float], now: Optional[float] = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self.live:
+            parts = [f"{_clock(now - started)} {pair}"
+                     for pair, started in sorted(running.items(), key=lambda item: item[1])]
+            text = ("running " + ", ".join(parts))[:max(10, self.width - 1)] if parts else ""
+            if text != self._shown:
+                self.stream.write("\r\x1b[K" + text)
+                self.stream.flush()
+                self._shown = text
+            return
+        for pair, started in sorted(running.items(), key=lambda item: item[1]):
+            elapsed = now - started
+            said = self._said.get(pair)
+            if (said is None and elapsed >= self.first) or \
+                    (said is not None and elapsed - said >= self.every):
+                self.stream.write(f"... {pair} still running ({_clock(elapsed)})\n")
+                self.stream.flush()
+                self._said[pair] = elapsed
+
+    def clear(self) -> None:
+        if self.live and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = ""
+
+    def done(self, result: PairResult, index: int, total: int) -> None:
+        self.clear()
+        self._said.pop(f"{result.module}::{result.pair}", None)
+        progress(result, index, total, self.stream)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def progress(result: PairResult, index: int, total: int, stream: TextIO,
