@@ -23,6 +23,11 @@ def test_constant_folding_does_not_fail_a_correct_migration(explained):
     # The eager TF2 side runs op by op; so does the TF1 graph it is compared with.
     case = explained.case(f"equiv_folding.py::folding::{TRANSFERRED}")
     assert case.verdict == "passed", case.message
+    # And the report says how each side's graphs ran.
+    props = {p.name: p.value for suite in explained.xml for p in suite.properties()}
+    assert props["environment.grappler"] == "none (eager); on for tf_function"
+    assert props["environment.tf1_grappler"] == \
+        "off (meta-optimizer disabled, as the eager TF2 side runs); on for tf_function"
 
 
 def test_with_tf1_optimizations_constant_folding_is_named_as_the_cause(tmp_path):

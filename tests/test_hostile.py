@@ -181,3 +181,18 @@ def test_a_process_started_by_user_code_ends_with_the_explanation_and_localizati
     assert "Localization" in case.text or "localiz" in case.text.lower(), case.text[-2000:]
     left = subprocess.run(["pgrep", "-f", "sleep 4322"], capture_output=True, text=True)
     assert left.stdout.split() == []
+
+
+def test_an_artifacts_folder_that_cannot_be_written_is_found_before_any_pair_runs(tmp_path):
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        proc = tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), "--artifacts",
+                        str(folder), timeout=60)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)])
+    assert proc.returncode == 2
+    assert f"--artifacts {folder}: cannot be written" in proc.stderr
+    assert "Traceback" not in proc.stderr and os.listdir(folder) == []

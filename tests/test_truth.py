@@ -118,3 +118,15 @@ def test_the_cause_of_a_wrapped_error_is_its_own_line():
     plain = ValueError("in user code:\n\n    File \"m.py\", line 3\n\n    TypeError: bad\n")
     assert cause_line(plain) == "TypeError: bad"
     assert cause_line(ValueError("first line\nsecond")) == "first line"
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("pair", ["structure", "shape"])
+def test_a_structure_that_differs_is_not_explained_again(tmp_path, pair):
+    """A missing output or another shape is named as the cause: no variation of the numerics can
+    change it, so none is run."""
+    fixtures = os.path.join(ROOT, "tests", "fixtures")
+    run = check(tmp_path, "equiv_structure.py", "--select", pair, cwd=fixtures, explain=True)
+    case = run.case(f"equiv_structure.py::{pair}::transferred_inference")
+    assert case.verdict == "failed"
+    assert "Explanation" not in case.message and "explanation (" not in case.text

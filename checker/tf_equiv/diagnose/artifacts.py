@@ -84,8 +84,12 @@ def prepare(folder: str) -> None:
                                      "does not list; tf-equiv writes only into a folder of its "
                                      "own artifacts. Move it, or choose a new or empty folder "
                                      "(nothing was changed)")
-    os.makedirs(folder, exist_ok=True)
-    _write_index(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        _write_index(folder)
+    except OSError as e:
+        raise UsageError(f"--artifacts {folder}: cannot be written ({e.strerror or e}); nothing "
+                         "was run") from None
 
 
 def _no_link_above(folder: str, relative: str) -> bool:
