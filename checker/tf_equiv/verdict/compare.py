@@ -212,7 +212,9 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
         return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
                        cause="vacuous")
     message = f"{check}: first divergence in forward order: {first.summary()}{more}"
-    return Outcome("failed", message, detail=detail, records=results, warnings=warnings)
+    # Another shape or dtype is a structure no variation of the numerics changes.
+    return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
+                   cause="structure" if first.problem in ("shape", "dtype") else "")
 
 
 def _structure_note(only1: Sequence[str], only2: Sequence[str]) -> str:
