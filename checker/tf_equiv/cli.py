@@ -75,6 +75,9 @@ def main(ctx: click.Context) -> None:
               help="Compare the TF2 side with TF1 records stored by `tf-equiv record`.")
 @click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Balance --shard by the pair durations in FILE; add this run's to it.")
+@click.option("--margins", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Keep each passing check's margin in FILE and warn when one shrank more than "
+                   "10x since the last run.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-run failed checks with oneDNN off (and grappler passes off where graphs "
                    "are optimized) to say why they differ (bounded by the timeout).")
@@ -92,12 +95,13 @@ def main(ctx: click.Context) -> None:
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str], explain: bool, grappler_off: tuple, tf1_optimized: bool,
-          artifacts: Optional[str], on_github: bool) -> None:
+          timings: Optional[str], margins: Optional[str], explain: bool, grappler_off: tuple,
+          tf1_optimized: bool, artifacts: Optional[str], on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            allow_empty=allow_empty, against=against, timings=timings,
+                           margins=margins,
                            explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
                            tf1_optimized=tf1_optimized, artifacts=artifacts)
     _run(config, on_github)

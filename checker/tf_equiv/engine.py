@@ -32,6 +32,7 @@ from tf_equiv.run.protocol import Fatal, ModulePairs
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 from tf_equiv.run.store import Store
 from tf_equiv.run.stored import StoredTF1, check_inputs, record_pair, stored_tf1
+from tf_equiv.verdict.history import read_margins, warn_shrunk, write_margins
 from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
 
 
@@ -52,6 +53,7 @@ class Config:
     python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     listing: bool = False                  # `list`: plan only, write nothing
+    margins: Optional[str] = None          # JSON {case id: margin}, warned against, then updated
     explain: bool = True                   # re-run failed checks under numeric variations
     grappler_off: tuple[str, ...] = ()     # grappler passes turned off for the whole run
     tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
@@ -94,6 +96,10 @@ def make_plan(config: Config) -> Plan:
         check_rewritten_file("--timings", config.timings, [m.path for m in modules],
                              "the module being checked")
     timings = read_timings(config.timings)
+    if config.margins:
+        check_rewritten_file("--margins", config.margins, [m.path for m in modules],
+                             "the module being checked")
+        read_margins(config.margins)
     if config.junit_xml:
         check_report_path("--junit-xml", config.junit_xml, [m.path for m in modules],
                           "the module being checked")
@@ -369,10 +375,17 @@ def run(config: Config, plan: Plan, on_pair: Callable[[PairResult, int, int], No
     order = {m.display: i for i, m in enumerate(plan.modules)}
     results.sort(key=lambda r: (order.get(r.module, 0), r.pair != "<module>", r.line, r.pair))
     report = Report(tuple(results), time.monotonic() - started, interrupted=stop.is_set())
+    errors: list[str] = []
     if config.timings and not config.record_out:
         try:
             write_timings(config.timings, report)
         except OSError as e:
-            report = replace(report, errors=(f"--timings {config.timings}: could not be written: "
-                                             f"{e.strerror or e}",))
-    return report
+            errors.append(f"--timings {config.timings}: could not be written: {e.strerror or e}")
+    if config.margins and not config.record_out:
+        last_run = read_margins(config.margins)
+        report = warn_shrunk(report, last_run)
+        try:
+            write_margins(config.margins, report, last_run)
+        except OSError as e:
+            errors.append(f"--margins {config.margins}: could not be written: {e.strerror or e}")
+    return replace(report, errors=tuple(errors)) if errors else report

@@ -33,6 +33,9 @@ class CaseResult:
     #: "structure" (records or gradients one side lacks), "vacuous" (nothing finite to compare).
     #: Numeric explanations cannot change such a verdict and are not tried.
     cause: str = ""
+    #: A passing comparison's margin: the rtol used over the smallest rtol that would have passed
+    #: (inf: every record equal or within atol); None where nothing was compared with a tolerance.
+    margin: Optional[float] = None
 
     @property
     def name(self) -> str:

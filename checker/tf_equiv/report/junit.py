@@ -59,6 +59,9 @@ def _properties(report: Report, module: str) -> dict[str, str]:
             if value is not None:
                 label = key if key in ("rtol", "atol") else f"tolerances[{key}]"
                 props[f"{pair.pair}.{label}"] = str(value)
+        for case in pair.cases:
+            if case.margin is not None:     # the rtol used over the rtol needed ("inf": equal)
+                props[f"margin.{case.name}"] = f"{case.margin:.4g}"
     return props
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from typing import Any, Optional
 
 from tf_equiv.errors import UsageError
@@ -65,10 +66,13 @@ def _suite(suite: ET.Element) -> list[PairResult]:
     names = [_pair_name(tc, module) for tc in testcases]
     if suite.get("file") != module:
         raise _NotOurs(f"<testsuite name={module!r}> does not name its module in `file`")
-    environment, fixes, tolerances = _properties(suite, {pair for pair, _ in names})
+    environment, fixes, tolerances, margins = _properties(suite, {pair for pair, _ in names})
     cases: dict[str, list[CaseResult]] = {}
     for tc, (pair, check) in zip(testcases, names):
-        cases.setdefault(pair, []).append(_case(tc, module, pair, check))
+        case = _case(tc, module, pair, check)
+        if f"{pair}::{check}" in margins:
+            case = replace(case, margin=margins[f"{pair}::{check}"])
+        cases.setdefault(pair, []).append(case)
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
                        compat_fixes=() if pair == MODULE_CASE else fixes,
@@ -86,15 +90,23 @@ def _pair_name(tc: ET.Element, module: str) -> tuple[str, str]:
     return pair, check
 
 
-def _properties(suite: ET.Element,
-                pairs: set[str]) -> tuple[dict[str, str], tuple[str, ...], dict[str, dict[str, Any]]]:
-    """(environment, compat fixes, {pair: tolerances}) from the suite's <property> elements."""
+def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
+        dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float]]:
+    """(environment, compat fixes, {pair: tolerances}, {pair::check: margin}) from the suite's
+    <property> elements."""
     environment: dict[str, str] = {}
     fixes: tuple[str, ...] = ()
     tolerances: dict[str, dict[str, Any]] = {}
+    margins: dict[str, float] = {}
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
+        if head == "margin" and "::" in label:
+            try:
+                margins[label] = float(value)
+            except ValueError:
+                raise _NotOurs(f"property {key!r} is not a number: {value!r}") from None
+            continue
         # A pair may be named `environment`: its tolerances are the labels only a pair has.
         glob = _glob(label)
         if head in pairs and (label in ("rtol", "atol") or glob is not None):
@@ -103,7 +115,7 @@ def _properties(suite: ET.Element,
             environment[label] = value
         elif key == "compat_fixes":
             fixes = tuple(f for f in value.split(",") if f)
-    return environment, fixes, tolerances
+    return environment, fixes, tolerances, margins
 
 
 def _glob(label: str) -> Optional[str]:

@@ -64,6 +64,10 @@ class Running:
         progress(result, index, total, self.stream)
 
 
+def _times(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -75,6 +79,12 @@ def progress(result: PairResult, index: int, total: int, stream: TextIO,
     text = ", ".join(f"{n} {v}" for v, n in verdict_counts(result.cases).items()) or "no checks"
     width = len(str(total))
     number = f"[{index:>{width}}/{total}] " if numbered else ""
+    # The passing check nearest to failing, where one is not simply equal or within atol.
+    finite = [c for c in result.cases if c.verdict == "passed" and c.margin is not None
+              and not math.isinf(c.margin)]
+    if finite:
+        least = min(finite, key=lambda c: c.margin or 0.0)
+        text += f"  (narrowest margin {_times(least.margin or 0.0)}x: {least.check})"
     stream.write(f"{number}{result.module}::{result.pair}  {text}  {result.duration:.1f} s\n")
     stream.flush()
 

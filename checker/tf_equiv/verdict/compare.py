@@ -56,6 +56,34 @@ class RecordComparison:
                 f"rtol={short(self.needed_rtol)} or atol={short(self.needed_atol)})")
 
 
+def margin(records: Sequence[RecordComparison]) -> Optional[tuple[float, str, float, float]]:
+    """How far a passing comparison is from failing: (the rtol used over the smallest rtol that
+    would pass, at the same atol; the record where that is least; its rtol; the rtol it needed),
+    over the float records compared with statistics. inf: every one is equal or within atol.
+    None: nothing was compared with a tolerance (exact comparisons, no records)."""
+    found: Optional[tuple[float, str, float, float]] = None
+    for r in records:
+        if not r.passed or r.problem or r.rtol <= 0 or r.total == 0:
+            continue
+        factor = r.rtol / r.needed_rtol if r.needed_rtol > 0 else math.inf
+        if found is None or factor < found[0]:
+            found = (factor, r.name, r.rtol, r.needed_rtol)
+    return found
+
+
+def margin_words(found: tuple[float, str, float, float]) -> str:
+    """"margin 40x (rtol 1e-06, 2.5e-08 needed at outputs/logits)", or "every record within
+    atol or equal"."""
+    factor, name, rtol, needed = found
+    if math.isinf(factor):
+        return "every record equal or within atol"
+    return f"margin {_factor(factor)}x (rtol {short(rtol)}, {short(needed)} needed at {name})"
+
+
+def _factor(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A check's result on the parent side, before xfail/skip are applied."""
@@ -100,6 +128,8 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
     if d1 != d2 or (a.dtype != b.dtype and d1 != "string"):
         return RecordComparison(passed=False, problem="dtype",
                                 note=f"dtype differs: TF1 {d1}, TF2 {d2}", **base)
+    if a.dtype.kind not in "fc":
+        base = {**base, "rtol": 0.0, "atol": 0.0}     # compared exactly, whatever the tolerance
     if a.dtype.kind in "biu":
         return _compare_exact_integers(a, b, base)
     if a.dtype.kind not in "fc":

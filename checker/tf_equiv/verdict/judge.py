@@ -13,7 +13,7 @@ from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.run.protocol import Environment, Event, Fatal, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun
-from tf_equiv.verdict.compare import Outcome
+from tf_equiv.verdict.compare import Outcome, margin, margin_words
 from tf_equiv.verdict.outcome import compare_check
 
 
@@ -160,5 +160,8 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, An
     judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
                   duration=seconds, warnings=outcome.warnings, records=outcome.records,
                   cause=outcome.cause)
+    kept = margin(outcome.records) if outcome.verdict == "passed" else None
+    if kept is not None:
+        judged = replace(judged, margin=kept[0], message=f"{judged.message}; {margin_words(kept)}")
     # An outcome that points at a user-code line (a variable's creator) is located there.
     return replace(judged, file=outcome.file, line=outcome.line) if outcome.line else judged
