@@ -465,7 +465,7 @@ def test_step_outputs_count_as_the_action_documents(tmp_path, monkeypatch):
     github.write_files(every_verdict(), "out/report.xml")
     # xfailed counts as skipped and xpassed as passed; what the runner wrote before stays.
     assert output.read_text().splitlines() == [
-        "earlier=step", "junit-xml=out/report.xml", "total=7", "passed=2", "failed=1",
+        "earlier=step", "junit-xml=out/report.xml", "html=", "total=7", "passed=2", "failed=1",
         "errors=2", "skipped=2"]
     text = summary.read_text()
     assert text.startswith("# earlier step\n## tf-equiv: 1 passed, 1 failed, 2 errors")
@@ -478,7 +478,7 @@ def test_a_step_output_with_a_newline_cannot_set_another_output(tmp_path, monkey
     lines = output.read_text().splitlines()
     assert re.fullmatch(r"junit-xml<<(ghadelimiter_\w+)", lines[0])
     assert lines[1:4] == ["odd", "passed=99.xml", lines[0].split("<<")[1]]
-    assert lines[4:] == ["total=0", "passed=0", "failed=0", "errors=0", "skipped=0"]
+    assert lines[4:] == ["html=", "total=0", "passed=0", "failed=0", "errors=0", "skipped=0"]
 
 
 def test_without_a_runner_nothing_is_written(tmp_path, monkeypatch):

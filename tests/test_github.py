@@ -112,7 +112,7 @@ def test_check_on_github_fences_user_text_and_writes_outputs(tmp_path):
     assert diverged[2].startswith("transferred_inference: first divergence in forward order: "
                                   "outputs: max abs diff")
     assert out.read_text().splitlines() == [
-        f"junit-xml={report}", "total=2", "passed=0", "failed=1", "errors=1", "skipped=0"]
+        f"junit-xml={report}", "html=", "total=2", "passed=0", "failed=1", "errors=1", "skipped=0"]
     cases, _ = read_junit(str(report))
     assert cases["tests/fixtures_github/equiv_noisy.py::noisy_pair::transferred_inference"].verdict \
         == "failed"

@@ -12,7 +12,7 @@ from tf_equiv import __version__, engine, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
 from tf_equiv.errors import TfEquivError
 from tf_equiv.plan.destinations import check_report_path
-from tf_equiv.report import github, junit, merge, terminal
+from tf_equiv.report import github, html, junit, merge, terminal
 from tf_equiv.results import Report
 
 USAGE_ERROR = 2
@@ -75,6 +75,8 @@ def main(ctx: click.Context) -> None:
               help="Compare the TF2 side with TF1 records stored by `tf-equiv record`.")
 @click.option("--timings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Balance --shard by the pair durations in FILE; add this run's to it.")
+@click.option("--html", "html_report", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write a self-contained HTML report to FILE (opens offline).")
 @click.option("--margins", type=click.Path(dir_okay=False), metavar="FILE",
               help="Keep each passing check's margin in FILE and warn when one shrank more than "
                    "10x since the last run.")
@@ -95,13 +97,14 @@ def main(ctx: click.Context) -> None:
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
-          timings: Optional[str], margins: Optional[str], explain: bool, grappler_off: tuple,
-          tf1_optimized: bool, artifacts: Optional[str], on_github: bool) -> None:
+          timings: Optional[str], html_report: Optional[str], margins: Optional[str],
+          explain: bool, grappler_off: tuple, tf1_optimized: bool, artifacts: Optional[str],
+          on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                            timeout=timeout, shard=shard, compat_fixes=compat_fixes,
                            allow_empty=allow_empty, against=against, timings=timings,
-                           margins=margins,
+                           margins=margins, html=html_report,
                            explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
                            tf1_optimized=tf1_optimized, artifacts=artifacts)
     _run(config, on_github)
@@ -160,27 +163,34 @@ def _run(config: engine.Config, on_github: bool) -> None:
         report = engine.run(config, plan, running.done, stop=stop, on_tick=running.tick)
     finally:
         running.clear()
-    _finish(report, config.junit_xml, fence)
+    _finish(report, config.junit_xml, fence, config.html)
 
 
-def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fence]) -> None:
+def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fence],
+            html_path: Optional[str] = None) -> None:
     """Write the reports, then exit with the report's status (1 when a report could not be
     written: the summary is still printed, with one line saying why)."""
-    failed = ""
-    if junit_xml:
+    failed = []
+    written = {}
+    for option, path, writer in (("--junit-xml", junit_xml, junit.write),
+                                 ("--html", html_path, html.write)):
+        if not path:
+            continue
         try:
-            junit.write(report, junit_xml)
+            writer(report, path)
+            written[option] = path
         except OSError as e:
-            failed = f"--junit-xml {junit_xml}: the report could not be written: " \
-                     f"{e.strerror or e}"
-            junit_xml = None
+            failed.append(f"{option} {path}: the report could not be written: {e.strerror or e}")
+    junit_xml, html_path = written.get("--junit-xml"), written.get("--html")
     if fence:
         fence.resume()
         github.log(report, sys.stdout, fence)
-        github.write_files(report, junit_xml)
+        github.write_files(report, junit_xml, html_path)
     else:
         terminal.final(report, sys.stdout)
-    errors = [*report.errors, *([failed] if failed else [])]
+        if html_path:
+            click.echo(f"HTML report: {html_path}")
+    errors = [*report.errors, *failed]
     for error in errors:
         click.echo(f"tf-equiv: error: {error}", err=True)
     stopping.ignore()
@@ -220,16 +230,22 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
                 metavar="REPORT.xml...")
 @click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False),
               help="Write the merged JUnit XML report to FILE.")
+@click.option("--html", "html_report", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the merged report as a self-contained HTML page to FILE.")
 @github_option
-def merge_(reports: tuple, junit_xml: Optional[str], on_github: bool) -> None:
+def merge_(reports: tuple, junit_xml: Optional[str], html_report: Optional[str],
+           on_github: bool) -> None:
     """Merge the JUnit reports of shards (`check --shard I/N`) into one, with one summary."""
     try:
         if junit_xml:
             check_report_path("--junit-xml", junit_xml, reports, "the input report")
+        if html_report:
+            check_report_path("--html", html_report, [*reports, *filter(None, [junit_xml])],
+                              "the input or output report")
         report = merge.merge(reports)
     except TfEquivError as e:
         _usage_error(str(e), on_github)
-    _finish(report, junit_xml, github.Fence(sys.stdout) if on_github else None)
+    _finish(report, junit_xml, github.Fence(sys.stdout) if on_github else None, html_report)
 
 
 def _usage_error(message: str, on_github: bool = False) -> None:

@@ -54,6 +54,7 @@ class Config:
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     listing: bool = False                  # `list`: plan only, write nothing
     margins: Optional[str] = None          # JSON {case id: margin}, warned against, then updated
+    html: Optional[str] = None             # the self-contained HTML report
     explain: bool = True                   # re-run failed checks under numeric variations
     grappler_off: tuple[str, ...] = ()     # grappler passes turned off for the whole run
     tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
@@ -103,6 +104,12 @@ def make_plan(config: Config) -> Plan:
     if config.junit_xml:
         check_report_path("--junit-xml", config.junit_xml, [m.path for m in modules],
                           "the module being checked")
+    if config.html:
+        check_report_path("--html", config.html, [m.path for m in modules],
+                          "the module being checked")
+        if config.junit_xml and os.path.realpath(config.html) == \
+                os.path.realpath(config.junit_xml):
+            raise UsageError(f"--html {config.html}: is also the --junit-xml report")
     broken = tuple(module_error(m.display, m.error, m.error_line) for m in modules if m.error)
     pairs = [p for module in modules for p in plan_module(config, module, module.pairs)]
     if config.shard:

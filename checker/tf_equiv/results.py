@@ -36,6 +36,10 @@ class CaseResult:
     #: A passing comparison's margin: the rtol used over the smallest rtol that would have passed
     #: (inf: every record equal or within atol); None where nothing was compared with a tolerance.
     margin: Optional[float] = None
+    #: Set by the diagnosis of a failing check: the explanation's one-line verdict, and where
+    #: inside the graph the sides part (the pair's localization), in words.
+    explanation: str = ""
+    place: str = ""
 
     @property
     def name(self) -> str:
@@ -113,3 +117,105 @@ def short(x: Optional[float]) -> str:
     if x is None or (isinstance(x, float) and math.isinf(x)):
         return "inf"
     return f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One reason a pair fails, with every check it explains."""
+
+    title: str
+    cases: tuple[CaseResult, ...]
+    place: str = ""
+    evidence: tuple[str, ...] = ()
+    next_step: str = ""
+
+    @property
+    def checks(self) -> str:
+        return ", ".join(c.check for c in self.cases)
+
+
+def diagnosis(pair: PairResult) -> list[Cause]:
+    """The pair's failing and erroring checks grouped by cause, in the order they were found:
+    an error of a side, a cause the comparison names (structure, initializer, vacuous), a
+    variable mismatch, an explained or localized divergence, or (without explanations) the first
+    record where the sides part."""
+    groups: dict[tuple[str, ...], list[CaseResult]] = {}
+    for case in pair.cases:
+        if case.verdict not in ("failed", "error"):
+            continue
+        groups.setdefault(_cause_key(case), []).append(case)
+    # A check explained alike but not localized (gradients, whose outputs are no forward
+    # endpoint) joins the one place found with that explanation.
+    for key in [k for k in groups if k[0] == "explained" and not k[2]]:
+        placed = [k for k in groups if k[0] == "explained" and k[1] == key[1] and k[2]]
+        if len(placed) == 1:
+            groups[placed[0]].extend(groups.pop(key))
+    return [_cause(key, tuple(cases)) for key, cases in groups.items()]
+
+
+def _without_check(case: CaseResult) -> str:
+    return case.message.removeprefix(f"{case.check}: ")
+
+
+def _first_divergence(case: CaseResult) -> str:
+    return next((r.name for r in case.records if not r), "")
+
+
+def _cause_key(case: CaseResult) -> tuple[str, ...]:
+    if case.verdict == "error":
+        return ("error", _without_check(case))
+    if case.cause:
+        return (case.cause, _without_check(case).split(". ")[0])
+    if case.check in ("variables_match", "variables_created_once"):
+        return ("variables", case.check)
+    if case.explanation or case.place:
+        return ("explained", case.explanation, case.place)
+    return ("diverges", _first_divergence(case) or _without_check(case))
+
+
+def _cause(key: tuple[str, ...], cases: tuple[CaseResult, ...]) -> Cause:
+    kind, first = key[0], cases[0]
+    if kind == "error":
+        return Cause(f"error: {key[1]}", cases, next_step="fix what the error names (its "
+                     "traceback is under the check); the other checks of the side did not run")
+    if kind in ("structure", "initializer", "vacuous"):
+        words = {"structure": "the outputs' structure differs",
+                 "initializer": "an initial value is drawn differently",
+                 "vacuous": "nothing finite was compared"}[kind]
+        return Cause(f"{words}: {key[1]}", cases,
+                     next_step=_hint(first.message) or "fix the migrated code where it is named")
+    if kind == "variables":
+        return Cause(_without_check(first).split(". Hint")[0], cases,
+                     next_step=_hint(first.message) or "see the variable diff under the check")
+    if kind == "explained":
+        verdict = first.explanation.removeprefix("Explanation: ")
+        hint = _hint(verdict)
+        verdict = verdict.split(". Hint: ")[0]
+        numerics = "not a migration bug" in verdict
+        where = _block(next((c.place for c in cases if c.place), ""))
+        step = hint or ("" if numerics else f"fix block {where} of the migrated code" if where
+                        else "fix the migrated code where the sides part")
+        evidence = tuple(r for r in (_divergence_words(first),) if r)
+        place = next((c.place for c in cases if c.place), "")
+        return Cause(verdict, cases, place=place, evidence=evidence, next_step=step)
+    record = key[1]
+    return Cause(f"the sides part first at {record}" if _first_divergence(first) else
+                 _without_check(first), cases, evidence=tuple(
+                     r for r in (_divergence_words(first),) if r),
+                 next_step="run with explanations (the default) to tell numerics from a bug")
+
+
+def _hint(message: str) -> str:
+    return message.split("Hint: ", 1)[1].split(". Localization")[0].strip() \
+        if "Hint: " in message else ""
+
+
+def _block(place: str) -> str:
+    """The scope an op name sits in: `b2/dense/Sigmoid` -> `b2`."""
+    op = place.split(" ", 1)[0]
+    return op.split("/", 1)[0] if "/" in op else ""
+
+
+def _divergence_words(case: CaseResult) -> str:
+    record = next((r for r in case.records if not r), None)
+    return f"{case.check}: {record.summary()}" if record is not None else ""

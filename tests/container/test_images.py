@@ -147,8 +147,8 @@ def test_action_mode_writes_outputs_and_summary(image, ws, tmp_path):
     cases = junit_cases(os.path.join(ws, "reports", "mlp.xml"))
     assert cases and all(k.startswith("examples/equiv_mlp.py::mlp::") for k in cases)
     total = str(len(cases))
-    assert outputs(output) == {"junit-xml": "reports/mlp.xml", "total": total, "passed": total,
-                               "failed": "0", "errors": "0", "skipped": "0"}
+    assert outputs(output) == {"junit-xml": "reports/mlp.xml", "html": "", "total": total,
+                               "passed": total, "failed": "0", "errors": "0", "skipped": "0"}
     text = open(summary, encoding="utf-8").read()
     assert text.startswith("## tf-equiv:") and "equiv_mlp.py::mlp" in text
     for path in (output, summary, os.path.join(ws, "reports", "mlp.xml")):
@@ -160,15 +160,21 @@ def test_action_mode_annotates_a_failure(image, ws, tmp_path):
     proc, output, summary = action_run(
         image, ws, tmp_path, path="tests/fixtures/equiv_drift.py",
         select="drift::constant_inference\n  drift::transferred_inference",
-        args="--timeout 300\n--no-compat-fixes")
+        args="--timeout 300\n--no-compat-fixes", html="auto")
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert ("--github --select drift::constant_inference --select drift::transferred_inference "
             "--timeout 300 --no-compat-fixes") in proc.stdout
     errors = [line for line in proc.stdout.splitlines() if line.startswith("::error ")]
     assert len(errors) == 2, proc.stdout[-3000:]
     assert all(line.startswith("::error file=tests/fixtures/equiv_drift.py,line=") for line in errors)
-    assert outputs(output) == {"junit-xml": "tf-equiv-report.xml", "total": "2", "passed": "0",
-                               "failed": "2", "errors": "0", "skipped": "0"}
+    assert outputs(output) == {"junit-xml": "tf-equiv-report.xml", "html": "tf-equiv-report.html",
+                               "total": "2", "passed": "0", "failed": "2", "errors": "0",
+                               "skipped": "0"}
+    # "auto": the HTML report next to the JUnit report, named in the summary.
+    page = open(os.path.join(ws, "tf-equiv-report.html"), encoding="utf-8").read()
+    assert page.startswith("<!DOCTYPE html>") and "tests/fixtures/equiv_drift.py::drift" in page
+    assert '<span class="v failed">failed</span> transferred_inference' in page
+    assert "`tf-equiv-report.html`" in open(summary, encoding="utf-8").read()
     assert "drift::transferred_inference" in open(summary, encoding="utf-8").read()
     assert os.stat(os.path.join(ws, "tf-equiv-report.xml")).st_uid == UID
 

@@ -167,8 +167,9 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
                                     workdir)
             culprit.update({c: fewest for c in passing})
     took = time.monotonic() - started
+    shared = _shared(failing, located)
     cases = tuple(_explained(c, found[c.check], culprit.get(c.check), seconds, took,
-                             located.get(c.check) if c.check in unexplained else None, structural)
+                             shared.get(c.check) if c.check in unexplained else None, structural)
                   if c.check in found else c for c in result.cases)
     return replace(result, cases=cases, duration=result.duration + took)
 
@@ -185,15 +186,39 @@ def _localize(spec: SideSpec, failing: list, unexplained: Sequence[str], deadlin
     left = deadline - time.monotonic()
     if not candidates or left < MIN_SECONDS or stop.is_set():
         return {}
-    check = candidates[0].check
-    out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
-    return {check: localize(spec.module, spec.pair, check, out_dir, left, spec.python,
-                            spec.threads, spec.compat_fixes, stop)}
+    # One localization where the checks' divergences agree (the same first divergent output),
+    # one more for a check whose outputs part elsewhere.
+    found: dict = {}
+    for case in candidates:
+        left = deadline - time.monotonic()
+        if left < MIN_SECONDS or stop.is_set() or len(found) == 2:
+            break
+        if any(_first_output(case) == _first_output(other) for other in failing
+               if other.check in found):
+            continue
+        out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
+        found[case.check] = localize(spec.module, spec.pair, case.check, out_dir, left,
+                                     spec.python, spec.threads, spec.compat_fixes, stop)
+    return found
+
+
+def _first_output(case: CaseResult) -> str:
+    return next((r.name for r in case.records if r.name.startswith("outputs") and not r), "")
+
+
+def _shared(failing: list, located: dict) -> dict:
+    """{check: (Localization, the check it was run for)} for every failing check whose first
+    divergent output is the one a localization was run for."""
+    by_output = {_first_output(c): (located[c.check], c.check) for c in failing
+                 if c.check in located}
+    return {c.check: by_output[_first_output(c)] for c in failing
+            if _first_output(c) and _first_output(c) in by_output}
 
 
 def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds: float,
-               took: float, located: Optional[Localization] = None,
+               took: float, shared: Optional[tuple[Localization, str]] = None,
                structural: str = "") -> CaseResult:
+    located, localized_for = shared if shared else (None, "")
     lines = []
     passed_under = []
     for variation, outcome in tried:
@@ -232,12 +257,18 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
     elif not any(v.name == "cpu" for v, _ in tried):
         lines.append("CPU vs GPU: not compared (no GPU on this machine)")
     detail = "\n".join([f"explanation ({took:.1f} s):"] + [f"  {line}" for line in lines])
-    if located is not None:
+    explanation = verdict
+    if located is not None and localized_for == case.check:
         verdict += f". Localization: {located.message}"
         # The arrays it names live in the run's temporary folder: not worth a line here.
         kept = [line for line in located.detail.rstrip().splitlines()
                 if not line.startswith("the arrays of both sides at ")]
         if kept:
             detail += "\n\nlocalization:\n" + "\n".join(kept)
+    elif located is not None and located.place:
+        # The same first divergent output: the same place, found once for the pair.
+        verdict += f". Localization (run for {localized_for}, whose outputs part at the same " \
+            f"record): {located.place}"
     return replace(case, message=f"{case.message}. {verdict}",
-                   detail=f"{case.detail}\n\n{detail}".strip())
+                   detail=f"{case.detail}\n\n{detail}".strip(), explanation=explanation,
+                   place=located.place if located is not None else "")

@@ -37,6 +37,9 @@ class Localization:
     #: The graphs differ where the sides part (TF2 reads ops TF1 lacks there, or the op's type
     #: differs): no numeric variation changes which ops run.
     structural: str = ""
+    #: Where the sides part, in a few words: the op, its type, what TF2 reads that TF1 lacks,
+    #: and what shadow mode blames.
+    place: str = ""
 
 
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
@@ -225,7 +228,21 @@ def describe(result: dict, check: str) -> Localization:
                 f"({', '.join(first['tf2_only_inputs'][:3])})"
         elif first["type"] != first["tf2_type"]:
             structural = f"{first['op']} is {first['type']} in TF1 and {first['tf2_type']} in TF2"
-    return Localization(True, message, "\n".join(detail), structural)
+    kind = first["type"] if first["type"] == first["tf2_type"] \
+        else f"{first['type']} in TF1, {first['tf2_type']} in TF2"
+    place = f"{first['op']} ({kind})"
+    if first["tf2_only_inputs"]:
+        place += f", computed in TF2 through {', '.join(first['tf2_only_inputs'][:3])}"
+        if result["tf1_only_names"]:
+            place += f" where TF1 has {', '.join(result['tf1_only_names'][:3])}"
+    shadow = result.get("shadow") or {}
+    if shadow.get("status") == "differs":
+        place += f"; block {shadow['block']} is wrong (it differs when fed TF1's input)"
+    elif shadow.get("status") not in (None, "unavailable"):
+        place += f"; errors accumulated upstream of {shadow['block']}"
+    elif first.get("record"):
+        place += "; the ops TF1 lacks are wrong (what they read agrees with TF1)"
+    return Localization(True, message, "\n".join(detail), structural, place)
 
 
 def _first_message(first: dict, result: dict) -> str:

@@ -1,7 +1,8 @@
 """Where the reports go. Before any worker starts, a report path is refused (exit 2, nothing run)
 when writing it would destroy something the user owns, and proved writable.
 
-The rule: a report may replace only a file that tf-equiv wrote, a JUnit report carrying its mark;
+The rule: a report may replace only a file that tf-equiv wrote (a JUnit report or an HTML page
+carrying its mark);
 never one of the modules being checked, an input of `merge`, or any other existing file.
 """
 from __future__ import annotations
@@ -12,14 +13,21 @@ from typing import Iterable
 from xml.etree import ElementTree
 
 from tf_equiv.errors import UsageError
+from tf_equiv.report import html
 from tf_equiv.report.junit import MARK
-
-#: The attribute of <testsuites> that says tf-equiv wrote the report.
 
 
 def written_by_us(path: str) -> bool:
-    """A JUnit report of tf-equiv: marked, or (written before the mark) a <testsuites> whose
-    suites carry the environment properties or the empty suite tf-equiv writes."""
+    """A report of tf-equiv: an HTML page with its generator mark near the top, or a JUnit report
+    marked, or (written before the mark) a <testsuites> whose suites carry the environment
+    properties or the empty suite tf-equiv writes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if head.lstrip().lower().startswith(b"<!doctype html"):
+        return html.MARK.encode() in head
     try:
         root = ElementTree.parse(path).getroot()
     except (OSError, ElementTree.ParseError):

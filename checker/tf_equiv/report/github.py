@@ -17,7 +17,17 @@ from typing import Iterator, Optional, Sequence, TextIO
 
 from tf_equiv.checks import ALL_CHECKS
 from tf_equiv.report import terminal
-from tf_equiv.results import MODULE_CASE, CaseResult, Report, Verdict, short, summary_line, verdict_counts
+from tf_equiv.results import (
+    MODULE_CASE,
+    CaseResult,
+    PairResult,
+    Report,
+    Verdict,
+    diagnosis,
+    short,
+    summary_line,
+    verdict_counts,
+)
 
 #: The platform shows at most this many annotations of each kind per step.
 MAX_ERRORS = 10
@@ -264,11 +274,31 @@ def _failure_section(case: CaseResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
+def _diagnosis(pair: PairResult, causes: list) -> str:
+    lines = [f"**{_code(pair.module + '::' + pair.pair)}**\n"]
+    for cause in causes:
+        lines.append(f"- {_code(cause.title)}")
+        lines.append(f"  - checks: {_code(cause.checks)}")
+        if cause.place:
+            lines.append(f"  - where: {_code(cause.place)}")
+        if cause.next_step:
+            lines.append(f"  - next: {_code(cause.next_step)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def summary(report: Report, limit: int = SUMMARY_LIMIT, html: Optional[str] = None) -> str:
     """The job summary in Markdown, at most `limit` bytes (sections that do not fit are counted)."""
     line = summary_line(report.counts(), report.duration, report.note)
     head = f"## tf-equiv: {'interrupted: ' if report.interrupted else ''}{line}\n\n"
+    if html:
+        head += (f"The HTML report (charts, diagnosis per pair) is {_code(html)}: upload it with "
+                 "the JUnit report to open it.\n\n")
     sections = ["".join(_table(report)) + f"\n{LEGEND}\n\n"]
+    causes = [(pair, diagnosis(pair)) for pair in report.pairs if pair.pair != MODULE_CASE]
+    causes = [(pair, found) for pair, found in causes if found]
+    if causes:
+        sections.append("### Diagnosis\n\n" + "".join(_diagnosis(pair, found)
+                                                      for pair, found in causes))
     bad = [c for c in report.cases if c.verdict in ("failed", "error")]
     if bad:
         sections.append("### Failures\n\n")
@@ -292,24 +322,25 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
 
 # ---- step outputs ------------------------------------------------------------------------------
 
-def outputs(report: Report, junit_xml: Optional[str]) -> dict[str, str]:
+def outputs(report: Report, junit_xml: Optional[str],
+            html: Optional[str] = None) -> dict[str, str]:
     """The action's outputs (CONTRACT section 4): xfailed counts as skipped, xpassed as passed."""
     counts = report.counts()
-    return {"junit-xml": junit_xml or "", "total": str(len(report.cases)),
+    return {"junit-xml": junit_xml or "", "html": html or "", "total": str(len(report.cases)),
             "passed": str(counts["passed"] + counts["xpassed"]), "failed": str(counts["failed"]),
             "errors": str(counts["error"]), "skipped": str(counts["skipped"] + counts["xfailed"])}
 
 
-def write_files(report: Report, junit_xml: Optional[str]) -> None:
+def write_files(report: Report, junit_xml: Optional[str], html: Optional[str] = None) -> None:
     """Append the job summary and the outputs to the files the runner names, when it does."""
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(summary(report))
+            f.write(summary(report, html=html))
     output_file = os.environ.get("GITHUB_OUTPUT")
     if output_file:
         with open(output_file, "a", encoding="utf-8") as f:
-            for key, value in outputs(report, junit_xml).items():
+            for key, value in outputs(report, junit_xml, html).items():
                 if "\n" in value or "\r" in value:
                     delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
                     f.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")

@@ -62,6 +62,11 @@ def _properties(report: Report, module: str) -> dict[str, str]:
         for case in pair.cases:
             if case.margin is not None:     # the rtol used over the rtol needed ("inf": equal)
                 props[f"margin.{case.name}"] = f"{case.margin:.4g}"
+            # The diagnosis's facts, so that `merge` diagnoses as the run did.
+            if case.explanation:
+                props[f"explanation.{case.name}"] = case.explanation
+            if case.place:
+                props[f"place.{case.name}"] = case.place
     return props
 
 

@@ -66,12 +66,17 @@ def _suite(suite: ET.Element) -> list[PairResult]:
     names = [_pair_name(tc, module) for tc in testcases]
     if suite.get("file") != module:
         raise _NotOurs(f"<testsuite name={module!r}> does not name its module in `file`")
-    environment, fixes, tolerances, margins = _properties(suite, {pair for pair, _ in names})
+    environment, fixes, tolerances, margins, facts = _properties(suite,
+                                                                 {pair for pair, _ in names})
     cases: dict[str, list[CaseResult]] = {}
     for tc, (pair, check) in zip(testcases, names):
         case = _case(tc, module, pair, check)
         if f"{pair}::{check}" in margins:
             case = replace(case, margin=margins[f"{pair}::{check}"])
+        said = facts.get(f"{pair}::{check}", {})
+        if said:
+            case = replace(case, explanation=said.get("explanation", ""),
+                           place=said.get("place", ""))
         cases.setdefault(pair, []).append(case)
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
@@ -91,9 +96,11 @@ def _pair_name(tc: ET.Element, module: str) -> tuple[str, str]:
 
 
 def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
-        dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float]]:
-    """(environment, compat fixes, {pair: tolerances}, {pair::check: margin}) from the suite's
-    <property> elements."""
+        dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float],
+        dict[str, dict[str, str]]]:
+    """(environment, compat fixes, {pair: tolerances}, {pair::check: margin},
+    {pair::check: {"explanation"/"place": text}}) from the suite's <property> elements."""
+    facts: dict[str, dict[str, str]] = {}
     environment: dict[str, str] = {}
     fixes: tuple[str, ...] = ()
     tolerances: dict[str, dict[str, Any]] = {}
@@ -101,6 +108,9 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
+        if head in ("explanation", "place") and "::" in label:
+            facts.setdefault(label, {})[head] = value
+            continue
         if head == "margin" and "::" in label:
             try:
                 margins[label] = float(value)
@@ -115,7 +125,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
             environment[label] = value
         elif key == "compat_fixes":
             fixes = tuple(f for f in value.split(",") if f)
-    return environment, fixes, tolerances, margins
+    return environment, fixes, tolerances, margins, facts
 
 
 def _glob(label: str) -> Optional[str]:

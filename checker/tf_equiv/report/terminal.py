@@ -7,7 +7,17 @@ import textwrap
 import time
 from typing import Any, Mapping, Optional, Sequence, TextIO
 
-from tf_equiv.results import CaseResult, PairResult, Report, Verdict, short, summary_line, verdict_counts
+from tf_equiv.results import (
+    MODULE_CASE,
+    CaseResult,
+    PairResult,
+    Report,
+    Verdict,
+    diagnosis,
+    short,
+    summary_line,
+    verdict_counts,
+)
 
 BAD: tuple[Verdict, ...] = ("failed", "error")
 #: Endpoints shown per failing check (terminal table and job summary chart).
@@ -90,13 +100,49 @@ def progress(result: PairResult, index: int, total: int, stream: TextIO,
 
 
 def final(report: Report, stream: TextIO, show_failures: bool = True) -> None:
-    """The failures (unless already shown), warnings, environment and the summary line."""
+    """The diagnosis of each failing pair, the failures (unless already shown), warnings,
+    environment and the summary line."""
     if show_failures:
-        failures(report.cases, stream)
+        diagnoses(report, stream)
+        failures(report.cases, stream, repeated=_repeated(report))
     _footer(report, stream)
 
 
-def failures(cases: Sequence[CaseResult], stream: TextIO) -> None:
+def diagnoses(report: Report, stream: TextIO) -> None:
+    """Per failing pair, each cause once: the checks it explains, where, the evidence, what next."""
+    # A module that could not be read is one failure already, said once below.
+    found = [(pair, causes) for pair in report.pairs
+             if pair.pair != MODULE_CASE and (causes := diagnosis(pair))]
+    if not found:
+        return
+    stream.write("\n" + _rule("DIAGNOSIS") + "\n")
+    for pair, causes in found:
+        failing = sum(len(c.cases) for c in causes)
+        stream.write(f"\n{pair.module}::{pair.pair}: {_count(len(causes), 'cause')} of "
+                     f"{_count(failing, 'failing check')}\n")
+        for cause in causes:
+            stream.write(f"  - {cause.title}\n")
+            stream.write(f"    checks: {cause.checks}\n")
+            if cause.place:
+                stream.write(f"    where: {cause.place}\n")
+            for line in cause.evidence:
+                stream.write(f"    evidence: {line}\n")
+            if cause.next_step:
+                stream.write(f"    next: {cause.next_step}\n")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _repeated(report: Report) -> set:
+    """The failing cases whose cause an earlier case of the same cause already shows in full."""
+    return {c.id for pair in report.pairs for cause in diagnosis(pair)
+            for c in cause.cases[1:] if cause.cases[0].explanation}
+
+
+def failures(cases: Sequence[CaseResult], stream: TextIO, repeated: frozenset | set = frozenset()
+             ) -> None:
     """The failing cases with their statistics, one block per pair and message."""
     bad = [c for c in cases if c.verdict in BAD]
     if bad:
@@ -111,7 +157,14 @@ def failures(cases: Sequence[CaseResult], stream: TextIO) -> None:
         checks = ", ".join(c.check for c in group)
         title = group[0].id if len(group) == 1 else f"{module}::{pair} [{checks}]"
         stream.write(f"\n{_rule(title, '_')}\n")
-        stream.write(f"{verdict.upper()}: {group[0].message if len(group) == 1 else message}\n")
+        text = group[0].message if len(group) == 1 else message
+        if all(c.id in repeated for c in group):
+            # Its explanation and localization are the diagnosis's, shown once above.
+            stream.write(f"{verdict.upper()}: {text.split('. Explanation: ')[0]} (diagnosis "
+                         "above)\n")
+            detail = detail.split("\n\nexplanation (")[0]
+        else:
+            stream.write(f"{verdict.upper()}: {text}\n")
         if detail:
             stream.write(textwrap.indent(detail.rstrip(), "    ") + "\n")
         for case in group:

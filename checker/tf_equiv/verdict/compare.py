@@ -21,6 +21,8 @@ MAX_TABLE_ROWS = 40
 NARROW_FLOATS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float8_e4m3fn": 2.0 ** -3,
                  "float8_e5m2": 2.0 ** -2}
 NARROW_ULPS = 2
+#: Records with at most this many channels (last axis) keep their difference per channel.
+MAX_CHANNELS = 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class RecordComparison:
     problem: str = ""      # "", "nonfinite", "shape", "dtype"
     note: str = ""         # what the problem is, in words
     weak: bool = False     # passed, but every element is one value on both sides
+    #: Failed, with a last axis of at most MAX_CHANNELS: the largest difference per channel (the
+    #: last axis), to show where in the record the difference lies.
+    channels: tuple[float, ...] = ()
 
     def __bool__(self) -> bool:
         return self.passed
@@ -157,7 +162,11 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
         rel = np.where(ref > 0, diff / ref, np.where(diff > 0, np.inf, 0.0))
         need_rtol = np.where(ref > 0, (diff - atol) / ref, np.where(diff > atol, np.inf, 0.0))
     weak = _all_one_value(a, b)
+    channels: tuple[float, ...] = ()
+    if bad.any() and a.ndim >= 2 and 1 < a.shape[-1] <= MAX_CHANNELS:
+        channels = tuple(float(v) for v in diff.reshape(-1, a.shape[-1]).max(axis=0))
     return RecordComparison(
+        channels=channels,
         passed=not bool(bad.any()), mismatched=int(bad.sum()), max_abs=float(diff.max()),
         max_rel=float(rel.max()), worst_index=tuple(int(i) for i in worst),
         needed_rtol=max(0.0, float(need_rtol.max())),

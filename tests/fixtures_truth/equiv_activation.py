@@ -1,12 +1,12 @@
 """A four-layer network in blocks b1-b4 and two migrations of it: a faithful one, and one whose
-block b2 uses sigmoid where TF1 used tanh. The cost of a failure (explanations and localization
-included) against a pass of the same pair."""
+block b2 uses sigmoid where TF1 used tanh (the diagnosis must name the block and both ops)."""
 import functools
 
 import numpy as np
 import tensorflow as tf
 
 import tf_equiv
+from _models import shim
 
 
 def net(features, training, *, b2=tf.nn.tanh):
@@ -19,15 +19,6 @@ def net(features, training, *, b2=tf.nn.tanh):
             h = tf.compat.v1.layers.dropout(h, rate=0.1, training=training)
     with tf.compat.v1.variable_scope("b4"):
         return dense(h, 10, name="logits", kernel_initializer=init)
-
-
-def shim(forward):
-    class Migrated(tf.keras.layers.Layer):
-        @tf.compat.v1.keras.utils.track_tf1_style_variables
-        def call(self, features, training=None):
-            return forward(features, bool(training))
-
-    return Migrated
 
 
 def inputs():
