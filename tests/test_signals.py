@@ -60,7 +60,7 @@ def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = ()) 
     assert proc.returncode == 1, (said, proc.returncode, out[-2000:], err[-2000:])
     # A second for the run to stop, kill its workers and write its report; the rest is the
     # interpreter's own exit on a loaded machine.
-    assert took < 2, f"{said}: the run took {took:.1f} s to stop after the last signal"
+    assert took < 1.5, f"{said}: the run took {took:.1f} s to stop after the last signal"
     cases = [tc for suite in JUnitXml.fromfile(str(report)) for tc in suite]
     assert cases, f"{said}: the report holds no case"
     deadline = time.monotonic() + 5

@@ -65,7 +65,8 @@ class _Worker:
     """One side's localization process, in its own process group so that a timeout kills it all."""
 
     def __init__(self, side: str, module: str, pair: str, check: str, out_dir: str,
-                 python: str, threads: int, compat_fixes: bool) -> None:
+                 python: str, threads: int, compat_fixes: bool,
+                 stop: Optional[threading.Event] = None) -> None:
         self.side = side
         weights = checks.spec(check).weights or "transferred"
         args = ["--side", side, "--module", module, "--pair", pair, "--weights", weights,
@@ -75,7 +76,7 @@ class _Worker:
         self.events: list[Event] = []
         self.worker = Worker(python, "tf_equiv.worker.localize", args,
                              os.path.join(out_dir, f"localize-{side}.log"), os.path.dirname(module),
-                             threads, on_event=self.events.append)
+                             threads, on_event=self.events.append, stop=stop)
         self.proc, self.tell = self.worker.proc, self.worker.send
         self.worker.reader.start()
 
@@ -105,7 +106,8 @@ def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, pytho
     started = time.monotonic()
     # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then it
     # waits on stdin for the TF1 side's tensors.
-    workers = {side: _Worker(side, module, pair, check, out_dir, python, threads, compat_fixes)
+    workers = {side: _Worker(side, module, pair, check, out_dir, python, threads, compat_fixes,
+                             stop)
                for side in ("tf1", "tf2")}
     told = False
     try:

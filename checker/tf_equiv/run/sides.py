@@ -98,7 +98,8 @@ class Worker:
 
     def __init__(self, python: str, module: str, args: list, log_path: str, cwd: str,
                  threads: int, env: Optional[dict] = None,
-                 on_event: Optional[Callable[[Event], None]] = None) -> None:
+                 on_event: Optional[Callable[[Event], None]] = None,
+                 stop: Optional[threading.Event] = None) -> None:
         """`on_event(event)` sees each event of its pipe as it arrives (from `reader`, a thread
         the caller starts); a line that is no event of the protocol goes to `protocol_errors`."""
         read_fd, write_fd = os.pipe()
@@ -114,7 +115,7 @@ class Worker:
         try:
             # A fork of a process that has imported TensorFlow already (one per environment);
             # else a process of its own.
-            self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd)
+            self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd, stop)
         except zygote.Unavailable:
             with open(log_path, "wb") as log:
                 self.proc = subprocess.Popen(
@@ -177,7 +178,7 @@ class SideSpec:
 
 class _Process:
     def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, Event], None],
-                 log_name: str) -> None:
+                 log_name: str, stop: Optional[threading.Event] = None) -> None:
         self.run = SideRun(side, timeout=spec.timeout, log_path=os.path.join(spec.out_dir, log_name))
         cmd = ["--module", spec.module, "--pair", spec.pair,
                "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
@@ -192,7 +193,7 @@ class _Process:
         self._on_event = on_event
         self.worker = Worker(spec.python, "tf_equiv.worker", cmd, self.run.log_path,
                              os.path.dirname(spec.module), spec.threads, dict(spec.env),
-                             self._arrived)
+                             self._arrived, stop)
         self.run.protocol_errors = self.worker.protocol_errors
         self.proc, self.started = self.worker.proc, self.worker.started
         self.send, self.kill, self.reader = self.worker.send, self.worker.kill, self.worker.reader
@@ -264,7 +265,7 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
     for side in sides:
         for index, checks in enumerate(split_checks(side, spec.checks, parts)):
             log = f"{side}.log" if index == 0 else f"{side}-{index + 1}.log"
-            procs.append(_Process(side, replace(spec, checks=checks), on_event, log))
+            procs.append(_Process(side, replace(spec, checks=checks), on_event, log, stop))
     for p in procs:
         p.reader.start()
     tf1 = [p for p in procs if p.run.side == "tf1"]

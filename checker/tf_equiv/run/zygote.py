@@ -28,6 +28,10 @@ class Unavailable(Exception):
     """No zygote could serve this worker; start it as a plain process."""
 
 
+class Stopped(Unavailable):
+    """The run was stopped while the zygote was still importing TensorFlow."""
+
+
 class Forked:
     """A worker forked by the zygote, with the part of Popen's interface the runners use:
     `pid`, `stdin`, `poll()`, `wait()`, `returncode`."""
@@ -93,13 +97,13 @@ class Zygote:
         self.ready = False
 
     def fork(self, module: str, args: list, cwd: str, env: dict, log_path: str,
-             event_fd: int) -> Forked:
+             event_fd: int, stop: Optional[threading.Event] = None) -> Forked:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         stdin_r, stdin_w = os.pipe()
         try:
             with open(log_path, "wb") as log, self.lock:
                 if not self.ready:
-                    self._await_ready()
+                    self._await_ready(stop)
                 request = json.dumps({"module": module, "args": list(args), "cwd": cwd,
                                       "env": env}).encode()
                 try:
@@ -124,10 +128,20 @@ class Zygote:
             os.close(stdin_r)
         return Forked(int(answer["pid"]), ours, os.fdopen(stdin_w, "wb"))
 
-    def _await_ready(self) -> None:
-        self.control.settimeout(300)
+    def _await_ready(self, stop: Optional[threading.Event]) -> None:
+        """Wait for the zygote's import of TensorFlow, but not past a stop of the run."""
+        deadline = time.monotonic() + 300
+        self.control.settimeout(0.1)
         try:
-            data = self.control.recv(4096)
+            while True:
+                try:
+                    data = self.control.recv(4096)
+                    break
+                except socket.timeout:
+                    if stop is not None and stop.is_set():
+                        raise Stopped("the run was stopped") from None
+                    if time.monotonic() > deadline:
+                        raise Unavailable("the zygote did not start within 300 s") from None
         except OSError as e:
             raise Unavailable(f"the zygote did not start: {e}") from e
         finally:
@@ -155,7 +169,7 @@ def _key(python: str, env: dict) -> tuple:
 
 
 def fork(python: str, module: str, args: list, cwd: str, env: dict, log_path: str,
-         event_fd: int) -> Forked:
+         event_fd: int, stop: Optional[threading.Event] = None) -> Forked:
     """Fork a worker from the zygote for `python` and `env` (started on first use). Raises
     Unavailable when forking is off or the zygote cannot serve it."""
     if os.environ.get("TF_EQUIV_ZYGOTE", "1") == "0":
@@ -170,7 +184,9 @@ def fork(python: str, module: str, args: list, cwd: str, env: dict, log_path: st
             base = {k: v for k, v in env.items() if k not in PER_FORK and k != "TF_EQUIV_EVENT_FD"}
             zygote = _zygotes[key] = Zygote(python, base, log_path + ".zygote")
     try:
-        return zygote.fork(module, args, cwd, per_fork, log_path, event_fd)
+        return zygote.fork(module, args, cwd, per_fork, log_path, event_fd, stop)
+    except Stopped:
+        raise
     except Unavailable:
         with _registry_lock:
             _broken.add(key)
