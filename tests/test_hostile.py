@@ -115,16 +115,21 @@ def test_an_unwritable_report_is_found_before_any_pair_runs(tmp_path):
     assert "cannot be written" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def _check_with_immutable(path, option: str) -> subprocess.CompletedProcess:
+    """`check` of a correct pair, `option` naming `path` made immutable (chattr +i) meanwhile."""
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        return tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), option, str(path),
+                        timeout=60)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)])
+
+
 def test_an_immutable_report_is_found_before_any_pair_runs(tmp_path):
     report = tmp_path / "r.xml"
     report.write_text('<testsuites name="tf-equiv"></testsuites>')
-    if subprocess.run(["chattr", "+i", str(report)], capture_output=True).returncode:
-        pytest.skip("chattr +i is not available here")
-    try:
-        proc = tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), "--junit-xml",
-                        str(report), timeout=60)
-    finally:
-        subprocess.run(["chattr", "-i", str(report)])
+    proc = _check_with_immutable(report, "--junit-xml")
     assert proc.returncode == 2
     assert f"--junit-xml {report}: cannot be written" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -152,13 +157,7 @@ def test_a_timeout_must_be_finite(value):
 def test_an_unwritable_timings_file_is_found_before_any_pair_runs(tmp_path):
     timings = tmp_path / "t.json"
     timings.write_text("{}")
-    if subprocess.run(["chattr", "+i", str(timings)], capture_output=True).returncode:
-        pytest.skip("chattr +i is not available here")
-    try:
-        proc = tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), "--timings",
-                        str(timings), timeout=60)
-    finally:
-        subprocess.run(["chattr", "-i", str(timings)])
+    proc = _check_with_immutable(timings, "--timings")
     assert proc.returncode == 2
     assert f"--timings {timings}: cannot be written" in proc.stderr
     assert "Traceback" not in proc.stderr and "passed" not in proc.stdout
@@ -186,13 +185,7 @@ def test_a_process_started_by_user_code_ends_with_the_explanation_and_localizati
 def test_an_artifacts_folder_that_cannot_be_written_is_found_before_any_pair_runs(tmp_path):
     folder = tmp_path / "artifacts"
     folder.mkdir()
-    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
-        pytest.skip("chattr +i is not available here")
-    try:
-        proc = tf_equiv("check", os.path.join(FIXTURES, "equiv_good.py"), "--artifacts",
-                        str(folder), timeout=60)
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)])
+    proc = _check_with_immutable(folder, "--artifacts")
     assert proc.returncode == 2
     assert f"--artifacts {folder}: cannot be written" in proc.stderr
     assert "Traceback" not in proc.stderr and os.listdir(folder) == []

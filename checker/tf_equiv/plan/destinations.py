@@ -47,14 +47,8 @@ def check_report_path(option: str, path: str, protected: Iterable[str] = (),
                       protected_what: str = "") -> None:
     """Refuse a report path that names a protected file or an existing file tf-equiv did not
     write, or that cannot be written; say which rule, and change nothing."""
-    real = os.path.realpath(path)
-    for other in protected:
-        if os.path.realpath(other) == real:
-            raise UsageError(f"{option} {path}: that is {protected_what} {other}; the report "
-                             "would overwrite it. Choose another path")
-    if os.path.isdir(real):
-        raise UsageError(f"{option} {path}: is a folder")
-    if os.path.lexists(path) and not written_by_us(real):
+    _not_protected(option, path, protected, protected_what, "the report would overwrite it")
+    if os.path.lexists(path) and not written_by_us(os.path.realpath(path)):
         raise UsageError(f"{option} {path}: exists and is not a tf-equiv report; tf-equiv "
                          "replaces only reports it wrote. Remove it or choose another path")
     _writable(option, path)
@@ -62,16 +56,21 @@ def check_report_path(option: str, path: str, protected: Iterable[str] = (),
 
 def check_rewritten_file(option: str, path: str, protected: Iterable[str] = (),
                          protected_what: str = "") -> None:
-    """Refuse a file tf-equiv reads and rewrites (`--timings`) that names a protected file or
-    cannot be written; its content is the reader's to judge."""
+    """Refuse a file tf-equiv reads and rewrites (`--timings`, `--margins`) that names a
+    protected file or cannot be written; its content is the reader's to judge."""
+    _not_protected(option, path, protected, protected_what, "it would be overwritten")
+    _writable(option, path)
+
+
+def _not_protected(option: str, path: str, protected: Iterable[str], protected_what: str,
+                   overwritten: str) -> None:
     real = os.path.realpath(path)
     for other in protected:
         if os.path.realpath(other) == real:
-            raise UsageError(f"{option} {path}: that is {protected_what} {other}; it would be "
-                             "overwritten. Choose another path")
+            raise UsageError(f"{option} {path}: that is {protected_what} {other}; {overwritten}. "
+                             "Choose another path")
     if os.path.isdir(real):
         raise UsageError(f"{option} {path}: is a folder")
-    _writable(option, path)
 
 
 def _writable(option: str, path: str) -> None:
