@@ -5,6 +5,7 @@ No TensorFlow and no subprocess here."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 
@@ -14,9 +15,9 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from tf_equiv.errors import UsageError
 from tf_equiv.plan.destinations import check_report_path
-from tf_equiv.report import github, junit, terminal
+from tf_equiv.report import github, html, junit, terminal
 from tf_equiv.report.read_junit import read_junit
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report, diagnosis
 from tf_equiv.verdict.compare import compare_arrays
 
 MODULE = "models/equiv_net.py"
@@ -130,7 +131,12 @@ def test_each_verdict_is_the_element_junit_readers_expect(tmp_path):
     failure = cases["transferred_inference"].result[0]
     assert isinstance(failure, Failure)
     assert failure.message == "transferred_inference: first divergence in forward order: outputs/b"
-    assert failure.text == failure.message + "\n\nrecord     shape\noutputs/b  (3,)"
+    # The body tells the pair's diagnosis in a few lines, then the check's statistics.
+    assert failure.text == failure.message + (
+        "\n\ndiagnosis of the pair: the sides part first at outputs/b\n"
+        "  checks: transferred_inference\n"
+        "  next: run with explanations (the default) to tell numerics from a bug"
+        "\n\nrecord     shape\noutputs/b  (3,)")
     error = cases["gradients"].result[0]
     assert isinstance(error, Error) and error.message == f"gradients: {CRASH}"
     assert error.text.endswith('native code <&> "crashed"')       # escaped, and read back
@@ -156,7 +162,12 @@ def test_junit_properties_hold_environment_fixes_and_tolerances(tmp_path):
     report = every_verdict()
     report = Report((report.pairs[0], other, report.pairs[1]), 1.0)
     net, broken = list(JUnitXml.fromfile(written(tmp_path, report)))
-    assert {p.name: p.value for p in net.properties()} == {
+    props = {p.name: p.value for p in net.properties()}
+    # A failing check keeps its endpoints, for the charts of a report made from this file.
+    kept = json.loads(props.pop("records.net::transferred_inference"))
+    assert [(r["name"], r["passed"]) for r in kept] == [
+        ("outputs/a", True), ("outputs/b", False), ("outputs/c", False)]
+    assert props == {
         "environment.python": "3.11.7", "environment.tensorflow": "2.21.0",
         "environment.device": "CPU (x86_64)",
         # The union over the module's pairs, in the order they were first applied.
@@ -208,6 +219,32 @@ def test_read_junit_gives_back_what_a_user_reads(tmp_path):
     net = read.pairs[0]
     assert net.environment == ENV
     assert net.tolerances == {"rtol": 1e-3, "gradients/*": (1e-4, 1e-4)}
+
+
+def test_a_merged_report_draws_the_charts_and_diagnosis_the_run_drew(tmp_path):
+    """`merge --html` has no run to ask: the failing check's endpoints travel in the XML."""
+    wide = case("transferred_inference", "failed", "transferred_inference: outputs/k differs",
+                records=endpoints(*[(f"e{i:03d}", 1.0 if i < 150 else 1.5) for i in range(200)]))
+    report = Report((PairResult(MODULE, "net", (wide,)),), 1.0)
+    (read,) = read_junit(written(tmp_path, report)).cases
+    assert len(read.records) < 80                          # thinned, as the terminal shows them
+    assert html.endpoint_svg(read) == html.endpoint_svg(wide) != ""
+    assert "first divergence: outputs/e150" in html.endpoint_svg(read)
+    assert [c.evidence for c in diagnosis(read_junit(written(tmp_path, report)).pairs[0])] == \
+        [c.evidence for c in diagnosis(report.pairs[0])]
+    assert html.to_html(read_junit(written(tmp_path, report))).count('class="chart"') == 1
+
+
+def test_a_property_of_records_that_is_not_ours_is_named(tmp_path):
+    path = written(tmp_path, every_verdict())
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(re.sub(r'(name="records\.net::transferred_inference" value=")[^"]*', r"\1[1, 2]",
+                       text))
+    with pytest.raises(UsageError, match="property 'records.net::transferred_inference' is not "
+                       "a list of records"):
+        read_junit(path)
 
 
 def test_a_stopped_run_reads_back_as_interrupted(tmp_path):

@@ -11,6 +11,7 @@ from conftest import read_junit as read_with_junitparser
 from tf_equiv.errors import UsageError
 from tf_equiv.report import junit, terminal
 from tf_equiv.report.merge import merge
+from tf_equiv.report.junit import kept_records
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
 
@@ -123,8 +124,10 @@ def final(report: Report) -> str:
 
 
 def as_written(report: Report) -> Report:
-    """What the XML keeps: durations to the millisecond, no None tolerance, no records."""
-    pairs = tuple(replace(p, cases=tuple(replace(c, duration=round(c.duration, 3), records=())
+    """What the XML keeps: durations to the millisecond, no None tolerance, the records of a
+    failing check that its charts show."""
+    pairs = tuple(replace(p, cases=tuple(replace(c, duration=round(c.duration, 3),
+                                                 records=kept_records(c))
                                          for c in p.cases),
                           tolerances={k: v for k, v in p.tolerances.items() if v is not None},
                           duration=0.0, line=0)

@@ -86,6 +86,10 @@ def test_a_wrong_activation_is_one_diagnosis_naming_the_block_and_both_ops(faili
         "where TF1 has b2/dense/Tanh; block b2 is wrong" in section
     assert "next: fix block b2 of the migrated code" in section
     assert "checks: constant_inference, transferred_inference, random_inference" in section
+    # The randomness audit is evidence, said once for the pair, not in every random check.
+    assert "evidence: randomness audit (random_inference[num_random_ops]): TF1 4 (RandomUniform" \
+        in section
+    assert run.stdout.count("TF1 4 (RandomUniform") == 1, run.stdout
     # Both forward checks point at the place, from the pair's one localization.
     for check_id in ("constant_inference", "transferred_inference"):
         message = run.case(f"{FAILING}::{check_id}").message

@@ -13,6 +13,42 @@ MODULE_CASE = "<module>"
 
 
 @dataclass(frozen=True)
+class RecordComparison:
+    """One record compared (by verdict.compare); `bool(result)` means it passed."""
+
+    name: str
+    passed: bool
+    rtol: float
+    atol: float
+    shape: tuple[int, ...] = ()
+    total: int = 0
+    mismatched: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    worst_index: tuple[int, ...] = ()
+    needed_rtol: float = 0.0
+    needed_atol: float = 0.0
+    problem: str = ""      # "", "nonfinite", "shape", "dtype"
+    note: str = ""         # what the problem is, in words
+    weak: bool = False     # passed, but every element is one value on both sides
+    #: Failed, with a last axis of at most verdict.compare.MAX_CHANNELS: the largest difference
+    #: per channel (the last axis), to show where in the record the difference lies.
+    channels: tuple[float, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def summary(self) -> str:
+        """One line: what differs and by how much."""
+        if self.problem:
+            return f"{self.name}: {self.note}"
+        return (f"{self.name}: max abs diff {short(self.max_abs)}, max rel diff {short(self.max_rel)} at "
+                f"index {index_words(self.worst_index)}; {self.mismatched} of {self.total} elements "
+                f"mismatched (rtol={short(self.rtol)}, atol={short(self.atol)}; would pass with "
+                f"rtol={short(self.needed_rtol)} or atol={short(self.needed_atol)})")
+
+
+@dataclass(frozen=True)
 class CaseResult:
     """One JUnit test case: `<pair>::<check>` of one module."""
 
@@ -26,9 +62,8 @@ class CaseResult:
     file: str = ""
     line: int = 0
     warnings: tuple[str, ...] = ()
-    #: verdict.compare.RecordComparison values, for reporters (not named here: the reporters may
-    #: not import the verdict package, which imports this module).
-    records: tuple[Any, ...] = ()
+    #: The records compared, for reporters.
+    records: tuple[RecordComparison, ...] = ()
     #: A failure whose cause the comparison already names: "initializer" (draws or distribution),
     #: "structure" (records or gradients one side lacks), "vacuous" (nothing finite to compare).
     #: Numeric explanations cannot change such a verdict and are not tried.
@@ -110,6 +145,11 @@ def summary_line(counts: Counter[Verdict], duration: float, note: str = "") -> s
              for v in VERDICTS if counts[v]]
     text = (", ".join(parts) or "no checks ran") + f" in {duration:.1f}s"
     return f"{text} ({note})" if note else text
+
+
+def index_words(index: tuple[int, ...]) -> str:
+    """An array index or shape as Python writes a tuple: `(3,)`, `(0, 2)`."""
+    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
 
 
 def short(x: Optional[float]) -> str:
@@ -195,14 +235,34 @@ def _cause(key: tuple[str, ...], cases: tuple[CaseResult, ...]) -> Cause:
         where = _block(next((c.place for c in cases if c.place), ""))
         step = hint or ("" if numerics else f"fix block {where} of the migrated code" if where
                         else "fix the migrated code where the sides part")
-        evidence = tuple(r for r in (_divergence_words(first),) if r)
+        evidence = tuple(r for r in (_divergence_words(first), _audit_words(cases)) if r)
         place = next((c.place for c in cases if c.place), "")
         return Cause(verdict, cases, place=place, evidence=evidence, next_step=step)
     record = key[1]
     return Cause(f"the sides part first at {record}" if _first_divergence(first) else
                  _without_check(first), cases, evidence=tuple(
-                     r for r in (_divergence_words(first),) if r),
+                     r for r in (_divergence_words(first), _audit_words(cases)) if r),
                  next_step="run with explanations (the default) to tell numerics from a bug")
+
+
+#: Where a random check's message says what the randomness audit found.
+AUDIT = "Random ops: "
+
+
+def audit_sentence(message: str) -> str:
+    """The randomness audit a random check's message tells, or ""."""
+    if AUDIT not in message:
+        return ""
+    return message.split(AUDIT, 1)[1].split(". Explanation: ")[0].split(". Hint: ")[0].strip()
+
+
+def _audit_words(cases: Iterable[CaseResult]) -> str:
+    """The randomness audit of the first random check a cause explains, once for them all."""
+    for case in cases:
+        said = audit_sentence(case.message)
+        if said:
+            return f"randomness audit ({case.check}): {said}"
+    return ""
 
 
 def _hint(message: str) -> str:

@@ -22,12 +22,11 @@ import numpy as np
 from tf_equiv import checks
 from tf_equiv.errors import UsageError
 from tf_equiv.files import atomic_write, write_json
-from tf_equiv.results import PairResult
+from tf_equiv.results import PairResult, RecordComparison
 from tf_equiv.run.protocol import Inputs
 from tf_equiv.run.records import SideCheck, save_arrays
 from tf_equiv.run.sides import SideRun
 from tf_equiv.run.store import folder_name
-from tf_equiv.verdict.compare import RecordComparison
 
 FORMAT = "tf-equiv-artifacts"
 VERSION = 1

@@ -281,6 +281,7 @@ def _diagnosis(pair: PairResult, causes: list) -> str:
         lines.append(f"  - checks: {_code(cause.checks)}")
         if cause.place:
             lines.append(f"  - where: {_code(cause.place)}")
+        lines += [f"  - evidence: {_code(line)}" for line in cause.evidence]
         if cause.next_step:
             lines.append(f"  - next: {_code(cause.next_step)}")
     return "\n".join(lines) + "\n\n"

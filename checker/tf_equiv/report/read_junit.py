@@ -1,23 +1,28 @@
 """Read a JUnit XML report that tf-equiv wrote (report/junit.py) back into a Report.
 
 Standard library only: `tf-equiv merge` runs in the parent process, which needs no XML package.
-What the XML does not hold reads back empty: a pair's duration and line (0), the compared records
-(()). The environment and compat fixes are written per module, so every pair of a module (but a
-`<module>` error) reads back the module's. Tolerances that were None are not written.
+What the XML does not hold reads back empty: a pair's duration and line (0), the compared
+records of a check that did not fail (()); a failing check keeps its endpoints and first
+failing records. The environment and compat fixes are written per module, so every pair of a
+module (but a `<module>` error) reads back the module's. Tolerances that were None are not written.
 """
 from __future__ import annotations
 
 import ast
+import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import Any, Optional
 
 from tf_equiv.errors import UsageError
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report, Verdict
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, RecordComparison, Report, Verdict
 
 WARNING = "warning: "
 INTERRUPTED = "not run: interrupted"  # the error of every check a stopped run did not start
+#: The first line of the paragraph of a failure body that tells the pair's diagnosis: it is
+#: dropped here, as the diagnosis is made again from the properties.
+DIAGNOSIS = "diagnosis of the pair: "
 RESULTS: dict[str, Verdict] = {"failure": "failed", "error": "error", "skipped": "skipped"}
 
 
@@ -76,7 +81,8 @@ def _suite(suite: ET.Element) -> list[PairResult]:
         said = facts.get(f"{pair}::{check}", {})
         if said:
             case = replace(case, explanation=said.get("explanation", ""),
-                           place=said.get("place", ""))
+                           place=said.get("place", ""), cause=said.get("cause", ""),
+                           records=_records(said.get("records"), f"{pair}::{check}"))
         cases.setdefault(pair, []).append(case)
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
@@ -99,7 +105,8 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
         dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float],
         dict[str, dict[str, str]]]:
     """(environment, compat fixes, {pair: tolerances}, {pair::check: margin},
-    {pair::check: {"explanation"/"place": text}}) from the suite's <property> elements."""
+    {pair::check: {"explanation"/"place"/"cause"/"records": text}}) from the suite's <property>
+    elements."""
     facts: dict[str, dict[str, str]] = {}
     environment: dict[str, str] = {}
     fixes: tuple[str, ...] = ()
@@ -108,7 +115,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
-        if head in ("explanation", "place") and "::" in label:
+        if head in ("explanation", "place", "cause", "records") and "::" in label:
             facts.setdefault(label, {})[head] = value
             continue
         if head == "margin" and "::" in label:
@@ -126,6 +133,20 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
         elif key == "compat_fixes":
             fixes = tuple(f for f in value.split(",") if f)
     return environment, fixes, tolerances, margins, facts
+
+
+def _records(text: str | None, name: str) -> tuple[RecordComparison, ...]:
+    """The records a failing check kept (report/junit.py's `records.<pair>::<check>`)."""
+    if not text:
+        return ()
+    try:
+        items: list[dict[str, Any]] = json.loads(text)
+        fields: list[dict[str, Any]] = [{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in item.items()} for item in items]
+        found = tuple(RecordComparison(**f) for f in fields)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise _NotOurs(f"property 'records.{name}' is not a list of records: {e}") from None
+    return found
 
 
 def _glob(label: str) -> Optional[str]:
@@ -183,6 +204,9 @@ def _split_body(body: str, attribute: str, warnings: tuple[str, ...]) -> tuple[s
     if not body.startswith(message):
         return attribute, body
     rest = body[len(message):]
+    if rest.startswith(f"\n\n{DIAGNOSIS}"):     # made again from the properties
+        end = rest.find("\n\n", 2)
+        rest = rest[end:] if end >= 0 else ""
     suffix = "".join(f"\n\n{WARNING}{w}" for w in warnings)
     if suffix and rest.endswith(suffix):
         rest = rest[:-len(suffix)]

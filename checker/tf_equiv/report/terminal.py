@@ -8,6 +8,7 @@ import time
 from typing import Any, Mapping, Optional, Sequence, TextIO
 
 from tf_equiv.results import (
+    AUDIT,
     MODULE_CASE,
     CaseResult,
     PairResult,
@@ -160,8 +161,9 @@ def failures(cases: Sequence[CaseResult], stream: TextIO, repeated: frozenset | 
         text = group[0].message if len(group) == 1 else message
         if all(c.id in repeated for c in group):
             # Its explanation and localization are the diagnosis's, shown once above.
-            stream.write(f"{verdict.upper()}: {text.split('. Explanation: ')[0]} (diagnosis "
-                         "above)\n")
+            # So is the randomness audit of a random check.
+            text = text.split('. Explanation: ')[0].split(f". {AUDIT}")[0]
+            stream.write(f"{verdict.upper()}: {text} (diagnosis above)\n")
             detail = detail.split("\n\nexplanation (")[0]
         else:
             stream.write(f"{verdict.upper()}: {text}\n")

@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Optional, Sequence, TypedDict
 
 import numpy as np
 
-from tf_equiv.results import Verdict, short
+from tf_equiv.results import RecordComparison, Verdict, index_words, short
 
 MAX_TABLE_ROWS = 40
 #: Machine epsilon of the float formats narrower than float32. Their records reach the parent
@@ -23,42 +23,6 @@ NARROW_FLOATS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float8_e4m3fn": 
 NARROW_ULPS = 2
 #: Records with at most this many channels (last axis) keep their difference per channel.
 MAX_CHANNELS = 1024
-
-
-@dataclass(frozen=True)
-class RecordComparison:
-    """One record compared; `bool(result)` means it passed."""
-
-    name: str
-    passed: bool
-    rtol: float
-    atol: float
-    shape: tuple[int, ...] = ()
-    total: int = 0
-    mismatched: int = 0
-    max_abs: float = 0.0
-    max_rel: float = 0.0
-    worst_index: tuple[int, ...] = ()
-    needed_rtol: float = 0.0
-    needed_atol: float = 0.0
-    problem: str = ""      # "", "nonfinite", "shape", "dtype"
-    note: str = ""         # what the problem is, in words
-    weak: bool = False     # passed, but every element is one value on both sides
-    #: Failed, with a last axis of at most MAX_CHANNELS: the largest difference per channel (the
-    #: last axis), to show where in the record the difference lies.
-    channels: tuple[float, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.passed
-
-    def summary(self) -> str:
-        """One line: what differs and by how much."""
-        if self.problem:
-            return f"{self.name}: {self.note}"
-        return (f"{self.name}: max abs diff {short(self.max_abs)}, max rel diff {short(self.max_rel)} at "
-                f"index {_idx(self.worst_index)}; {self.mismatched} of {self.total} elements "
-                f"mismatched (rtol={short(self.rtol)}, atol={short(self.atol)}; would pass with "
-                f"rtol={short(self.needed_rtol)} or atol={short(self.needed_atol)})")
 
 
 def margin(records: Sequence[RecordComparison]) -> Optional[tuple[float, str, float, float]]:
@@ -192,7 +156,7 @@ def _compare_exact_integers(a: np.ndarray, b: np.ndarray, base: _Common) -> Reco
     index = tuple(int(i) for i in where[worst])
     x, y = pairs[worst]
     note = (f"{count} of {a.size} integer elements differ (integers are compared exactly); "
-            f"largest difference {diffs[worst]} at index {_idx(index)}: TF1 {x}, TF2 {y}")
+            f"largest difference {diffs[worst]} at index {index_words(index)}: TF1 {x}, TF2 {y}")
     return RecordComparison(passed=False, problem="values", note=note, mismatched=count,
                             max_abs=float(diffs[worst]), worst_index=index, needed_rtol=math.inf,
                             needed_atol=float(diffs[worst]), **base)
@@ -280,7 +244,7 @@ def table(results: Sequence[RecordComparison]) -> str:
     header = ("record", "shape", "max abs", "max rel", "worst index", "mismatched", "rtol needed",
               "atol needed")
     rows = [header] + [
-        (r.name, _shape(r.shape), short(r.max_abs), short(r.max_rel), _idx(r.worst_index),
+        (r.name, _shape(r.shape), short(r.max_abs), short(r.max_rel), index_words(r.worst_index),
          f"{r.mismatched}/{r.total}", short(r.needed_rtol), short(r.needed_atol))
         for r in failing[:MAX_TABLE_ROWS] if not r.problem]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -297,9 +261,5 @@ def _names(names: Sequence[str], limit: int = 5) -> str:
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
-def _idx(index: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, index)) + ("," if len(index) == 1 else "") + ")"
-
-
 def _shape(shape: tuple[int, ...]) -> str:
-    return _idx(tuple(shape))
+    return index_words(tuple(shape))
