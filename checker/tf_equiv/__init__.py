@@ -5,7 +5,7 @@ nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
-from tf_equiv.pair import Pair
+from tf_equiv.pair import Pair, Train
 
-__all__ = ["Pair", "__version__"]
+__all__ = ["Pair", "Train", "__version__"]
 __version__ = "0.1.0"

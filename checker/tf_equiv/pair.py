@@ -10,14 +10,38 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from tf_equiv import checks as _checks
 
 FIELDS = (
     "tf1", "tf2", "inputs", "rtol", "atol", "tolerances", "checks", "constant", "loss", "optimizers",
-    "train_steps", "checkpoint", "name_map", "timeout", "skip", "xfail",
+    "train_steps", "train", "checkpoint", "name_map", "timeout", "skip", "xfail",
 )
+
+
+@dataclass(frozen=True)
+class Train:
+    """The `training_run` check: both sides train from the same (transferred) weights for
+    `steps` optimizer steps of the pair's `optimizers`, on the same batches, and are compared
+    against the noise of the run itself (see docs/training.md).
+
+    - `batches`: a function returning an iterable of batches, each nested arrays shaped like the
+      pair's `inputs`; called on the TF1 side only (numpy's global seed set first), each batch
+      recorded once and fed to both sides. It is called again when it runs out (another epoch).
+      None: every step trains on `inputs`.
+    - `every`: every variable and optimizer slot is recorded every `every` steps (and after the
+      last); the loss after every step.
+    - `training`: the model runs in training mode (dropout, batch-norm statistics that advance);
+      False trains in inference mode (no dropout, batch norm frozen).
+    - `noise_factor`: how far outside the measured noise the sides may be before the check fails.
+    """
+
+    steps: int = 100
+    batches: Optional[Callable[[], Iterable[Any]]] = None
+    every: int = 10
+    training: bool = True
+    noise_factor: float = 10.0
 
 
 @dataclass(frozen=True, init=False, eq=False)
@@ -35,6 +59,7 @@ class Pair:
     loss: Optional[Callable[[Any], Any]] = None
     optimizers: Optional[tuple] = None
     train_steps: int = 3
+    train: Optional[Train] = None
     checkpoint: Optional[str] = None
     name_map: Optional[Callable[[str], str]] = None
     timeout: Optional[float] = None
@@ -48,13 +73,14 @@ class Pair:
     def __init__(self, tf1: Any = None, tf2: Any = None, inputs: Any = None, *positional: Any,
                  rtol: float = 1e-6, atol: float = 1e-5, tolerances: Any = None, checks: Any = None,
                  constant: float = 0.001, loss: Any = None, optimizers: Any = None,
-                 train_steps: int = 3, checkpoint: Any = None, name_map: Any = None,
+                 train_steps: int = 3, train: Any = None, checkpoint: Any = None,
+                 name_map: Any = None,
                  timeout: Any = None, skip: Any = None, xfail: Any = None, **unknown: Any) -> None:
         caller = sys._getframe(1)
         values = dict(tf1=tf1, tf2=tf2, inputs=inputs, rtol=rtol, atol=atol,
                       tolerances={} if tolerances is None else tolerances, checks=checks,
                       constant=constant, loss=loss, optimizers=optimizers, train_steps=train_steps,
-                      checkpoint=checkpoint, name_map=name_map, timeout=timeout, skip=skip,
+                      train=train, checkpoint=checkpoint, name_map=name_map, timeout=timeout, skip=skip,
                       xfail=xfail)
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -154,6 +180,7 @@ def validate(v: Mapping[str, Any]) -> list[str]:
     if not isinstance(v["train_steps"], int) or isinstance(v["train_steps"], bool) \
             or v["train_steps"] < 1:
         bad("train_steps", "a positive integer")
+    out += _train_problems(v["train"], opt)
     if v["checkpoint"] is not None and not isinstance(v["checkpoint"], (str, os.PathLike)):
         bad("checkpoint", "a path (str) or None")
     if v["timeout"] is not None and (not _is_number(v["timeout"]) or v["timeout"] <= 0):
@@ -161,6 +188,29 @@ def validate(v: Mapping[str, Any]) -> list[str]:
     for name in ("skip", "xfail"):
         if v[name] is not None and not isinstance(v[name], str):
             bad(name, "a reason string or None")
+    return out
+
+
+def _train_problems(train: Any, optimizers: Any) -> list[str]:
+    if train is None:
+        return []
+    if not isinstance(train, Train):
+        return [f"train: expected tf_equiv.Train(steps=..., batches=...), got {_show(train)}"]
+    out = []
+    for name in ("steps", "every"):
+        value = getattr(train, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            out.append(f"train.{name}: expected a positive integer, got {_show(value)}")
+    if train.batches is not None and not callable(train.batches):
+        out.append(f"train.batches: expected a function returning an iterable of batches, or "
+                   f"None, got {_show(train.batches)}")
+    if not isinstance(train.training, bool):
+        out.append(f"train.training: expected True or False, got {_show(train.training)}")
+    if not _is_number(train.noise_factor) or train.noise_factor < 1:
+        out.append(f"train.noise_factor: expected a number of at least 1, got "
+                   f"{_show(train.noise_factor)}")
+    if optimizers is None:
+        out.append("train: training_run needs optimizers=(tf1_factory, tf2_factory) too")
     return out
 
 

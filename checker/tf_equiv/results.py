@@ -75,6 +75,9 @@ class CaseResult:
     #: inside the graph the sides part (the pair's localization), in words.
     explanation: str = ""
     place: str = ""
+    #: Named series of numbers a picture draws (training_run: step, loss_tf1, loss_tf2,
+    #: divergence, band), each thinned to at most a hundred points.
+    series: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     @property
     def name(self) -> str:

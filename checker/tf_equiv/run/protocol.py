@@ -60,12 +60,16 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Transfer:
-    """The TF1 side's initial values: their `.npz` file and order, or why there are none."""
+    """The TF1 side's initial values: their `.npz` file and order, or why there are none; and
+    the batches of a training run (`batches`, an `.npz` of `<step>/<input>` records), or why
+    there are none (`batches_error`)."""
 
     kind: ClassVar[str] = "transfer"
     file: Optional[str] = None
     order: list = field(default_factory=list)
     error: Optional[str] = None
+    batches: Optional[str] = None
+    batches_error: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Literal, Mapping, Optional
+from typing import IO, Any, Iterable, Literal, Mapping, Optional
 
 import numpy as np
 
@@ -69,11 +69,20 @@ def save_arrays(path: str, arrays: Mapping[str, Any]) -> str:
                                                        for name, a in arrays.items()}), binary=True)
 
 
-def _write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+def save_stream(path: str, items: Iterable[tuple[str, Any]]) -> str:
+    """Write records to `path` (.npz) atomically as `items` yields them, one array in memory at
+    a time (a training run's records, recorded while it trains); return the path."""
+    return atomic_write(path, lambda f: _write_npz(f, ((n, np.asarray(a)) for n, a in items)),
+                        binary=True)
+
+
+def _write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]]
+               ) -> None:
     """The archive np.savez writes (a `<name>.npy` member per array, stored uncompressed), from a
     mapping: np.savez takes the names as keyword arguments, where a record named `file` would
     raise and one named `allow_pickle` would be taken for that option and not saved."""
+    items = arrays.items() if isinstance(arrays, Mapping) else arrays
     with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-        for name, array in arrays.items():
+        for name, array in items:
             with z.open(name + ".npy", mode="w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=True)

@@ -231,6 +231,15 @@ def _merge(side: str, runs: list) -> SideRun:
                    protocol_errors=[e for r in runs for e in r.protocol_errors])
 
 
+def transfer_message(event: Transfer) -> dict[str, Optional[str]]:
+    """What the TF2 side is told of the TF1 values (and of a training run's batches)."""
+    message: dict[str, Optional[str]] = \
+        {"file": event.file} if event.file else {"error": event.error}
+    if event.batches or event.batches_error:
+        message.update(batches=event.batches, batches_error=event.batches_error)
+    return message
+
+
 def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
               transfer: Optional[dict] = None, parts: int = 1,
               listener: Optional[Callable[[str, Event], None]] = None) -> dict:
@@ -257,7 +266,7 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
         if listener is not None:
             listener(side, event)
         if side == "tf1" and isinstance(event, Transfer):
-            relay({"file": event.file} if event.file else {"error": event.error})
+            relay(transfer_message(event))
         elif isinstance(event, PairSettings) and event.settings.get("timeout"):
             for p in procs:
                 p.run.timeout = float(event.settings["timeout"])

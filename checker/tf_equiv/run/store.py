@@ -90,8 +90,9 @@ class Store:
         events = []
         for _, event in run.events:
             data = protocol.to_json(event)
-            if data.get("file"):
-                data["file"] = os.path.relpath(data["file"], folder)
+            for key in FILE_FIELDS:
+                if data.get(key):
+                    data[key] = os.path.relpath(data[key], folder)
             events.append(data)
         write_json(os.path.join(folder, "events.json"), events, indent=1, sort_keys=True)
         env = run.find(Environment) or Environment()
@@ -126,15 +127,21 @@ class Store:
         if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
             raise RecordsError(f"{stored.folder}/events.json: not a list of events")
         for event in events:
-            if event.get("file"):
-                event["file"] = inside(stored.folder, event["file"],
-                                       f"a record file of {stored.pair_id}")
+            for key in FILE_FIELDS:
+                if event.get(key):
+                    event[key] = inside(stored.folder, event[key],
+                                        f"a record file of {stored.pair_id}")
         try:
             decoded = [protocol.from_json(e) for e in events]
         except (ProtocolError, TypeError) as e:
             raise RecordsError(f"{stored.folder}/events.json: {e} (recorded by another version "
                                "of tf-equiv? record again)") from None
         return SideRun("tf1", events=[(0.0, e) for e in decoded], returncode=0)
+
+
+#: The fields of an event that name a file in the pair's folder (a check's records, the TF1
+#: values and a training run's batches of a transfer).
+FILE_FIELDS = ("file", "batches")
 
 
 def inside(root: str, relative: object, what: str) -> str:

@@ -11,7 +11,7 @@ from tf_equiv.errors import RecordsError
 from tf_equiv.plan.discover import PlannedPair
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.run.protocol import Fatal, Inputs, Transfer
-from tf_equiv.run.sides import SideRun, SideSpec, run_sides
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides, transfer_message
 from tf_equiv.run.store import Store, source_sha256
 
 
@@ -40,8 +40,7 @@ def stored_tf1(planned: PlannedPair,
                       f"(source sha256 {found.source_sha256[:12]} recorded, {now[:12]} now); "
                       "record it again")
     transfer = run.find(Transfer) or Transfer(error="the stored TF1 side has no initial values")
-    message: dict[str, Optional[str]] = \
-        {"file": transfer.file} if transfer.file else {"error": transfer.error}
+    message = transfer_message(transfer)
     return StoredTF1(run=run, transfer=message, inputs=found.inputs_sha256), None
 
 

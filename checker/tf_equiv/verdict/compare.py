@@ -65,6 +65,10 @@ class Outcome:
     file: str = ""         # a user-code location this outcome points at, if any
     line: int = 0
     cause: str = ""        # CaseResult.cause: a cause already named ("structure", ...)
+    #: A comparison that is no record by record one (training_run): its margin, and the series
+    #: its pictures draw (CaseResult.series).
+    margin: Optional[float] = None
+    series: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     def __bool__(self) -> bool:
         return self.verdict == "passed"

@@ -159,9 +159,11 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, An
         return case(check, "error", f"{check}: {e}", duration=seconds)
     judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
                   duration=seconds, warnings=outcome.warnings, records=outcome.records,
-                  cause=outcome.cause)
+                  cause=outcome.cause, series=outcome.series)
     kept = margin(outcome.records) if outcome.verdict == "passed" else None
-    if kept is not None:
+    if outcome.margin is not None:      # said in the message already
+        judged = replace(judged, margin=outcome.margin)
+    elif kept is not None:
         judged = replace(judged, margin=kept[0], message=f"{judged.message}; {margin_words(kept)}")
     # An outcome that points at a user-code line (a variable's creator) is located there.
     return replace(judged, file=outcome.file, line=outcome.line) if outcome.line else judged

@@ -12,6 +12,7 @@ from tf_equiv.pair import tolerance_for
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
 from tf_equiv.verdict.randomness import initializer_hint, random_ops_note, unalignable
+from tf_equiv.verdict.training import compare_training
 from tf_equiv.verdict.variables import created_once, variables_match
 
 
@@ -21,6 +22,8 @@ def compare_check(check: str, found: Mapping[str, SideCheck], settings: dict[str
     if check == "variables_created_once":
         return created_once(tf2.meta.get("new_variables", []))
     tf1 = found["tf1"]
+    if check == "training_run":
+        return compare_training(tf1, tf2, settings)
     if check == "variables_match":
         return variables_match(tf1.meta["variables"], tf2.meta["variables"])
     rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)

@@ -20,6 +20,7 @@ from tf_equiv.worker.config import Numerics, configure, environment
 
 def pair_settings(pair: Any) -> dict:
     from tf_equiv import checks
+    from tf_equiv.pair import Train
 
     present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
     return {
@@ -28,6 +29,9 @@ def pair_settings(pair: Any) -> dict:
         "checks": checks.plan(pair.checks, present) if not pair.problems else [],
         "skip": pair.skip, "xfail": pair.xfail, "timeout": pair.timeout,
         "constant": pair.constant, "line": pair.declared_at[1], "problems": list(pair.problems),
+        "train": {"steps": pair.train.steps, "every": pair.train.every,
+                  "training": pair.train.training, "noise_factor": pair.train.noise_factor}
+        if isinstance(pair.train, Train) and not pair.problems else None,
     }
 
 

@@ -1,7 +1,9 @@
 """The TF1 side: the legacy forward pass in a fresh tf.Graph and tf.compat.v1.Session per regime."""
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterator, Optional
@@ -12,8 +14,8 @@ import tensorflow as tf
 from tf_equiv import checks as check_table
 from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
-from tf_equiv.run.records import SideCheck, save_arrays
-from tf_equiv.worker import audit
+from tf_equiv.run.records import SideCheck, save_arrays, save_stream
+from tf_equiv.worker import audit, training
 from tf_equiv.worker.common import (
     SEED,
     UserError,
@@ -108,6 +110,10 @@ class Inference:
     out: str
     numerics: Numerics
     trainable: list
+    inputs: Any = None
+    #: A training run's batches file, or the error drawing them raised.
+    batches: Optional[str] = None
+    batches_error: Optional[UserError] = None
     _total: Optional[Any] = field(default=None, repr=False)
 
     def total(self) -> Any:
@@ -149,11 +155,20 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                 sess.run(init)
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
+                context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
+                                    inputs)
+                if "training_run" in checks:
+                    try:
+                        context.batches = training.draw_batches(
+                            pair.train, inputs, os.path.join(out, "tf1-batches.npz"))
+                    except Exception as exc:  # the user's batches factory may raise anything
+                        context.batches_error = as_user_error("train.batches()", exc)
                 if transfer:
                     path = save_arrays(os.path.join(out, "tf1-transfer.npz"), initial)
-                    channel.send(Transfer(file=path, order=list(initial)))
+                    error = context.batches_error
+                    channel.send(Transfer(file=path, order=list(initial), batches=context.batches,
+                                          batches_error=error.message if error else None))
                     transfer = False
-                context = Inference(pair, graph, built, sess, initial, out, numerics, trainable)
                 for check, compute in STEPS.items():
                     if check in checks:
                         done.add(check)
@@ -235,6 +250,80 @@ def _optimizer_steps(c: Inference) -> SideCheck:
         names = [record_name(v.name) for v in c.trainable] + [n for n, _ in slots]
         arrays.update({f"optimizer_steps/{number}/{n}": x for n, x in zip(names, values)})
     return write_check(c.out, SIDE, "optimizer_steps", arrays, list(arrays))
+
+
+@step("training_run")
+def _training_run(c: Inference) -> SideCheck:
+    """`train.steps` steps from the transferred values on the recorded batches, in a graph of
+    its own (training mode); then the same run again in a fresh session (the same random numbers)
+    with round-off added at every step (training.NOISE): the noise band."""
+    if c.batches_error is not None or c.batches is None:
+        raise c.batches_error or UserError("no batches were drawn")
+    batches_file = c.batches
+    train = c.pair.train
+    seeds = training.AlignedSeeds()
+    graph = tf.Graph()
+    with graph.as_default(), seeds.scope():
+        tf.compat.v1.set_random_seed(SEED)
+        built = build(c.pair, c.inputs, training=train.training)
+        trainable = tf.compat.v1.trainable_variables()
+        loss = call_user("loss(outputs)", c.pair.loss, built.outputs) if c.pair.loss \
+            else default_loss(built.outputs)
+        total = loss + built.reg
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        optimizer = call_user("optimizers[0]()", c.pair.optimizers[0])
+        # As a TF1 training script does: the batch-norm updates run with the train op; and one
+        # session.run per step computes the loss before the update and then the update.
+        updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies([total, *updates]):
+            train_op = optimizer.minimize(total, var_list=trainable, global_step=global_step)
+        slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
+                 for v in trainable for kind in optimizer.get_slot_names()
+                 if optimizer.get_slot(v, kind) is not None]
+        load, feeds = _loader(built.variables)
+        nudged = [v for v in built.variables + [slot for _, slot in slots]
+                  if v.dtype.base_dtype.is_floating]
+        nudge, nudge_feeds = _loader(nudged)
+        init = tf.group(tf.compat.v1.global_variables_initializer(),
+                        tf.compat.v1.local_variables_initializer())
+    watched = [(record_name(v.name), v) for v in built.variables] + slots
+    placeholders = list(built.feed)
+    timing: dict = {}
+
+    def run(prefix: str, noise: bool) -> Iterator[tuple[str, np.ndarray]]:
+        rng = np.random.default_rng(SEED)
+        losses = []
+        with _session(graph, c.numerics) as sess, np.load(batches_file, allow_pickle=False) as z:
+            sess.run(init)
+            sess.run(load, {feeds[n]: c.initial[n] for n in feeds if n in c.initial})
+            if not noise:       # where each variable and slot starts: how far training moves it
+                yield from zip((f"start/{n}" for n, _ in watched),
+                               sess.run([v for _, v in watched]))
+            started = time.perf_counter()
+            for number in range(1, train.steps + 1):
+                batch = training.read_batch(z, number, c.inputs)
+                leaves = [a for _, a in flatten(batch, "inputs")]
+                if noise:
+                    leaves = [training.one_ulp(a, rng) for a in leaves]
+                value, _ = sess.run([total, train_op], dict(zip(placeholders, leaves)))
+                losses.append(float(value))
+                if noise:
+                    moved = sess.run(nudged)
+                    sess.run(nudge, {nudge_feeds[record_name(v.name)]: training.one_ulp(x, rng)
+                                     for v, x in zip(nudged, moved)})
+                if training.recorded(number, train):
+                    values = sess.run([v for _, v in watched])
+                    yield from ((f"{prefix}/{number}/{n}", x)
+                                for (n, _), x in zip(watched, values))
+            timing[prefix] = (time.perf_counter() - started) / train.steps
+        yield f"{prefix}/loss", np.asarray(losses, dtype=np.float64)
+
+    path = save_stream(os.path.join(c.out, "tf1-training_run.npz"),
+                       itertools.chain(run("training_run", False), run("noise", True)))
+    return SideCheck(SIDE, "training_run", "ok", file=path, meta={
+        "steps": train.steps, "seconds_per_step": timing.get("training_run", 0.0),
+        "noise_seconds_per_step": timing.get("noise", 0.0),
+        "noise": training.NOISE})
 
 
 @step("constant_inference")

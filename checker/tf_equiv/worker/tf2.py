@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 import traceback
 from functools import partial
 from typing import Any, Callable, Iterator, Optional
@@ -12,8 +14,8 @@ import tensorflow as tf
 
 from tf_equiv import checks as check_table
 from tf_equiv.checks import Side
-from tf_equiv.run.records import SideCheck
-from tf_equiv.worker import audit
+from tf_equiv.run.records import SideCheck, save_stream
+from tf_equiv.worker import audit, training
 from tf_equiv.worker.common import (
     SEED,
     UserError,
@@ -50,6 +52,10 @@ class Model:
     def __init__(self, pair: Any, inputs: Any) -> None:
         self.pair, self.inputs = pair, inputs
         self.second_call_created: list = []
+        #: The TF1 values copied in, and a training run's batches file (or why there is none).
+        self.transferred: dict = {}
+        self.batches: Optional[str] = None
+        self.batches_error = ""
         fresh_keras_state()
         self.model = call_user("tf2()", pair.tf2)
         if not callable(self.model):
@@ -195,10 +201,14 @@ def _checkpoint(model: Model, out: str) -> SideCheck:
     return write_check(out, SIDE, "checkpoint_inference", arrays, list(arrays))
 
 
-def _receive_transfer() -> dict:
-    """Block until the parent says where the TF1 side's initial values are (or why there are none)."""
+def _receive_transfer(model: Model) -> dict:
+    """Block until the parent says where the TF1 side's initial values are (or why there are
+    none); the model keeps where the batches of a training run are (or why there are none)."""
     line = sys.stdin.readline()
     message = json.loads(line) if line.strip() else {"error": "the TF1 side ended without them"}
+    model.batches = message.get("batches")
+    model.batches_error = message.get("batches_error") or \
+        ("" if model.batches else "the TF1 side drew no batches")
     if "error" in message:
         raise UserError(f"no TF1 values to transfer: {message['error']}")
     with np.load(message["file"], allow_pickle=False) as z:
@@ -230,7 +240,8 @@ def assign_transfer(model: Model, values: dict) -> None:
 
 def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
     try:
-        assign_transfer(model, _receive_transfer())
+        model.transferred = _receive_transfer(model)
+        assign_transfer(model, model.transferred)
     except Exception as exc:  # user code (name_map) may raise anything
         e = as_user_error("transferring the TF1 values", exc)
         yield from (error_result(SIDE, c, e) for c in checks)
@@ -308,6 +319,51 @@ def _optimizer_steps(model: Model, out: str) -> SideCheck:
         arrays.update({f"optimizer_steps/{step}/{name}": value
                        for name, value in _slots(optimizer, trainable, model)})
     return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays))
+
+
+@step("transfer", "training_run")  # after optimizer_steps: it starts again from the TF1 values
+def _training_run(model: Model, out: str) -> SideCheck:
+    """`train.steps` steps from the TF1 values on TF1's batches (worker/training.py lines up the
+    random numbers): the loss of every step, every variable and slot every `every` steps."""
+    pair, train = model.pair, model.pair.train
+    if not model.batches:
+        raise UserError(f"no batches for the training run: {model.batches_error}")
+    batches_file = model.batches
+    assign_transfer(model, model.transferred)
+    optimizer = call_user("optimizers[1]()", pair.optimizers[1])
+    trainable = list(model.model.trainable_variables)
+    seeds = training.AlignedSeeds()
+    timing: dict = {}
+
+    def run() -> Iterator[tuple[str, np.ndarray]]:
+        losses = []
+        with seeds.scope(), np.load(batches_file, allow_pickle=False) as z:
+            started = time.perf_counter()
+            for number in range(1, train.steps + 1):
+                batch = training.read_batch(z, number, model.inputs)
+                seeds.step()
+                with tf.GradientTape() as tape:
+                    outputs = call_user(f"model(batch, training={train.training})", model.model,
+                                        batch, training=train.training)
+                    loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
+                        else default_loss(outputs)
+                    regularization = list(getattr(model.model, "losses", []) or [])
+                    total = loss + (tf.add_n(regularization) if regularization else 0.0)
+                grads = tape.gradient(total, trainable)
+                call_user("optimizer.apply_gradients", optimizer.apply_gradients,
+                          [(g, v) for g, v in zip(grads, trainable) if g is not None])
+                losses.append(float(total))
+                if training.recorded(number, train):
+                    yield from ((f"training_run/{number}/{model.name(v)}", v.numpy())
+                                for v in model.variables)
+                    yield from ((f"training_run/{number}/{name}", value)
+                                for name, value in _slots(optimizer, trainable, model))
+            timing["step"] = (time.perf_counter() - started) / train.steps
+        yield "training_run/loss", np.asarray(losses, dtype=np.float64)
+
+    path = save_stream(os.path.join(out, "tf2-training_run.npz"), run())
+    return SideCheck(SIDE, "training_run", "ok", file=path,
+                     meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0)})
 
 
 def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:

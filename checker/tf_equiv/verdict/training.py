@@ -1,0 +1,237 @@
+"""`training_run`: both sides' training runs, step by step, against the noise of the run itself.
+No TensorFlow here.
+
+Round-off grows over training steps even in a correct migration, so a fixed tolerance either
+fails correct code late in a run or hides a bug early in it. The TF1 side therefore trains twice
+from the same values, batches and random numbers, the second time with every trainable variable
+moved by one ulp after each step: what a different summation order leaves behind. How far that
+run drifts from the first is the noise the training itself amplifies, measured on this model,
+these batches and this machine. The sides may differ by up to `noise_factor` times that noise
+(its running maximum: noise that dipped by chance does not narrow the band) plus a floor, the
+rtol of `training_run/*` records (the training class, 1e-4 by default, see checks.TOLERANCES).
+A divergence is relative: |TF2 - TF1| / max(|TF1|, atol) for the loss; for a variable or slot,
+the L2 norm of TF2 - TF1 over that of how far TF1 moved it from where both started (at least
+atol per element), so that a defect of 1e-3 in the updates reads as 1e-3 however large the
+weights are.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from tf_equiv.pair import tolerance_for
+from tf_equiv.results import short
+from tf_equiv.run.records import SideCheck
+from tf_equiv.verdict.compare import Outcome
+
+CHECK = "training_run"
+STEP = re.compile(rf"{CHECK}/(\d+)/(.+)")
+#: Points kept per series for the pictures (the terminal's sparklines, the charts).
+POINTS = 100
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Point:
+    """The largest divergence over band at one recorded step: the record, both, their ratio."""
+
+    step: int
+    name: str
+    divergence: float
+    band: float
+
+    @property
+    def excess(self) -> float:
+        return self.divergence / self.band if self.band > 0 else math.inf
+
+
+def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Outcome:
+    a1, a2 = tf1.arrays(), tf2.arrays()
+    train = settings.get("train") or {}
+    factor = float(train.get("noise_factor", 10.0))
+    every = int(train.get("every", 10))
+    rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
+                               settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
+    loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
+    noise_loss = a1.get("noise/loss")
+    if loss1 is None or loss2 is None or noise_loss is None:
+        return Outcome("error" if loss1 is None or loss2 is None else "failed",
+                       f"{CHECK}: a side recorded no loss series", cause="structure")
+    if len(loss1) != len(loss2):
+        return Outcome("failed", f"{CHECK}: TF1 trained {len(loss1)} steps, TF2 {len(loss2)}",
+                       cause="structure")
+    broken = _nonfinite(loss1, loss2)
+    if broken is not None:
+        return broken
+    scale = np.maximum(np.abs(loss1), atol)
+    divergence = np.abs(loss2 - loss1) / scale
+    band = factor * np.maximum.accumulate(np.abs(noise_loss - loss1) / scale) + rtol
+    points, missing, compared = _variables(a1, a2, factor, rtol, atol)
+    if missing:
+        return Outcome("failed", f"{CHECK}: structure differs: {len(missing)} variables or slots "
+                                 f"only in TF1: {', '.join(missing[:5])}", cause="structure")
+    if not compared:
+        return Outcome("failed", f"{CHECK}: vacuous: compared no variable after a step, so "
+                                 "nothing was proven", cause="vacuous")
+    series = _series(loss1, loss2, divergence, band)
+    detail = _detail(loss1, loss2, divergence, band, tf1.meta, tf2.meta)
+    out_loss = np.nonzero(divergence > band)[0]
+    out_vars = [p for p in points if p.excess > 1]
+    steps = len(loss1)
+    if not len(out_loss) and not out_vars:
+        ratios = [(band[i] / divergence[i], f"the loss at step {i + 1}", divergence[i], band[i])
+                  for i in range(steps) if divergence[i] > 0]
+        ratios += [(p.band / p.divergence, f"{p.name} at step {p.step}", p.divergence, p.band)
+                   for p in points if p.divergence > 0]
+        closest = min(ratios, default=None)
+        margin = closest[0] if closest else math.inf
+        where = (f"; closest to it: {closest[1]}, divergence {short(closest[2])} against a band "
+                 f"of {short(closest[3])}, margin {_times(margin)}x") if closest else \
+            "; the sides are equal at every step, margin inf"
+        return Outcome("passed", f"{CHECK}: {steps} steps inside the noise band (the loss every "
+                                 f"step, {len(compared)} variables and slots every {every})"
+                                 f"{where}", detail=detail, series=series, margin=margin)
+    return Outcome("failed", _departure(loss1, loss2, divergence, band, out_loss, out_vars, every,
+                                       steps), detail=detail, series=series)
+
+
+def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
+    bad1, bad2 = ~np.isfinite(loss1), ~np.isfinite(loss2)
+    if not (bad1.any() or bad2.any()):
+        return None
+    first = int(np.nonzero(bad1 | bad2)[0][0])
+    if bad1[first] and bad2[first]:
+        return Outcome("failed", f"{CHECK}: vacuous: the loss is not finite on both sides from "
+                                 f"step {first + 1}, so nothing after it was proven. Hint: lower "
+                                 "the learning rate or the steps", cause="vacuous")
+    side, other = ("TF2", loss1) if bad2[first] else ("TF1", loss2)
+    return Outcome("failed", f"{CHECK}: the loss is not finite on {side} from step {first + 1} "
+                             f"(the other side's is {short(float(other[first]))})")
+
+
+def _variables(a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray], factor: float,
+               rtol: float, atol: float) -> tuple[list[Point], list[str], list[str]]:
+    """Per recorded step, the record whose divergence is largest against its band; the records
+    one side lacks (optimizer slots of a kind the other optimizer does not keep excepted: they
+    hold different quantities); the records compared."""
+    by_step: dict[int, list[str]] = {}
+    for key in a1:
+        match = STEP.fullmatch(key)
+        if match:
+            by_step.setdefault(int(match.group(1)), []).append(match.group(2))
+    noise_max: dict[str, float] = {}
+    points: list[Point] = []
+    missing: list[str] = []
+    compared: list[str] = []
+    for step in sorted(by_step):
+        names = by_step[step]
+        worst: Optional[Point] = None
+        for name in names:
+            key = f"{CHECK}/{step}/{name}"
+            if key not in a2:
+                owner = name.rsplit("/", 1)[0]
+                if owner not in names and name not in missing:
+                    missing.append(name)
+                continue
+            if name not in compared:
+                compared.append(name)
+            reference = a1[key].astype(np.float64)
+            size = max(1, reference.size)
+            start = a1.get(f"start/{name}")
+            moved = reference - start.astype(np.float64) if start is not None else reference
+            scale = max(float(np.linalg.norm(moved)), atol * math.sqrt(size))
+            divergence = float(np.linalg.norm(a2[key].astype(np.float64) - reference)) / scale
+            shadow = a1.get(f"noise/{step}/{name}")
+            noise = float(np.linalg.norm(shadow.astype(np.float64) - reference)) / scale \
+                if shadow is not None else 0.0
+            noise_max[name] = max(noise_max.get(name, 0.0), noise)
+            point = Point(step, name, divergence, factor * noise_max[name] + rtol)
+            if worst is None or point.excess > worst.excess:
+                worst = point
+        if worst is not None:
+            points.append(worst)
+    return points, missing, compared
+
+
+def _departure(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: np.ndarray,
+               out_loss: np.ndarray, out_vars: Sequence[Point], every: int, steps: int) -> str:
+    first_var = out_vars[0] if out_vars else None
+    moved = (f"; the variable that moved first: {first_var.name} (at step {first_var.step}: "
+             f"divergence {short(first_var.divergence)}, {_times(first_var.excess)}x its band "
+             f"{short(first_var.band)})") if first_var else \
+        "; every variable was still inside its band where it was recorded"
+    if len(out_loss) and (first_var is None or out_loss[0] + 1 <= first_var.step):
+        i = int(out_loss[0])
+        return (f"{CHECK}: the sides leave the noise band at step {i + 1} of {steps}: loss TF1 "
+                f"{_loss(loss1[i])}, TF2 {_loss(loss2[i])} (divergence {short(divergence[i])}, "
+                f"{_times(divergence[i] / band[i])}x the band {short(band[i])}){moved}")
+    assert first_var is not None
+    after = max(0, first_var.step - every)
+    i = first_var.step - 1
+    return (f"{CHECK}: the sides leave the noise band between step {after + 1} and step "
+            f"{first_var.step} of {steps} (variables are recorded every {every} steps; the loss "
+            f"stayed inside: TF1 {_loss(loss1[i])}, TF2 {_loss(loss2[i])} at step "
+            f"{first_var.step}){moved}")
+
+
+def _loss(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _times(x: float) -> str:
+    if math.isinf(x):
+        return "inf"
+    return f"{x:.2g}" if x < 10 else f"{x:.0f}"
+
+
+def _thin(n: int) -> list[int]:
+    if n <= POINTS:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (POINTS - 1)) for i in range(POINTS)})
+
+
+def _series(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray,
+            band: np.ndarray) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    keep = _thin(len(loss1))
+    return (("step", tuple(float(i + 1) for i in keep)),
+            ("loss_tf1", tuple(float(loss1[i]) for i in keep)),
+            ("loss_tf2", tuple(float(loss2[i]) for i in keep)),
+            ("divergence", tuple(float(divergence[i]) for i in keep)),
+            ("band", tuple(float(band[i]) for i in keep)))
+
+
+def sparkline(values: Sequence[float], log: bool = False, width: int = 40) -> str:
+    """The values as one line of block characters (log scale: zeros at the bottom)."""
+    if not len(values):
+        return ""
+    picked = [values[i] for i in sorted({round(i * (len(values) - 1) / max(1, width - 1))
+                                         for i in range(min(width, len(values)))})]
+    if log:
+        tiny = min((v for v in picked if v > 0), default=1.0)
+        picked = [math.log10(v if v > 0 else tiny / 10) for v in picked]
+    low, high = min(picked), max(picked)
+    span = high - low or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int((v - low) / span * len(SPARKS)))]
+                   for v in picked)
+
+
+def _detail(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: np.ndarray,
+            meta1: Mapping[str, Any], meta2: Mapping[str, Any]) -> str:
+    steps = len(loss1)
+    lines = [f"steps 1..{steps}",
+             f"loss TF1    {sparkline(list(loss1))}  {_loss(loss1[0])} -> {_loss(loss1[-1])}",
+             f"loss TF2    {sparkline(list(loss2))}  {_loss(loss2[0])} -> {_loss(loss2[-1])}",
+             f"divergence  {sparkline(list(divergence), log=True)}  max "
+             f"{short(float(divergence.max()))} (log scale)",
+             f"noise band  {sparkline(list(band), log=True)}  max {short(float(band.max()))}"]
+    if meta1.get("seconds_per_step") or meta2.get("seconds_per_step"):
+        lines.append(f"time per step: TF1 {1000 * meta1.get('seconds_per_step', 0.0):.3g} ms "
+                     f"(its noise run {1000 * meta1.get('noise_seconds_per_step', 0.0):.3g} ms), "
+                     f"TF2 {1000 * meta2.get('seconds_per_step', 0.0):.3g} ms")
+    if meta1.get("noise"):
+        lines.append(f"noise: {meta1['noise']}")
+    return "\n".join(lines)
