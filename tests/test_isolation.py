@@ -43,3 +43,29 @@ def test_the_pair_after_them_is_judged_as_if_alone(runs):
     after, by_itself = _pair(together, "witness"), _pair(alone, "witness")
     assert by_itself and all(v == "passed" for v, _ in by_itself.values()), by_itself
     assert after == by_itself
+
+
+def test_a_worker_the_zygote_refuses_runs_on_its_own_and_the_others_go_on(tmp_path):
+    """A request the zygote refuses (a module it does not run) must not end the zygote: the
+    workers it forked before run on (they used to be killed with it)."""
+    import sys
+    import time
+
+    from tf_equiv.run import zygote
+    from tf_equiv.run.sides import Worker
+
+    busy = Worker(sys.executable, "tf_equiv.worker",
+                  ["--module", MODULE, "--pair", "hangs", "--side", "tf1", "--out",
+                   str(tmp_path), "--checks", "transferred_inference"],
+                  str(tmp_path / "busy.log"), os.path.dirname(MODULE), 1)
+    try:
+        assert isinstance(busy.proc, zygote.Forked)
+        refused = Worker(sys.executable, "tf_equiv.worker.zygote", [],
+                         str(tmp_path / "refused.log"), os.path.dirname(MODULE), 1)
+        assert not isinstance(refused.proc, zygote.Forked)      # a process of its own
+        refused.proc.wait(60)
+        time.sleep(1.0)
+        assert busy.proc.poll() is None, "the zygote's worker was killed with the refusal"
+    finally:
+        busy.kill()
+        zygote.shutdown()

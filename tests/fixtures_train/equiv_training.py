@@ -53,8 +53,8 @@ def pair(tf2=None, optimizers=(tf1_momentum, tf2_momentum), **kw):
                          checks=["training_run"], **kw)
 
 
-def adam(tf2_optimizer, **kw):
-    return pair(optimizers=(tf1_adam, tf2_optimizer), loss=small_loss, **kw)
+def adam(tf2_optimizer, tf1_optimizer=tf1_adam, **kw):
+    return pair(optimizers=(tf1_optimizer, tf2_optimizer), loss=small_loss, **kw)
 
 
 momentum = pair()
@@ -65,3 +65,20 @@ learning_rate_1e3 = pair(optimizers=(tf1_momentum, lambda: tf.keras.optimizers.S
     0.05 * (1 + 1e-3), momentum=0.9)))
 regularizer_twice = pair(tf2=shim(net, extra_l2=True))
 bn_momentum = pair(tf2=shim(net, bn_momentum=0.9))
+
+
+def tf1_piecewise():
+    rate = tf.compat.v1.train.piecewise_constant(
+        tf.compat.v1.train.get_or_create_global_step(), [50], [0.01, 0.002])
+    return tf.compat.v1.train.AdamOptimizer(rate)
+
+
+def tf2_piecewise(boundary):
+    return lambda: tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+        [boundary], [0.01, 0.002]), epsilon=1e-8)
+
+
+# The rate drops after step 51 (global step 50) in TF1, one step later in TF2: step 52 is the
+# first wrong one, and the loss of step 53 the first that shows it.
+piecewise = adam(tf2_piecewise(50), tf1_piecewise)
+piecewise_boundary_off_by_one = adam(tf2_piecewise(51), tf1_piecewise)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 from tf_equiv.checks import SPECS
+from tf_equiv.diagnose.bisect import bisect_training
 from tf_equiv.diagnose.localize import Localization, localize
 from tf_equiv.results import CaseResult, PairResult, short
 from tf_equiv.run.sides import SideSpec, run_sides
@@ -121,7 +122,11 @@ def _needed_rtol(case: CaseResult) -> str:
 
 def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Event,
             seconds: float, workdir: str) -> PairResult:
-    """The result with an explanation added to each failed numeric check; at most `seconds` spent."""
+    """The result with an explanation added to each failed numeric check, and a failed training
+    run bisected to the step; at most `seconds` spent."""
+    started = time.monotonic()
+    result = bisect_training(result, spec, runs, stop, seconds, workdir)
+    seconds -= time.monotonic() - started
     failing = [c for c in result.cases
                if c.verdict == "failed" and c.check in SPECS and SPECS[c.check].explain and not c.cause]
     if not failing or stop.is_set():

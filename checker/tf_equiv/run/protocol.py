@@ -100,6 +100,15 @@ class Localized:
 
 
 @dataclass(frozen=True)
+class Bisected:
+    """A failed training run's bisection (worker/bisect.py): the first step that differs when
+    both sides start it from TF1's state, or that none does."""
+
+    kind: ClassVar[str] = "bisected"
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Done:
     """The worker finished normally (a side without it crashed, timed out or was stopped)."""
 
@@ -107,9 +116,10 @@ class Done:
 
 
 Event = Union[Environment, ModulePairs, PairSettings, Inputs, Transfer, SideCheck, Fatal, Captured,
-              Localized, Done]
+              Localized, Bisected, Done]
 KINDS: dict[str, type] = {cls.kind: cls for cls in (Environment, ModulePairs, PairSettings, Inputs,
-                                                      Transfer, Fatal, Captured, Localized, Done)}
+                                                      Transfer, Fatal, Captured, Localized,
+                                                      Bisected, Done)}
 KINDS["check"] = SideCheck
 
 

@@ -28,6 +28,10 @@ class Unavailable(Exception):
     """No zygote could serve this worker; start it as a plain process."""
 
 
+class Refused(Unavailable):
+    """The zygote refused this request (a module it does not run); it keeps serving the others."""
+
+
 class Stopped(Unavailable):
     """The run was stopped while the zygote was still importing TensorFlow."""
 
@@ -116,9 +120,12 @@ class Zygote:
                 data = ours.recv(4096)
             except OSError as e:
                 raise Unavailable(f"the zygote did not answer: {e}") from e
-            answer = json.loads(data) if data else {"error": "the zygote ended"}
+            if not data:
+                raise Unavailable("the zygote ended")
+            answer = json.loads(data)
             if "pid" not in answer:
-                raise Unavailable(str(answer.get("error")))
+                # The zygote is well and serves its other workers; this one runs on its own.
+                raise Refused(str(answer.get("error")))
         except BaseException:
             ours.close()
             os.close(stdin_w)
@@ -185,7 +192,7 @@ def fork(python: str, module: str, args: list, cwd: str, env: dict, log_path: st
             zygote = _zygotes[key] = Zygote(python, base, log_path + ".zygote")
     try:
         return zygote.fork(module, args, cwd, per_fork, log_path, event_fd, stop)
-    except Stopped:
+    except (Stopped, Refused):
         raise
     except Unavailable:
         with _registry_lock:

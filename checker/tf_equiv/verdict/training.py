@@ -99,6 +99,34 @@ def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]
                                        steps), detail=detail, series=series)
 
 
+def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optional[tuple[int, int]]:
+    """The steps a bisection of a failed run re-runs, (first, last): from the step after the
+    last recorded step where every record was still inside its band, to the step where the
+    sides left it; from step 1 when TF2 keeps optimizer slots TF1 does not (their state cannot
+    be taken from TF1). None when the run did not leave the band."""
+    a1, a2 = tf1.arrays(), tf2.arrays()
+    train = settings.get("train") or {}
+    factor = float(train.get("noise_factor", 10.0))
+    rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
+                               settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
+    loss1, loss2, noise_loss = (a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss"),
+                                a1.get("noise/loss"))
+    if loss1 is None or loss2 is None or noise_loss is None or len(loss1) != len(loss2):
+        return None
+    scale = np.maximum(np.abs(loss1), atol)
+    band = factor * np.maximum.accumulate(np.abs(noise_loss - loss1) / scale) + rtol
+    out = np.nonzero(~(np.abs(loss2 - loss1) / scale <= band))[0]
+    points = _variables(a1, a2, factor, rtol, atol)[0]
+    left = [int(out[0]) + 1] if len(out) else []
+    left += [p.step for p in points if p.excess > 1][:1]
+    if not left:
+        return None
+    last = min(left)
+    paired = all(key in a1 for key in a2 if STEP.fullmatch(key))
+    first = max([p.step for p in points if p.step < last], default=0) + 1 if paired else 1
+    return first, last
+
+
 def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
     bad1, bad2 = ~np.isfinite(loss1), ~np.isfinite(loss2)
     if not (bad1.any() or bad2.any()):

@@ -24,6 +24,7 @@ from tf_equiv.worker.common import (
     error_result,
     flatten,
     guarded,
+    map_nested,
     record_name,
     write_check,
 )
@@ -56,7 +57,7 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
         yield from _random(pair, inputs, check, out, numerics)
 
 
-def _session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
+def new_session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
     config = session_config(tf, numerics, optimized or numerics.tf1_optimized)
     return tf.compat.v1.Session(graph=graph, config=config)
 
@@ -151,7 +152,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
             trainable = tf.compat.v1.trainable_variables()
             init = tf.group(tf.compat.v1.global_variables_initializer(),
                             tf.compat.v1.local_variables_initializer())
-            with _session(graph, numerics) as sess:
+            with new_session(graph, numerics) as sess:
                 sess.run(init)
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
@@ -206,7 +207,7 @@ def _tf_function(c: Inference) -> SideCheck:
     """The tf_function reference: the TF1 graph at the transferred values in a session with
     TF1's default graph optimizations, as the TF2 trace runs with its own."""
     op, feeds = _loader(c.built.variables)
-    with _session(c.graph, c.numerics, optimized=True) as sess:
+    with new_session(c.graph, c.numerics, optimized=True) as sess:
         sess.run(op, {feeds[name]: value for name, value in c.initial.items()})
         arrays, order = _forward(sess, c.built)
     return write_check(c.out, SIDE, "tf_function", arrays, order)
@@ -252,69 +253,107 @@ def _optimizer_steps(c: Inference) -> SideCheck:
     return write_check(c.out, SIDE, "optimizer_steps", arrays, list(arrays))
 
 
-@step("training_run")
-def _training_run(c: Inference) -> SideCheck:
-    """`train.steps` steps from the transferred values on the recorded batches, in a graph of
-    its own (training mode); then the same run again in a fresh session (the same random numbers)
-    with round-off added at every step (training.NOISE): the noise band."""
-    if c.batches_error is not None or c.batches is None:
-        raise c.batches_error or UserError("no batches were drawn")
-    batches_file = c.batches
-    train = c.pair.train
-    seeds = training.AlignedSeeds()
+@dataclass
+class TrainingGraph:
+    """The pair's model in training mode with its optimizer, as a TF1 training script builds it:
+    the batch-norm updates run with the train op, and one session.run per step computes the loss
+    before the update and then the update. `watched`: (record name, variable) of the model's
+    variables and the optimizer slots; `others`: the rest of the state (the global step, Adam's
+    beta powers); `set` gives any of them a value."""
+
+    graph: tf.Graph
+    placeholders: list
+    total: Any
+    train_op: Any
+    watched: list
+    others: list
+    assigns: dict
+    feeds: dict
+    init: Any
+
+    def feed(self, batch: Any) -> dict:
+        return dict(zip(self.placeholders, (a for _, a in flatten(batch, "inputs"))))
+
+    def set(self, sess: tf.compat.v1.Session, values: dict) -> None:
+        """Set the state variables named in `values` (by record name); the others keep theirs."""
+        names = [n for n in values if n in self.assigns]
+        sess.run([self.assigns[n] for n in names], {self.feeds[n]: values[n] for n in names})
+
+
+def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
+    """Built under `seeds` (training.AlignedSeeds), which lines up its random ops with TF2's."""
     graph = tf.Graph()
     with graph.as_default(), seeds.scope():
         tf.compat.v1.set_random_seed(SEED)
-        built = build(c.pair, c.inputs, training=train.training)
+        built = build(pair, inputs, training=pair.train.training)
         trainable = tf.compat.v1.trainable_variables()
-        loss = call_user("loss(outputs)", c.pair.loss, built.outputs) if c.pair.loss \
+        loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
             else default_loss(built.outputs)
         total = loss + built.reg
         global_step = tf.compat.v1.train.get_or_create_global_step()
-        optimizer = call_user("optimizers[0]()", c.pair.optimizers[0])
-        # As a TF1 training script does: the batch-norm updates run with the train op; and one
-        # session.run per step computes the loss before the update and then the update.
+        optimizer = call_user("optimizers[0]()", pair.optimizers[0])
         updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
         with tf.control_dependencies([total, *updates]):
             train_op = optimizer.minimize(total, var_list=trainable, global_step=global_step)
         slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
                  for v in trainable for kind in optimizer.get_slot_names()
                  if optimizer.get_slot(v, kind) is not None]
-        load, feeds = _loader(built.variables)
-        nudged = [v for v in built.variables + [slot for _, slot in slots]
-                  if v.dtype.base_dtype.is_floating]
-        nudge, nudge_feeds = _loader(nudged)
+        watched = [(record_name(v.name), v) for v in built.variables] + slots
+        known = {id(v) for _, v in watched}
+        others = [(record_name(v.name), v) for v in tf.compat.v1.global_variables()
+                  if id(v) not in known]
+        feeds = {n: tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
+                 for n, v in watched + others}
+        assigns = {n: v.assign(feeds[n]) for n, v in watched + others}
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
-    watched = [(record_name(v.name), v) for v in built.variables] + slots
-    placeholders = list(built.feed)
+    return TrainingGraph(graph, list(built.feed), total, train_op, watched, others, assigns,
+                         feeds, init)
+
+
+@step("training_run")
+def _training_run(c: Inference) -> SideCheck:
+    """`train.steps` steps from the transferred values on the recorded batches, in a graph of
+    its own (training mode); then the same run again in a fresh session (the same random numbers)
+    with round-off added at every step (training.NOISE): the noise band. The whole state is
+    recorded every `every` steps (`state/<step>/...` besides the compared records), for a
+    bisection to start from."""
+    if c.batches_error is not None or c.batches is None:
+        raise c.batches_error or UserError("no batches were drawn")
+    batches_file = c.batches
+    train = c.pair.train
+    g = training_graph(c.pair, c.inputs, training.AlignedSeeds())
+    nudged = [(n, v) for n, v in g.watched if v.dtype.base_dtype.is_floating]
     timing: dict = {}
 
     def run(prefix: str, noise: bool) -> Iterator[tuple[str, np.ndarray]]:
         rng = np.random.default_rng(SEED)
         losses = []
-        with _session(graph, c.numerics) as sess, np.load(batches_file, allow_pickle=False) as z:
-            sess.run(init)
-            sess.run(load, {feeds[n]: c.initial[n] for n in feeds if n in c.initial})
+        with new_session(g.graph, c.numerics) as sess, np.load(batches_file, allow_pickle=False) as z:
+            sess.run(g.init)
+            g.set(sess, c.initial)
             if not noise:       # where each variable and slot starts: how far training moves it
-                yield from zip((f"start/{n}" for n, _ in watched),
-                               sess.run([v for _, v in watched]))
+                yield from zip((f"start/{n}" for n, _ in g.watched),
+                               sess.run([v for _, v in g.watched]))
+                yield from zip((f"state/0/{n}" for n, _ in g.others),
+                               sess.run([v for _, v in g.others]))
             started = time.perf_counter()
             for number in range(1, train.steps + 1):
                 batch = training.read_batch(z, number, c.inputs)
-                leaves = [a for _, a in flatten(batch, "inputs")]
                 if noise:
-                    leaves = [training.one_ulp(a, rng) for a in leaves]
-                value, _ = sess.run([total, train_op], dict(zip(placeholders, leaves)))
+                    batch = map_nested(batch, lambda a: training.one_ulp(a, rng))
+                value, _ = sess.run([g.total, g.train_op], g.feed(batch))
                 losses.append(float(value))
                 if noise:
-                    moved = sess.run(nudged)
-                    sess.run(nudge, {nudge_feeds[record_name(v.name)]: training.one_ulp(x, rng)
-                                     for v, x in zip(nudged, moved)})
+                    moved = sess.run([v for _, v in nudged])
+                    g.set(sess, {n: training.one_ulp(x, rng) for (n, _), x in zip(nudged, moved)})
                 if training.recorded(number, train):
-                    values = sess.run([v for _, v in watched])
+                    values = sess.run([v for _, v in g.watched])
                     yield from ((f"{prefix}/{number}/{n}", x)
-                                for (n, _), x in zip(watched, values))
+                                for (n, _), x in zip(g.watched, values))
+                    if not noise:
+                        yield from zip((f"state/{number}/{n}" for n, _ in g.others),
+                                       sess.run([v for _, v in g.others]))
             timing[prefix] = (time.perf_counter() - started) / train.steps
         yield f"{prefix}/loss", np.asarray(losses, dtype=np.float64)
 
@@ -358,7 +397,7 @@ def _random(pair: Any, inputs: Any, check: str, out: str, numerics: Numerics) ->
                     built = build(pair, inputs, training=training)
                 init = tf.group(tf.compat.v1.global_variables_initializer(),
                                 tf.compat.v1.local_variables_initializer())
-                with _session(graph, numerics) as sess:
+                with new_session(graph, numerics) as sess:
                     sess.run(init)
                     names = [f"initial/{record_name(v.name)}" for v in built.variables]
                     arrays = dict(zip(names, sess.run(built.variables)))

@@ -116,7 +116,7 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
     if first or later:
         try:
             model = Model(pair, inputs)
-            _first_calls(model)
+            first_calls(model)
         except Exception as exc:  # user code may raise anything
             e = as_user_error("the TF2 model", exc)
             yield from (error_result(SIDE, c, e) for c in first + later)
@@ -140,7 +140,7 @@ def _creation_site() -> dict:
         if last else {"file": "", "line": 0, "code": ""}
 
 
-def _first_calls(model: Model) -> None:
+def first_calls(model: Model) -> None:
     """The model's first two calls, as the guide makes them; `model.second_call_created`: the
     variables the second call created (with where), which a correct migration never does."""
     model(False, "model(inputs, training=False) (first call)")
@@ -340,24 +340,14 @@ def _training_run(model: Model, out: str) -> SideCheck:
         with seeds.scope(), np.load(batches_file, allow_pickle=False) as z:
             started = time.perf_counter()
             for number in range(1, train.steps + 1):
-                batch = training.read_batch(z, number, model.inputs)
                 seeds.step()
-                with tf.GradientTape() as tape:
-                    outputs = call_user(f"model(batch, training={train.training})", model.model,
-                                        batch, training=train.training)
-                    loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
-                        else default_loss(outputs)
-                    regularization = list(getattr(model.model, "losses", []) or [])
-                    total = loss + (tf.add_n(regularization) if regularization else 0.0)
-                grads = tape.gradient(total, trainable)
-                call_user("optimizer.apply_gradients", optimizer.apply_gradients,
-                          [(g, v) for g, v in zip(grads, trainable) if g is not None])
-                losses.append(float(total))
+                losses.append(train_step(model, optimizer, trainable,
+                                         training.read_batch(z, number, model.inputs)))
                 if training.recorded(number, train):
                     yield from ((f"training_run/{number}/{model.name(v)}", v.numpy())
                                 for v in model.variables)
-                    yield from ((f"training_run/{number}/{name}", value)
-                                for name, value in _slots(optimizer, trainable, model))
+                    yield from ((f"training_run/{number}/{name}", slot.numpy())
+                                for name, slot in slot_variables(optimizer, trainable, model))
             timing["step"] = (time.perf_counter() - started) / train.steps
         yield "training_run/loss", np.asarray(losses, dtype=np.float64)
 
@@ -366,13 +356,35 @@ def _training_run(model: Model, out: str) -> SideCheck:
                      meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0)})
 
 
+def train_step(model: Model, optimizer: Any, trainable: list, batch: Any) -> float:
+    """One optimizer step on `batch` in the pair's training mode; the loss before it."""
+    pair = model.pair
+    with tf.GradientTape() as tape:
+        outputs = call_user(f"model(batch, training={pair.train.training})", model.model, batch,
+                            training=pair.train.training)
+        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
+            else default_loss(outputs)
+        regularization = list(getattr(model.model, "losses", []) or [])
+        total = loss + (tf.add_n(regularization) if regularization else 0.0)
+    grads = tape.gradient(total, trainable)
+    call_user("optimizer.apply_gradients", optimizer.apply_gradients,
+              [(g, v) for g, v in zip(grads, trainable) if g is not None])
+    return float(total)
+
+
 def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
     """(record name, value) of each optimizer slot: `<TF1 variable name>/<kind>`."""
+    for name, slot in slot_variables(optimizer, trainable, model):
+        yield name, slot.numpy()
+
+
+def slot_variables(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
+    """(record name, variable) of each optimizer slot: `<TF1 variable name>/<kind>`."""
     if hasattr(optimizer, "get_slot_names"):          # tf.keras.optimizers.legacy
         for v in trainable:
             for kind in optimizer.get_slot_names():
                 slot = optimizer.get_slot(v, kind)
-                yield f"{model.name(v)}/{kind}", slot.numpy()
+                yield f"{model.name(v)}/{kind}", slot
         return
     by_name = {record_name(v.name): v for v in trainable}
     prefix = f"{optimizer.name}/"
@@ -381,7 +393,7 @@ def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
         kind, _, variable = name[len(prefix):].partition("/") if name.startswith(prefix) \
             else ("", "", "")
         if variable in by_name:
-            yield f"{model.name(by_name[variable])}/{kind}", slot.numpy()
+            yield f"{model.name(by_name[variable])}/{kind}", slot
 
 
 def _ordered(arrays: dict) -> tuple:

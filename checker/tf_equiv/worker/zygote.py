@@ -24,7 +24,7 @@ import sys
 from typing import Any
 
 #: The worker modules a fork may run; anything else is refused.
-MODULES = ("tf_equiv.worker", "tf_equiv.worker.localize")
+MODULES = ("tf_equiv.worker", "tf_equiv.worker.localize", "tf_equiv.worker.bisect")
 
 
 def preload() -> None:
@@ -41,7 +41,7 @@ def preload() -> None:
         import tf_slim  # noqa: F401
     except ImportError:
         pass
-    from tf_equiv.worker import audit, localize, session, tf1, tf2  # noqa: F401
+    from tf_equiv.worker import audit, bisect, localize, session, tf1, tf2  # noqa: F401
     # Lazily loaded namespaces that user code reaches for first.
     _ = (tf.compat.v1.layers, tf.keras.layers, tf.compat.v1.keras.utils, tf.compat.v1.train)
 
