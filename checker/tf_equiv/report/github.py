@@ -258,6 +258,49 @@ def endpoint_chart(case: CaseResult) -> str:
             f"(exactly equal shown as {ZERO_LOG}); line: the rtol.\n")
 
 
+def training_charts(case: CaseResult) -> str:
+    """Mermaid xycharts of a training run: both sides' loss per step, then the divergence of the
+    sides against the noise band (log10); the check fails where the first line crosses the
+    second."""
+    series = dict(case.series)
+    steps = series.get("step", ())
+    if len(steps) < 2:
+        return ""
+    axis = ", ".join(str(int(s)) for s in steps)
+
+    def values(name: str, log: bool = False) -> str:
+        out = []
+        for v in series.get(name, ()):
+            if not math.isfinite(v):
+                v = 3.0 if log else 0.0
+            elif log:
+                v = ZERO_LOG if v <= 0 else max(ZERO_LOG, math.log10(v))
+            out.append(f"{v:.4g}")
+        return ", ".join(out)
+
+    return ("```mermaid\nxychart-beta\n"
+            f'    title "{case.pair}: loss per step, TF1 and TF2"\n'
+            f"    x-axis [{axis}]\n"
+            '    y-axis "loss"\n'
+            f"    line [{values('loss_tf1')}]\n"
+            f"    line [{values('loss_tf2')}]\n```\n"
+            "```mermaid\nxychart-beta\n"
+            f'    title "{case.pair}: divergence of the sides and the noise band (log10)"\n'
+            f"    x-axis [{axis}]\n"
+            f'    y-axis "log10 relative" {ZERO_LOG} --> 3\n'
+            f"    line [{values('divergence', True)}]\n"
+            f"    line [{values('band', True)}]\n```\n"
+            "First chart: the loss before each step, TF1 then TF2. Second: how far TF2's loss is "
+            "from TF1's, then the band the run's own noise allows; the check fails where the "
+            "first line rises above the second.\n")
+
+
+def _training_section(cases: list) -> str:
+    return "### Training runs\n\n" + "".join(
+        f"{ICONS[c.verdict]} {_code(c.id)}: {_code(c.message.split('. Explanation: ')[0])}\n\n"
+        f"{training_charts(c)}\n" for c in cases)
+
+
 def _failure_section(case: CaseResult) -> str:
     parts = [f"### {ICONS[case.verdict]} {_code(case.id)}\n", _block(case.message) + "\n"]
     table = _record_table(case)
@@ -300,6 +343,9 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT, html: Optional[str] = No
     if causes:
         sections.append("### Diagnosis\n\n" + "".join(_diagnosis(pair, found)
                                                       for pair, found in causes))
+    trained = [c for c in report.cases if len(dict(c.series).get("step", ())) > 1]
+    if trained:
+        sections.append(_training_section(trained))
     bad = [c for c in report.cases if c.verdict in ("failed", "error")]
     if bad:
         sections.append("### Failures\n\n")

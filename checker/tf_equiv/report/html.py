@@ -220,6 +220,64 @@ def _record_table(case: CaseResult) -> str:
     return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table>")
 
 
+def training_svg(case: CaseResult, width: int = 720, height: int = 150) -> str:
+    """A training run's two panels: the loss of both sides per step, then the divergence of the
+    sides against the noise band (log scale), the step where they part marked."""
+    series = dict(case.series)
+    steps = list(series.get("step", ()))
+    if len(steps) < 2:
+        return ""
+    left, right = 54, width - 10
+    x_of = {s: left + (s - steps[0]) / (steps[-1] - steps[0]) * (right - left) for s in steps}
+
+    def panel(lines: list, log: bool, title: str, colours: tuple) -> list[str]:
+        def value(v: float) -> float:
+            if log:
+                return math.log10(v) if v > 0 and math.isfinite(v) else -12.0
+            return v if math.isfinite(v) else 0.0
+        values = [value(v) for _, line in lines for v in line]
+        low, high = min(values), max(values)
+        if high - low < 1e-12:
+            low, high = low - 1, high + 1
+        top, bottom = 22, height - 22
+
+        def y(v: float) -> float:
+            return bottom - (value(v) - low) / (high - low) * (bottom - top)
+        parts = [f'<svg class="training" role="img" width="{width}" height="{height}" '
+                 f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+                 f"<title>{_e(title)}</title>",
+                 f'<text x="{left}" y="14">{_e(title)}</text>',
+                 f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#d0d7de"/>']
+        for label, v in (("high", high), ("low", low)):
+            shown = f"1e{v:.0f}" if log else f"{v:.4g}"
+            parts.append(f'<text x="2" y="{top + 4 if label == "high" else bottom:.1f}">'
+                         f"{_e(shown)}</text>")
+        for (name, line), colour in zip(lines, colours):
+            points = " ".join(f"{x_of[s]:.1f},{y(v):.1f}" for s, v in zip(steps, line))
+            parts.append(f'<polyline class="{_e(name)}" points="{points}" fill="none" '
+                         f'stroke="{colour}"><title>{_e(name)}</title></polyline>')
+        parts.append(f'<text x="{left}" y="{height - 6}">step {steps[0]:.0f}</text>'
+                     f'<text x="{right - 70}" y="{height - 6}">step {steps[-1]:.0f}</text>')
+        return parts
+
+    loss = panel([("TF1 loss", series.get("loss_tf1", ())), ("TF2 loss", series.get("loss_tf2", ()))],
+                 False, f"{case.pair}: loss per step (TF1 blue, TF2 orange)",
+                 ("#0969da", "#bc4c00"))
+    loss.append("</svg>")
+    divergence, band = series.get("divergence", ()), series.get("band", ())
+    gap = panel([("divergence", divergence), ("noise band", band)], True,
+                "divergence of the sides (red) and the noise band (grey), log scale",
+                ("#cf222e", "#8c959f"))
+    out = next((s for s, d, b in zip(steps, divergence, band) if not d <= b), None)
+    if out is not None:
+        gap.append(f'<line class="parting" x1="{x_of[out]:.1f}" y1="22" x2="{x_of[out]:.1f}" '
+                   f'y2="{height - 22}" stroke="#cf222e" stroke-dasharray="2,3"/>'
+                   f'<text x="{min(x_of[out] + 4, right - 160):.1f}" y="34" fill="#cf222e">'
+                   f"leaves the band at step {out:.0f}</text>")
+    gap.append("</svg>")
+    return "".join(loss) + "".join(gap)
+
+
 def _case(case: CaseResult) -> Iterable[str]:
     yield (f'<div class="case" id="{anchor("case", case.id)}"><h3><span class="v '
            f'{case.verdict}">{case.verdict}</span> {_e(case.check)}</h3>')
@@ -228,6 +286,7 @@ def _case(case: CaseResult) -> Iterable[str]:
     if chart:
         yield chart
     yield channel_svg(case)
+    yield training_svg(case)
     yield _record_table(case)
     if case.detail:
         yield f"<pre>{_e(case.detail.rstrip())}</pre>"
@@ -249,6 +308,10 @@ def _pair(pair: PairResult) -> Iterable[str]:
     for case in bad:
         yield from _case(case)
     good = [c for c in pair.cases if c not in bad]
+    for case in good:
+        if case.series:      # a training run that passed: its curves still tell how close
+            yield f'<div class="case"><h3>{_e(case.check)}</h3>{training_svg(case)}</div>'
+
     if good:
         yield "<h3>Other checks</h3><table>"
         for case in good:

@@ -104,6 +104,9 @@ def _properties(report: Report, module: str) -> dict[str, str]:
                 props[f"explanation.{case.name}"] = case.explanation
             if case.place:
                 props[f"place.{case.name}"] = case.place
+            if case.series:     # a training run's curves, for a report made from this file
+                props[f"series.{case.name}"] = json.dumps(dict(case.series),
+                                                          separators=(",", ":"))
             kept = kept_records(case)
             if kept:     # the charts of a report made again from this file (`merge --html`)
                 props[f"records.{case.name}"] = records_json(kept)

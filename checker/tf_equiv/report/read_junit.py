@@ -82,7 +82,8 @@ def _suite(suite: ET.Element) -> list[PairResult]:
         if said:
             case = replace(case, explanation=said.get("explanation", ""),
                            place=said.get("place", ""), cause=said.get("cause", ""),
-                           records=_records(said.get("records"), f"{pair}::{check}"))
+                           records=_records(said.get("records"), f"{pair}::{check}"),
+                           series=_series(said.get("series"), f"{pair}::{check}"))
         cases.setdefault(pair, []).append(case)
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
@@ -105,7 +106,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
         dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float],
         dict[str, dict[str, str]]]:
     """(environment, compat fixes, {pair: tolerances}, {pair::check: margin},
-    {pair::check: {"explanation"/"place"/"cause"/"records": text}}) from the suite's <property>
+    {pair::check: {"explanation"/"place"/"cause"/"records"/"series": text}}) from the suite's <property>
     elements."""
     facts: dict[str, dict[str, str]] = {}
     environment: dict[str, str] = {}
@@ -115,7 +116,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
-        if head in ("explanation", "place", "cause", "records") and "::" in label:
+        if head in ("explanation", "place", "cause", "records", "series") and "::" in label:
             facts.setdefault(label, {})[head] = value
             continue
         if head == "margin" and "::" in label:
@@ -147,6 +148,17 @@ def _records(text: str | None, name: str) -> tuple[RecordComparison, ...]:
     except (ValueError, TypeError, AttributeError) as e:
         raise _NotOurs(f"property 'records.{name}' is not a list of records: {e}") from None
     return found
+
+
+def _series(text: str | None, name: str) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """A training run's curves (report/junit.py's `series.<pair>::<check>`)."""
+    if not text:
+        return ()
+    try:
+        found: dict[str, list[float]] = json.loads(text)
+        return tuple((str(k), tuple(float(x) for x in v)) for k, v in found.items())
+    except (ValueError, TypeError, AttributeError) as e:
+        raise _NotOurs(f"property 'series.{name}' is not named series of numbers: {e}") from None
 
 
 def _glob(label: str) -> Optional[str]:
