@@ -1,7 +1,8 @@
 """The classifier of equiv_mlp.py migrated all the way to native Keras layers, as the model-mapping
 guide's last step does: plain tf.keras.layers with auto-generated names (`dense`, `dense_1`, ...),
 a name_map that says which TF1 variable each one is, and training with a decaying learning rate
-(a TF1 schedule on the global step against a Keras schedule on `optimizer.iterations`).
+(a TF1 schedule on the global step against a Keras schedule on `optimizer.iterations`): three
+steps (optimizer_steps), then 60 steps on batches with dropout on (training_run).
 """
 import numpy as np
 import tensorflow as tf
@@ -66,13 +67,31 @@ def tf1_name(tf2_name):
 def tf1_optimizer():
     # A TF1 schedule reads the global step, which minimize(..., global_step=...) advances.
     rate = tf.compat.v1.train.exponential_decay(
-        0.1, tf.compat.v1.train.get_or_create_global_step(), decay_steps=1, decay_rate=0.5)
+        0.1, tf.compat.v1.train.get_or_create_global_step(), decay_steps=20, decay_rate=0.5)
+    # Not MomentumOptimizer against Keras SGD(momentum=...): with a decaying rate they differ (TF1
+    # scales the whole accumulator by today's rate, Keras keeps each step's rate in it), and
+    # training_run says so from step 2.
     return tf.compat.v1.train.GradientDescentOptimizer(rate)
 
 
 def tf2_optimizer():
-    rate = tf.keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    rate = tf.keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=20, decay_rate=0.5)
     return tf.keras.optimizers.SGD(rate)
+
+
+def batches():
+    """The training data: 12 batches of 8 examples (called again for the next epoch)."""
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        yield rng.normal(size=(8, 20)).astype(np.float32)
+
+
+def loss(outputs):
+    """Cross-entropy towards class 0: a stand-in for the labels of a real dataset."""
+    logits = outputs["logits"]
+    labels = tf.zeros(tf.shape(logits)[:1], dtype=tf.int32)
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                                         logits=logits))
 
 
 mlp_keras = tf_equiv.Pair(
@@ -80,5 +99,7 @@ mlp_keras = tf_equiv.Pair(
     tf2=Classifier,
     inputs=lambda: np.random.default_rng(0).normal(size=(8, 20)).astype(np.float32),
     name_map=tf1_name,
+    loss=loss,
     optimizers=(tf1_optimizer, tf2_optimizer),
+    train=tf_equiv.Train(steps=60, batches=batches, every=10),
 )

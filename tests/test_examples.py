@@ -15,9 +15,12 @@ def test_examples_pass(tmp_path, onednn):
     verdicts = {k: c.verdict for k, c in run.cases.items()}
     assert set(verdicts.values()) == {"passed"}
     assert len([k for k in verdicts if k.startswith("equiv_resnet_v1_50.py::resnet::")]) == 11
-    assert len([k for k in verdicts if k.startswith("equiv_mlp.py::mlp::")]) == 11
+    # With Adam steps and a 100-step training run on batches.
+    assert len([k for k in verdicts if k.startswith("equiv_mlp.py::mlp::")]) == 13
     # The native Keras migration, with a name_map and a decaying learning rate.
-    assert len([k for k in verdicts if k.startswith("equiv_mlp_keras.py::mlp_keras::")]) == 12
+    assert len([k for k in verdicts if k.startswith("equiv_mlp_keras.py::mlp_keras::")]) == 13
+    assert "training_run: 60 steps inside the noise band" in \
+        run.case("equiv_mlp_keras.py::mlp_keras::training_run").message
     # inception_v3 leaves the (vacuous) constant reset out, and says why in the module.
     inception = [k.split("::")[-1] for k in verdicts if k.startswith("equiv_inception_v3.py::")]
     assert "constant_inference" not in inception and len(inception) == 9

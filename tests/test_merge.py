@@ -10,8 +10,8 @@ from conftest import read_junit as read_with_junitparser
 
 from tf_equiv.errors import UsageError
 from tf_equiv.report import junit, terminal
-from tf_equiv.report.merge import merge
 from tf_equiv.report.junit import kept_records
+from tf_equiv.report.merge import merge
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, Report
 

@@ -161,8 +161,8 @@ def _variables(a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray], facto
         for name in names:
             key = f"{CHECK}/{step}/{name}"
             if key not in a2:
-                owner = name.rsplit("/", 1)[0]
-                if owner not in names and name not in missing:
+                slot_of = name.rsplit("/", 1)[0] if "/" in name else ""
+                if slot_of not in names and name not in missing:
                     missing.append(name)
                 continue
             if name not in compared:
@@ -236,8 +236,8 @@ def sparkline(values: Sequence[float], log: bool = False, width: int = 40) -> st
     """The values as one line of block characters (log scale: zeros at the bottom)."""
     if not len(values):
         return ""
-    picked = [values[i] for i in sorted({round(i * (len(values) - 1) / max(1, width - 1))
-                                         for i in range(min(width, len(values)))})]
+    count = min(width, len(values))
+    picked = [values[round(i * (len(values) - 1) / max(1, count - 1))] for i in range(count)]
     if log:
         tiny = min((v for v in picked if v > 0), default=1.0)
         picked = [math.log10(v if v > 0 else tiny / 10) for v in picked]

@@ -1,0 +1,32 @@
+"""training_run with bad batches and a run that diverges on both sides: each says what is wrong,
+and the pair's other checks still run."""
+import numpy as np
+import tensorflow as tf
+
+import tf_equiv
+from _models import inputs, loss, net, shim
+
+CHECKS = ["transferred_inference", "training_run"]
+SGD = (lambda: tf.compat.v1.train.GradientDescentOptimizer(0.05),
+       lambda: tf.keras.optimizers.SGD(0.05))
+
+
+def raising():
+    raise ValueError("the dataset is not mounted")
+
+
+def wrong_shape():
+    yield np.zeros((8, 9), np.float32)
+
+
+raising_batches = tf_equiv.Pair(tf1=net, tf2=shim(net), inputs=inputs, loss=loss, checks=CHECKS,
+                                optimizers=SGD, train=tf_equiv.Train(steps=5, batches=raising))
+wrong_batch_shape = tf_equiv.Pair(tf1=net, tf2=shim(net), inputs=inputs, loss=loss, checks=CHECKS,
+                                  optimizers=SGD, train=tf_equiv.Train(steps=5, batches=wrong_shape))
+no_batches = tf_equiv.Pair(tf1=net, tf2=shim(net), inputs=inputs, loss=loss, checks=CHECKS,
+                           optimizers=SGD, train=tf_equiv.Train(steps=5, batches=lambda: []))
+# A learning rate that overflows the weights on both sides: nothing after it is compared.
+diverges = tf_equiv.Pair(tf1=net, tf2=shim(net), inputs=inputs, loss=loss, checks=CHECKS,
+                         optimizers=(lambda: tf.compat.v1.train.GradientDescentOptimizer(1e30),
+                                     lambda: tf.keras.optimizers.SGD(1e30)),
+                         train=tf_equiv.Train(steps=5))

@@ -1,0 +1,151 @@
+"""training_run without TensorFlow: the Train declaration, the verdict over two sides' recorded
+runs (numpy records as the workers write them), and the reports of its curves."""
+from __future__ import annotations
+
+import numpy as np
+
+import tf_equiv
+from tf_equiv.report import github, html, junit
+from tf_equiv.report.read_junit import read_junit
+from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.verdict.training import compare_training, sparkline, window
+
+STEPS, EVERY = 40, 10
+SETTINGS = {"rtol": 1e-6, "atol": 1e-5, "tolerances": {},
+            "train": {"steps": STEPS, "every": EVERY, "noise_factor": 10.0, "training": True}}
+
+
+def _pair(**kw):
+    return tf_equiv.Pair(tf1=lambda x, training: x, tf2=object, inputs=[1.0], **kw)
+
+
+# ---- the declaration -----------------------------------------------------------------------------
+
+def test_a_bad_train_declaration_names_each_field():
+    bad = _pair(optimizers=(object, object),
+                train=tf_equiv.Train(steps=0, every="10", batches=[1, 2], training="yes",
+                                     noise_factor=0.5))
+    assert bad.problems == (
+        "train.steps: expected a positive integer, got 0",
+        "train.every: expected a positive integer, got '10'",
+        "train.batches: expected a function returning an iterable of batches, or None, got [1, 2]",
+        "train.training: expected True or False, got 'yes'",
+        "train.noise_factor: expected a number of at least 1, got 0.5")
+    assert _pair(train=5).problems == (
+        "train: expected tf_equiv.Train(steps=..., batches=...), got 5",)
+    assert _pair(train=tf_equiv.Train()).problems == (
+        "train: training_run needs optimizers=(tf1_factory, tf2_factory) too",)
+    assert _pair(optimizers=(object, object), train=tf_equiv.Train(steps=5)).problems == ()
+
+
+# ---- the verdict ---------------------------------------------------------------------------------
+
+def _runs(tmp_path, drift=0.0, noise=1e-6, nan_from=None, drop=None):
+    """Two sides' records of a run whose weights move by 0.01 a step; TF2 off by `drift` per
+    step relative to the movement, TF1's noise run off by `noise`."""
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(4, 3)).astype(np.float32)
+    step = rng.normal(size=(4, 3)).astype(np.float32) * 0.01
+    loss1 = np.linspace(2.0, 1.0, STEPS)
+    one = {"start/w": start, "state/0/global_step": np.int64(0)}
+    two = {}
+    noise_loss = loss1 * (1 + noise)
+    loss2 = loss1 * (1 + drift * np.arange(1, STEPS + 1))
+    if nan_from is not None:
+        loss1, loss2 = loss1.copy(), loss2.copy()
+        loss1[nan_from:] = np.nan
+        loss2[nan_from:] = np.nan
+    for t in range(EVERY, STEPS + 1, EVERY):
+        w = start + t * step
+        one[f"training_run/{t}/w"] = w
+        one[f"noise/{t}/w"] = w + t * step * noise
+        two[f"training_run/{t}/w"] = w + t * step * drift * t
+    if drop:
+        two = {k: v for k, v in two.items() if not k.endswith(f"/{drop}")}
+    one["training_run/loss"], one["noise/loss"] = loss1, noise_loss
+    two["training_run/loss"] = loss2
+    tf1 = SideCheck("tf1", "training_run", "ok", file=save_arrays(str(tmp_path / "1.npz"), one),
+                    meta={"seconds_per_step": 0.002, "noise_seconds_per_step": 0.003})
+    tf2 = SideCheck("tf2", "training_run", "ok", file=save_arrays(str(tmp_path / "2.npz"), two),
+                    meta={"seconds_per_step": 0.05})
+    return tf1, tf2
+
+
+def test_sides_that_differ_by_round_off_pass_with_their_margin(tmp_path):
+    outcome = compare_training(*_runs(tmp_path, drift=1e-7), SETTINGS)
+    assert outcome.verdict == "passed", outcome.message
+    assert outcome.message.startswith("training_run: 40 steps inside the noise band (the loss "
+                                      "every step, 1 variables and slots every 10); closest to "
+                                      "it: ")
+    assert outcome.margin is not None and 1 < outcome.margin < np.inf
+    assert dict(outcome.series)["step"] == tuple(float(s) for s in range(1, STEPS + 1))
+    assert "time per step: TF1 2 ms (its noise run 3 ms), TF2 50 ms" in outcome.detail
+
+
+def test_a_defect_of_1e3_fails_at_the_first_step_it_shows(tmp_path):
+    outcome = compare_training(*_runs(tmp_path, drift=1e-3), SETTINGS)
+    assert outcome.verdict == "failed"
+    # The loss's divergence is 1e-3 x step: past the band (1e-4 + 10 x 1e-6) at step 1.
+    assert outcome.message.startswith("training_run: the sides leave the noise band at step 1 "
+                                      "of 40: loss TF1 2, TF2 2.002 (divergence 0.001, 9.1x the "
+                                      "band 0.00011); the variable that moved first: w (at step "
+                                      "10: divergence 0.01, 91x its band 0.00011)"), outcome.message
+
+
+def test_nan_on_both_sides_proves_nothing_and_never_passes(tmp_path):
+    outcome = compare_training(*_runs(tmp_path, nan_from=5), SETTINGS)
+    assert outcome.verdict == "failed" and outcome.cause == "vacuous"
+    assert outcome.message == ("training_run: vacuous: the loss is not finite on both sides from "
+                               "step 6, so nothing after it was proven. Hint: lower the learning "
+                               "rate or the steps")
+
+
+def test_a_variable_one_side_lacks_is_a_structure_failure(tmp_path):
+    outcome = compare_training(*_runs(tmp_path, drop="w"), SETTINGS)
+    assert outcome.verdict == "failed" and outcome.cause == "structure"
+    assert outcome.message == ("training_run: structure differs: 1 variables or slots only in "
+                               "TF1: w")
+
+
+def test_the_bisection_window_starts_after_the_last_step_that_agreed(tmp_path):
+    tf1, tf2 = _runs(tmp_path, drift=1e-7)
+    assert window(tf1, tf2, SETTINGS) is None
+    # A defect that shows only from step 25 on, in the variables.
+    two = tf2.arrays()
+    two["training_run/30/w"] = two["training_run/30/w"] + 1.0
+    two["training_run/40/w"] = two["training_run/40/w"] + 1.0
+    late = SideCheck("tf2", "training_run", "ok",
+                     file=save_arrays(str(tmp_path / "late.npz"), two))
+    assert window(tf1, late, SETTINGS) == (21, 30)
+
+
+def test_a_sparkline_draws_linear_and_log_values():
+    assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert sparkline([1e-8, 1e-6, 1e-4], log=True) == "▁▅█"
+    assert sparkline([0.0, 1e-3], log=True) == "▁█"
+
+
+# ---- the reports -------------------------------------------------------------------------------
+
+def _trained_report(tmp_path) -> Report:
+    outcome = compare_training(*_runs(tmp_path, drift=1e-3), SETTINGS)
+    case = CaseResult("equiv_t.py", "net", "training_run", outcome.verdict, outcome.message,
+                      detail=outcome.detail, series=outcome.series)
+    return Report((PairResult("equiv_t.py", "net", (case,)),), 1.0)
+
+
+def test_the_curves_travel_in_the_junit_report_and_reach_every_picture(tmp_path):
+    report = _trained_report(tmp_path)
+    path = str(tmp_path / "r.xml")
+    junit.write(report, path)
+    (read,) = read_junit(path).cases
+    assert read.series == report.cases[0].series
+    summary = github.summary(read_junit(path))
+    assert "### Training runs" in summary and summary.count("xychart-beta") == 2
+    assert 'title "net: divergence of the sides and the noise band (log10)"' in summary
+    svg = html.training_svg(read)
+    assert svg.count('<svg class="training"') == 2
+    assert "leaves the band at step 1" in svg
+    page = html.to_html(read_junit(path))
+    assert page.count('<svg class="training"') == 2
