@@ -104,3 +104,30 @@ def test_tf1_recorded_with_tensorflow_2_15_against_tf2_on_2_21(tmp_path):
     props = {p.name: p.value for p in suite.properties()}
     assert props["environment.tf1_tensorflow"] == "2.15.1"
     assert props["environment.tensorflow"] == "2.21.0"
+
+
+@pytest.mark.skipif(os.environ.get("TF_EQUIV_CROSS_VERSION") != "1",
+                    reason="set TF_EQUIV_CROSS_VERSION=1 (and run .ci/setup-legacy) to record "
+                           "with TensorFlow 2.15.1")
+@pytest.mark.tensorflow
+def test_a_training_run_recorded_with_tensorflow_2_15_is_compared_with_2_21(tmp_path):
+    """The TF1 training run (its batches, its noise run, its state) is recorded once under the
+    old TensorFlow; every later TF2 training run is compared with it."""
+    assert os.path.exists(LEGACY_PYTHON), "run .ci/setup-legacy first"
+    folder = os.path.join(ROOT, "tests", "fixtures_train")
+    work = tmp_path / "mods"
+    shutil.copytree(folder, work)
+    store = str(tmp_path / "records")
+    select = ("--select", "*::momentum", "--select", "*::bn_momentum")
+    recorded = tf_equiv("record", "equiv_training.py", *select, "--side", "tf1", "--out", store,
+                        "--python", LEGACY_PYTHON, cwd=str(work))
+    assert recorded.returncode == 0, recorded.stdout[-3000:]
+    with open(os.path.join(store, "manifest.json")) as f:
+        entry = json.load(f)["pairs"]["equiv_training.py::momentum"]
+    assert {"tf1-batches.npz", "tf1-training_run.npz"} <= set(
+        os.listdir(os.path.join(store, entry["folder"])))
+    run = check(tmp_path, "equiv_training.py", *select, "--against", store, cwd=str(work))
+    assert run.case("equiv_training.py::momentum::training_run").verdict == "passed"
+    bn = run.case("equiv_training.py::bn_momentum::training_run")
+    assert bn.verdict == "failed"
+    assert "the variable that moved first: net/bn/moving_" in bn.message
