@@ -125,7 +125,7 @@ def _bisect(args: argparse.Namespace) -> dict:
                     v.assign(state[name])
             optimizer.iterations.assign(step - 1)
             seeds.step()
-            loss2 = tf2.train_step(model, optimizer, trainable, batch)
+            loss2 = float(tf2.train_step(model, optimizer, trainable, batch, pair.train.training))
             after2 = {n: v.numpy() for n, v in list(variables.items()) + list(slots.items())}
             noise = dict(_one_step(state, after1, after0, loss1, loss0, args.atol))
             found = [(name, divergence, args.factor * noise.get(name, 0.0) + args.floor)

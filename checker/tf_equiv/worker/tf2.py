@@ -305,15 +305,8 @@ def _optimizer_steps(model: Model, out: str) -> SideCheck:
     trainable = list(model.model.trainable_variables)
     arrays: dict = {}
     for step in range(1, pair.train_steps + 1):
-        with tf.GradientTape() as tape:
-            outputs = model(False)
-            loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
-                else default_loss(outputs)
-            losses = list(getattr(model.model, "losses", []) or [])
-            total = loss + (tf.add_n(losses) if losses else 0.0)
-        grads = tape.gradient(total, trainable)
-        call_user("optimizer.apply_gradients", optimizer.apply_gradients,
-                  [(g, v) for g, v in zip(grads, trainable) if g is not None])
+        total = train_step(model, optimizer, trainable, model.inputs, training=False,
+                           what="model(inputs, training=False)")
         arrays[f"optimizer_steps/{step}/loss"] = np.asarray(total)
         arrays.update({f"optimizer_steps/{step}/{model.name(v)}": v.numpy() for v in trainable})
         arrays.update({f"optimizer_steps/{step}/{name}": value
@@ -341,8 +334,9 @@ def _training_run(model: Model, out: str) -> SideCheck:
             started = time.perf_counter()
             for number in range(1, train.steps + 1):
                 seeds.step()
-                losses.append(train_step(model, optimizer, trainable,
-                                         training.read_batch(z, number, model.inputs)))
+                losses.append(float(train_step(model, optimizer, trainable,
+                                               training.read_batch(z, number, model.inputs),
+                                               train.training)))
                 if training.recorded(number, train):
                     yield from ((f"training_run/{number}/{model.name(v)}", v.numpy())
                                 for v in model.variables)
@@ -356,12 +350,14 @@ def _training_run(model: Model, out: str) -> SideCheck:
                      meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0)})
 
 
-def train_step(model: Model, optimizer: Any, trainable: list, batch: Any) -> float:
-    """One optimizer step on `batch` in the pair's training mode; the loss before it."""
+def train_step(model: Model, optimizer: Any, trainable: list, batch: Any, training: bool,
+               what: str = "") -> np.ndarray:
+    """One optimizer step on `batch` (`loss` plus the regularization losses); the loss before
+    it. `what`: the forward call, as an error names it."""
     pair = model.pair
     with tf.GradientTape() as tape:
-        outputs = call_user(f"model(batch, training={pair.train.training})", model.model, batch,
-                            training=pair.train.training)
+        outputs = call_user(what or f"model(batch, training={training})", model.model, batch,
+                            training=training)
         loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
             else default_loss(outputs)
         regularization = list(getattr(model.model, "losses", []) or [])
@@ -369,7 +365,7 @@ def train_step(model: Model, optimizer: Any, trainable: list, batch: Any) -> flo
     grads = tape.gradient(total, trainable)
     call_user("optimizer.apply_gradients", optimizer.apply_gradients,
               [(g, v) for g, v in zip(grads, trainable) if g is not None])
-    return float(total)
+    return np.asarray(total)
 
 
 def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:
