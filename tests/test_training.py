@@ -6,6 +6,7 @@ off by one step and a learning rate off by 1e-3 fail at their step with their me
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from conftest import ROOT, check
@@ -117,6 +118,33 @@ def test_a_learning_rate_off_by_1e3_fails_with_onednn_on_and_off(tmp_path):
         band = dict(momentum.series)["band"]
         # The band is the floor (1e-4) plus the run's own noise, which grows over the steps.
         assert band[0] == pytest.approx(1e-4) and band[-1] > band[0], band
+
+
+def test_with_onednn_on_the_band_holds_a_onednn_off_run_and_a_1e3_defect_still_fails(tmp_path):
+    """A conv net, whose oneDNN kernels round otherwise than Eigen's: with oneDNN on, the TF1 run
+    is trained again with it off and the band takes in that drift where it exceeds the one-ulp
+    model's (so it widens there); with oneDNN off there is no such noise and no such run. Either
+    way a learning rate 1e-3 too large leaves the band."""
+    prefix = "equiv_training_conv.py::"
+    for onednn in ("1", "0"):
+        done = check(tmp_path / onednn, "equiv_training_conv.py", cwd=FOLDER,
+                     env={"TF_ENABLE_ONEDNN_OPTS": onednn})
+        correct = done.case(f"{prefix}conv::training_run")
+        assert correct.verdict == "passed", correct.message
+        defect = done.case(f"{prefix}conv_learning_rate_1e3::training_run")
+        assert defect.verdict == "failed", defect.message
+        assert "training_run: the sides leave the noise band at step " in defect.message
+        report = read_junit(os.path.join(str(tmp_path / onednn), "report.xml"))
+        detail = next(c for c in report.cases if c.pair == "conv").detail
+        kernels = re.findall(r"noise: the TF1 run again with oneDNN off .*: largest relative "
+                             r"drift (\S+), the widest of the noise runs at (\d+) of (\d+) "
+                             r"records", detail)
+        if onednn == "0":
+            assert not kernels, detail
+            continue
+        assert len(kernels) == 1, detail
+        drift, widest, records = float(kernels[0][0]), int(kernels[0][1]), int(kernels[0][2])
+        assert drift > 0 and 0 < widest < records, detail
 
 
 def test_bad_batches_and_a_run_that_diverges_say_what_is_wrong(tmp_path):

@@ -28,6 +28,7 @@ from tf_equiv.plan.destinations import check_report_path, check_rewritten_file
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report, Verdict
+from tf_equiv.run.kernels import KernelRun
 from tf_equiv.run.protocol import Fatal, ModulePairs
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 from tf_equiv.run.store import Store
@@ -207,7 +208,6 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
                     tf1_optimized=config.tf1_optimized)
     runs: dict[str, SideRun] = {}
     stored: Optional[StoredTF1] = None
-    early = EarlyComparisons()
     try:
         if config.record_out:
             assert store is not None, "make_plan opens the store of record --out"
@@ -218,6 +218,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             stored, problem = stored_tf1(planned, store)
             if problem:
                 return _all(planned, "error", problem), {}
+        kernels = KernelRun(spec, () if stored else sides, stop)
+        early = EarlyComparisons(later=kernels.pending)
         if stored is not None:
             for _, event in stored["run"].events:  # compared as they arrive, as if run now
                 early.on_event("tf1", event)
@@ -227,6 +229,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         else:
             runs = run_sides(spec, stop, sides, parts=parts,
                              listener=early.on_event) if sides else {}
+        kernels.attach(runs)
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
                        early.results())
     except Exception as exc:  # a checker bug must not lose the other pairs' results

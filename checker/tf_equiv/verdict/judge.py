@@ -35,7 +35,9 @@ class EarlyComparisons:
     """Compares each check as soon as both sides have sent it, while the workers go on: the
     comparisons then cost no wall time when a side finishes before the other."""
 
-    def __init__(self) -> None:
+    def __init__(self, later: tuple = ()) -> None:
+        #: Checks compared only at the end (training_run while its kernel-noise run goes on).
+        self._later = frozenset(later)
         self._lock = threading.Lock()
         self._settings: Optional[dict[str, Any]] = None
         self._found: dict[str, dict[str, SideCheck]] = {"tf1": {}, "tf2": {}}
@@ -56,7 +58,8 @@ class EarlyComparisons:
                 if not checks.tf2_only(check):
                     found["tf1"] = self._found["tf1"].get(checks.tf1_source(check))
                 arrived = {side: e for side, e in found.items() if e is not None}
-                if len(arrived) == len(found) and check not in self._futures:
+                if len(arrived) == len(found) and check not in self._futures \
+                        and check not in self._later:
                     self._futures[check] = self._pool.submit(compare_check, check, arrived,
                                                              self._settings)
 

@@ -6,7 +6,8 @@ fails correct code late in a run or hides a bug early in it. The TF1 side theref
 from the same values, batches and random numbers, the second time with every trainable variable
 moved by one ulp after each step: what a different summation order leaves behind. How far that
 run drifts from the first is the noise the training itself amplifies, measured on this model,
-these batches and this machine. The sides may differ by up to `noise_factor` times that noise
+these batches and this machine. Where oneDNN is on, the TF1 run is also trained with it off in a
+process of its own (run.kernels, meta `kernels`): at each record the noise is the larger drift. The sides may differ by up to `noise_factor` times that noise
 (its running maximum: noise that dipped by chance does not narrow the band) plus a floor, the
 rtol of `training_run/*` records (the training class, 1e-4 by default, see checks.TOLERANCES).
 A divergence is relative: |TF2 - TF1| / max(|TF1|, atol) for the loss; for a variable or slot,
@@ -35,6 +36,19 @@ POINTS = 100
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
+@dataclass
+class Shadow:
+    """A run the noise is measured on: its words, its records (named as the TF1 run's), and
+    what the comparison found in it."""
+
+    label: str
+    records: Mapping[str, np.ndarray]
+    largest: float = 0.0        # the largest relative drift from the TF1 run
+    unusable: int = 0           # records where it was not finite
+    widest: int = 0             # records (loss steps included) where its drift was the largest
+    records_seen: int = 0
+
+
 @dataclass(frozen=True)
 class Point:
     """The largest divergence over band at one recorded step: the record, both, their ratio."""
@@ -57,8 +71,7 @@ def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]
     rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
                                settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
-    noise_loss = a1.get("noise/loss")
-    if loss1 is None or loss2 is None or noise_loss is None:
+    if loss1 is None or loss2 is None or "noise/loss" not in a1:
         return Outcome("error" if loss1 is None or loss2 is None else "failed",
                        f"{CHECK}: a side recorded no loss series", cause="structure")
     if len(loss1) != len(loss2):
@@ -67,10 +80,11 @@ def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]
     broken = _nonfinite(loss1, loss2)
     if broken is not None:
         return broken
+    shadows = _shadows(tf1, a1)
     scale = np.maximum(np.abs(loss1), atol)
     divergence = np.abs(loss2 - loss1) / scale
-    band = factor * np.maximum.accumulate(np.abs(noise_loss - loss1) / scale) + rtol
-    points, missing, compared = _variables(a1, a2, factor, rtol, atol)
+    band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
+    points, missing, compared = _variables(a1, a2, shadows, factor, rtol, atol)
     if missing:
         return Outcome("failed", f"{CHECK}: structure differs: {len(missing)} variables or slots "
                                  f"only in TF1: {', '.join(missing[:5])}", cause="structure")
@@ -78,7 +92,7 @@ def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]
         return Outcome("failed", f"{CHECK}: vacuous: compared no variable after a step, so "
                                  "nothing was proven", cause="vacuous")
     series = _series(loss1, loss2, divergence, band)
-    detail = _detail(loss1, loss2, divergence, band, tf1.meta, tf2.meta)
+    detail = _detail(loss1, loss2, divergence, band, tf1.meta, tf2.meta, shadows)
     out_loss = np.nonzero(divergence > band)[0]
     out_vars = [p for p in points if p.excess > 1]
     steps = len(loss1)
@@ -109,14 +123,14 @@ def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optio
     factor = float(train.get("noise_factor", 10.0))
     rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
                                settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
-    loss1, loss2, noise_loss = (a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss"),
-                                a1.get("noise/loss"))
-    if loss1 is None or loss2 is None or noise_loss is None or len(loss1) != len(loss2):
+    loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
+    if loss1 is None or loss2 is None or "noise/loss" not in a1 or len(loss1) != len(loss2):
         return None
+    shadows = _shadows(tf1, a1)
     scale = np.maximum(np.abs(loss1), atol)
-    band = factor * np.maximum.accumulate(np.abs(noise_loss - loss1) / scale) + rtol
+    band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
     out = np.nonzero(~(np.abs(loss2 - loss1) / scale <= band))[0]
-    points = _variables(a1, a2, factor, rtol, atol)[0]
+    points = _variables(a1, a2, shadows, factor, rtol, atol)[0]
     left = [int(out[0]) + 1] if len(out) else []
     left += [p.step for p in points if p.excess > 1][:1]
     if not left:
@@ -141,8 +155,62 @@ def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
                              f"(the other side's is {short(float(other[first]))})")
 
 
-def _variables(a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray], factor: float,
-               rtol: float, atol: float) -> tuple[list[Point], list[str], list[str]]:
+def _shadows(tf1: SideCheck, a1: Mapping[str, np.ndarray]) -> list[Shadow]:
+    """The runs the noise is measured on, their records named as the TF1 run's: the one-ulp run
+    (`noise/...` beside the TF1 run's records), and the oneDNN-off run where there is one
+    (meta `kernels`, see run.kernels)."""
+    ulp = {f"{CHECK}/{k[len('noise/'):]}": v for k, v in a1.items() if k.startswith("noise/")}
+    found = [Shadow(str(tf1.meta.get("noise", "the one-ulp run")), ulp)]
+    if tf1.meta.get("kernels"):
+        kernel = SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).arrays()
+        found.append(Shadow(str(tf1.meta.get("kernels_label", "the oneDNN-off run")),
+                            {k: v for k, v in kernel.items() if k.startswith(f"{CHECK}/")}))
+    return found
+
+
+def _drift(shadow: Shadow, key: str, reference: np.ndarray, scale: float | np.ndarray,
+           norm: bool) -> Any:
+    """How far a noise run is from the TF1 run at one record, over `scale` (element-wise for the
+    loss series, the L2 norm for a variable), noted in the shadow; 0 where it has no such record
+    or is not finite (a noise run that blew up measures nothing: it never widens the band)."""
+    other = shadow.records.get(key)
+    if other is None or other.shape != reference.shape:
+        return 0.0 if norm else np.zeros(reference.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(other.astype(np.float64) - reference)
+        drift = (float(np.linalg.norm(diff)) if norm else diff) / scale
+    finite = np.isfinite(drift)
+    if not np.all(finite):
+        shadow.unusable += 1
+        drift = 0.0 if norm else np.where(finite, drift, 0.0)
+    shadow.largest = max(shadow.largest, float(np.max(drift)) if np.size(drift) else 0.0)
+    return drift
+
+
+def _loss_noise(shadows: Sequence[Shadow], loss1: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The relative drift of the loss, step by step: the largest of the noise runs'."""
+    reference = loss1.astype(np.float64)
+    drifts = np.array([_drift(s, f"{CHECK}/loss", reference, scale, norm=False)
+                       for s in shadows])
+    for step in range(drifts.shape[1]):
+        _widest(shadows, list(drifts[:, step]))
+    return drifts.max(axis=0)
+
+
+def _widest(shadows: Sequence[Shadow], drifts: list[float]) -> float:
+    """The largest of the noise runs' drifts at one record; the run it came from is counted."""
+    widest = int(np.argmax(drifts))
+    if drifts[widest] > 0:
+        shadows[widest].widest += 1
+    shadows[widest].records_seen += 0
+    for shadow in shadows:
+        shadow.records_seen += 1
+    return drifts[widest]
+
+
+def _variables(a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray],
+               shadows: Sequence[Shadow], factor: float, rtol: float,
+               atol: float) -> tuple[list[Point], list[str], list[str]]:
     """Per recorded step, the record whose divergence is largest against its band; the records
     one side lacks (optimizer slots of a kind the other optimizer does not keep excepted: they
     hold different quantities); the records compared."""
@@ -173,9 +241,8 @@ def _variables(a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray], facto
             moved = reference - start.astype(np.float64) if start is not None else reference
             scale = max(float(np.linalg.norm(moved)), atol * math.sqrt(size))
             divergence = float(np.linalg.norm(a2[key].astype(np.float64) - reference)) / scale
-            shadow = a1.get(f"noise/{step}/{name}")
-            noise = float(np.linalg.norm(shadow.astype(np.float64) - reference)) / scale \
-                if shadow is not None else 0.0
+            noise = _widest(shadows, [float(_drift(s, key, reference, scale, norm=True))
+                                      for s in shadows])
             noise_max[name] = max(noise_max.get(name, 0.0), noise)
             point = Point(step, name, divergence, factor * noise_max[name] + rtol)
             if worst is None or point.excess > worst.excess:
@@ -248,7 +315,8 @@ def sparkline(values: Sequence[float], log: bool = False, width: int = 40) -> st
 
 
 def _detail(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: np.ndarray,
-            meta1: Mapping[str, Any], meta2: Mapping[str, Any]) -> str:
+            meta1: Mapping[str, Any], meta2: Mapping[str, Any],
+            shadows: Sequence[Shadow]) -> str:
     steps = len(loss1)
     lines = [f"steps 1..{steps}",
              f"loss TF1    {sparkline(list(loss1))}  {_loss(loss1[0])} -> {_loss(loss1[-1])}",
@@ -260,6 +328,13 @@ def _detail(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: 
         lines.append(f"time per step: TF1 {1000 * meta1.get('seconds_per_step', 0.0):.3g} ms "
                      f"(its noise run {1000 * meta1.get('noise_seconds_per_step', 0.0):.3g} ms), "
                      f"TF2 {1000 * meta2.get('seconds_per_step', 0.0):.3g} ms")
-    if meta1.get("noise"):
-        lines.append(f"noise: {meta1['noise']}")
+    for shadow in shadows:
+        lines.append(f"noise: {shadow.label}: largest relative drift {short(shadow.largest)}, "
+                     f"the widest of the noise runs at {shadow.widest} of {shadow.records_seen} "
+                     "records"
+                     + (f" (not finite at {shadow.unusable} records: not counted)"
+                        if shadow.unusable else ""))
+    if meta1.get("kernels_error"):
+        lines.append(f"noise: the TF1 run with oneDNN off is missing ({meta1['kernels_error']}): "
+                     "the band is the one-ulp model alone")
     return "\n".join(lines)

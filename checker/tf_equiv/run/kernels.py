@@ -1,0 +1,78 @@
+"""The kernel noise of a training run: the TF1 side's `training_run` again, in a process of its own
+with oneDNN off, while the pair's sides run.
+
+oneDNN is switched once per process, so this is the one part of the noise band that needs another
+process. Its kernels sum in another order than oneDNN's (Eigen's), which is the round-off that
+parts a TF1 graph from eager TF2 on a machine where oneDNN is on; how far that run drifts from the
+TF1 run is measured noise, not a model of it. Where oneDNN is off already, both sides run the
+same kernels and there is no such noise to measure: the band is the one-ulp model alone.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import replace
+from typing import Optional
+
+from tf_equiv.run.records import SideCheck
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides
+
+CHECK = "training_run"
+VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+#: In the words of the report.
+LABEL = "the TF1 run again with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0: other kernels, another " \
+        "summation order)"
+
+
+def onednn_on(spec: SideSpec) -> bool:
+    """Whether the pair's workers run with oneDNN (TensorFlow's default where it is built in)."""
+    return dict(spec.env).get(VARIABLE, os.environ.get(VARIABLE, "")).strip() != "0"
+
+
+class KernelRun:
+    """Started beside the pair's sides when a training run is planned and oneDNN is on; `attach`
+    waits for it and tells the TF1 side's training_run result where its records are."""
+
+    def __init__(self, spec: SideSpec, sides: tuple, stop: threading.Event) -> None:
+        self.thread: Optional[threading.Thread] = None
+        self.run: Optional[SideRun] = None
+        if CHECK not in spec.checks or "tf1" not in sides or not onednn_on(spec):
+            return
+        self.spec = replace(spec, checks=(CHECK,), env=spec.env + ((VARIABLE, "0"),),
+                            out_dir=tempfile.mkdtemp(prefix="kernels-", dir=spec.out_dir))
+        self.thread = threading.Thread(target=self._run, args=(stop,), daemon=True,
+                                       name="tf-equiv-kernels")
+        self.thread.start()
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """The checks whose comparison waits for this run."""
+        return (CHECK,) if self.thread is not None else ()
+
+    def _run(self, stop: threading.Event) -> None:
+        self.run = run_sides(self.spec, stop, ("tf1",))["tf1"]
+
+    def attach(self, runs: dict[str, SideRun]) -> None:
+        """Point the TF1 training_run result at this run's records (meta `kernels`), or say why
+        there are none (meta `kernels_error`): the band is then the one-ulp model alone."""
+        if self.thread is None:
+            return
+        self.thread.join()
+        tf1 = runs.get("tf1")
+        if tf1 is None:
+            return
+        found = self.run.check(CHECK) if self.run is not None else None
+        if found is not None and found.status == "ok" and found.file:
+            extra = {"kernels": found.file, "kernels_label": LABEL}
+        elif found is not None:
+            extra = {"kernels_error": found.message or found.status}
+        else:
+            extra = {"kernels_error": self.run.how_it_ended() if self.run else "not run"}
+        tf1.events[:] = [(at, _with(event, extra)) for at, event in tf1.events]
+
+
+def _with(event: object, extra: dict) -> object:
+    if isinstance(event, SideCheck) and event.check == CHECK and event.status == "ok":
+        return replace(event, meta={**event.meta, **extra})
+    return event
