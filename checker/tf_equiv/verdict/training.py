@@ -7,8 +7,9 @@ from the same values, batches and random numbers, the second time with every tra
 moved by one ulp after each step: what a different summation order leaves behind. How far that
 run drifts from the first is the noise the training itself amplifies, measured on this model,
 these batches and this machine. Where oneDNN is on, the TF1 run is also trained with it off in a
-process of its own (run.kernels, meta `kernels`): at each record the noise is the larger drift. The sides may differ by up to `noise_factor` times that noise
-(its running maximum: noise that dipped by chance does not narrow the band) plus a floor, the
+process of its own (run.kernels, meta `kernels`): at each record the noise is the larger drift.
+The sides may differ by up to `noise_factor` times that noise (its running maximum: noise that
+dipped by chance does not narrow the band) plus a floor, the
 rtol of `training_run/*` records (the training class, 1e-4 by default, see checks.TOLERANCES).
 A divergence is relative: |TF2 - TF1| / max(|TF1|, atol) for the loss; for a variable or slot,
 the L2 norm of TF2 - TF1 over that of how far TF1 moved it from where both started (at least

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
 import sys
-import traceback
 from typing import Any, Iterator
 
 import numpy as np
@@ -41,29 +39,12 @@ def _parse(argv: list) -> argparse.Namespace:
 
 
 def main(argv: list | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
-    os.environ["TF_USE_LEGACY_KERAS"] = "1"     # before TensorFlow: the shim lives in tf_keras
-    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     from tf_equiv.run import protocol
-    from tf_equiv.worker.__main__ import private_event_fd
-    from tf_equiv.worker.common import Channel, UserError
+    from tf_equiv.worker.common import diagnosis_worker
 
-    channel = Channel(private_event_fd())
-    try:
-        import tensorflow as tf
-
-        from tf_equiv.worker import compat, config
-        compat.apply(not args.no_compat_fixes)
-        config.configure(tf)
-        channel.send(protocol.Bisected(_bisect(args)))
-    except UserError as e:
-        channel.send(protocol.Fatal(e.message, e.detail))
-    except Exception as exc:  # user code and the graphs it builds may raise anything
-        first = (str(exc).strip().splitlines() or [""])[0]
-        channel.send(protocol.Fatal(f"bisection: {type(exc).__name__}: {first}",
-                                    traceback.format_exc()))
-    channel.send(protocol.Done())
-    return 0
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    return diagnosis_worker("bisection", not args.no_compat_fixes,
+                            lambda tf, channel: channel.send(protocol.Bisected(_bisect(args))))
 
 
 def _bisect(args: argparse.Namespace) -> dict:

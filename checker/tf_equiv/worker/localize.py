@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from dataclasses import asdict
 from typing import Any, Callable, Iterator, Sequence
 
@@ -44,40 +43,24 @@ def _parse(argv: list) -> argparse.Namespace:
 
 
 def main(argv: list | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
-    os.environ["TF_USE_LEGACY_KERAS"] = "1"     # before TensorFlow: the shim lives in tf_keras
-    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     from tf_equiv.run import protocol
-    from tf_equiv.worker.__main__ import private_event_fd
-    from tf_equiv.worker.common import Channel, UserError
+    from tf_equiv.worker.common import diagnosis_worker
 
-    channel = Channel(private_event_fd())
-    index = os.path.join(args.out, "tf1", "index.json")
-    os.makedirs(os.path.dirname(index), exist_ok=True)
-    try:
-        import tensorflow as tf
+    args = _parse(sys.argv[1:] if argv is None else argv)
 
-        from tf_equiv.worker import compat, config
-        compat.apply(not args.no_compat_fixes)
-        config.configure(tf)
+    def compute(tf: Any, channel: Any) -> None:
         # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
         # every op is computed on its own on both sides, as eager TF2 does.
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
         if args.side == "tf1":
+            index = os.path.join(args.out, "tf1", "index.json")
+            os.makedirs(os.path.dirname(index), exist_ok=True)
             write_json(index, _tf1(tf, args), default=str)
             channel.send(protocol.Captured(index))
         else:
             channel.send(protocol.Localized(json.loads(json.dumps(_tf2(tf, args), default=str))))
-    except UserError as e:
-        channel.send(protocol.Fatal(e.message, e.detail))
-    except Exception as exc:  # user code and the graphs it builds may raise anything
-        first = (str(exc).strip().splitlines() or [""])[0]
-        channel.send(protocol.Fatal(f"{args.side.upper()} side: {type(exc).__name__}: {first}",
-                                    traceback.format_exc()))
-    channel.send(protocol.Done())
-    return 0
 
-
+    return diagnosis_worker(f"{args.side.upper()} side", not args.no_compat_fixes, compute)
 
 
 def _load(args: argparse.Namespace) -> tuple:
