@@ -72,7 +72,7 @@ def _bisect(args: argparse.Namespace) -> dict:
         tf2.assign_transfer(model, {name: z[name] for name in z.files})
     optimizer = call_user("optimizers[1]()", pair.optimizers[1])
     trainable = list(model.model.trainable_variables)
-    _build(optimizer, trainable)
+    tf2.build_optimizer(optimizer, trainable)
     variables = {model.name(v): v for v in model.variables}
     slots = dict(tf2.slot_variables(optimizer, trainable, model))
     first = args.first
@@ -122,16 +122,6 @@ def _bisect(args: argparse.Namespace) -> dict:
             state = after1
     return {"wrong": 0, "first": first, "last": args.last, "worst": worst,
             "floor": args.floor, "unpaired": unpaired}
-
-
-def _build(optimizer: Any, trainable: list) -> None:
-    """Create the optimizer's slots before its first step, to give them TF1's values."""
-    if hasattr(optimizer, "_create_all_weights"):       # tf.keras.optimizers.legacy
-        optimizer._create_all_weights(trainable)
-    elif hasattr(optimizer, "build"):
-        import tensorflow as tf
-        with tf.name_scope(optimizer.name):     # as apply_gradients names them: Adam/m/<variable>
-            optimizer.build(trainable)
 
 
 def _recorded_state(path: str, step: int, g: Any) -> dict:

@@ -1,6 +1,7 @@
 """The TF2 side: the user's migrated model, eager, as the guide runs it."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -327,22 +328,30 @@ def _training_run(model: Model, out: str) -> SideCheck:
     trainable = list(model.model.trainable_variables)
     seeds = training.AlignedSeeds()
     timing: dict = {}
+    # One traced step, as a TF1 training script runs one graph: its random ops are created once
+    # (seeded by rank when traced) and draw the next sample at each call, as the TF1 ops do at each
+    # session.run; unoptimized, as the TF1 graph runs (grappler off: like with like).
+    build_optimizer(optimizer, trainable)   # no variable created in the trace: traced once
+    step = tf.function(lambda batch: _step(model, optimizer, trainable, batch, train.training))
 
     def run() -> Iterator[tuple[str, np.ndarray]]:
         losses = []
-        with seeds.scope(), np.load(batches_file, allow_pickle=False) as z:
+        with seeds.scope(), np.load(batches_file, allow_pickle=False) as z, _unoptimized():
             started = time.perf_counter()
             for number in range(1, train.steps + 1):
-                seeds.step()
-                losses.append(float(train_step(model, optimizer, trainable,
-                                               training.read_batch(z, number, model.inputs),
-                                               train.training)))
+                batch = map_nested(training.read_batch(z, number, model.inputs),
+                                   tf.convert_to_tensor)
+                losses.append(float(step(batch)))
                 if training.recorded(number, train):
                     yield from ((f"training_run/{number}/{model.name(v)}", v.numpy())
                                 for v in model.variables)
                     yield from ((f"training_run/{number}/{name}", slot.numpy())
                                 for name, slot in slot_variables(optimizer, trainable, model))
             timing["step"] = (time.perf_counter() - started) / train.steps
+        traces = step.experimental_get_tracing_count()
+        if traces != 1:     # a second trace would create the random ops anew: masks part
+            raise UserError(f"the training step was traced {traces} times (once expected): the "
+                            "batches change shape or dtype, or the model retraces")
         yield "training_run/loss", np.asarray(losses, dtype=np.float64)
 
     path = save_stream(os.path.join(out, "tf2-training_run.npz"), run())
@@ -350,10 +359,37 @@ def _training_run(model: Model, out: str) -> SideCheck:
                      meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0)})
 
 
+def build_optimizer(optimizer: Any, trainable: list) -> None:
+    """Create the optimizer's slots before its first step (to give them TF1's values, or to trace
+    a step that creates no variable)."""
+    if hasattr(optimizer, "_create_all_weights"):       # tf.keras.optimizers.legacy
+        optimizer._create_all_weights(trainable)
+    elif hasattr(optimizer, "build"):
+        with tf.name_scope(optimizer.name):     # as apply_gradients names them: Adam/m/<variable>
+            optimizer.build(trainable)
+
+
+@contextlib.contextmanager
+def _unoptimized() -> Iterator[None]:
+    """Functions traced inside run without grappler, as the TF1 side's graphs do."""
+    before = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options(
+            {"disable_meta_optimizer": bool(before.get("disable_meta_optimizer", False))})
+
+
 def train_step(model: Model, optimizer: Any, trainable: list, batch: Any, training: bool,
                what: str = "") -> np.ndarray:
-    """One optimizer step on `batch` (`loss` plus the regularization losses); the loss before
-    it. `what`: the forward call, as an error names it."""
+    """One optimizer step on `batch` (`loss` plus the regularization losses), eagerly; the loss
+    before it. `what`: the forward call, as an error names it."""
+    return np.asarray(_step(model, optimizer, trainable, batch, training, what))
+
+
+def _step(model: Model, optimizer: Any, trainable: list, batch: Any, training: bool,
+          what: str = "") -> Any:
     pair = model.pair
     with tf.GradientTape() as tape:
         outputs = call_user(what or f"model(batch, training={training})", model.model, batch,
@@ -365,7 +401,7 @@ def train_step(model: Model, optimizer: Any, trainable: list, batch: Any, traini
     grads = tape.gradient(total, trainable)
     call_user("optimizer.apply_gradients", optimizer.apply_gradients,
               [(g, v) for g, v in zip(grads, trainable) if g is not None])
-    return np.asarray(total)
+    return total
 
 
 def _slots(optimizer: Any, trainable: list, model: Model) -> Iterator[tuple]:

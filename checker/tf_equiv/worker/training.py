@@ -1,5 +1,5 @@
 """What both sides of a `training_run` share: the batches (drawn once, on the TF1 side), the
-random numbers of each step lined up between a TF1 graph and eager TF2, and the step clock.
+random numbers of each step lined up between a TF1 graph and TF2, and the step clock.
 
 Random numbers. `DeterministicRandomTestTool` seeds ops by creation order, which lines up one
 forward pass but not a training loop: a TF1 graph creates its dropout op once and draws a new
@@ -7,7 +7,8 @@ mask from it at every `session.run`, while eager TF2 creates the op anew at ever
 i-th random op of a forward pass (not counting variable initializers, which draw as they would
 anyway) is seeded (SEED, FIRST_OP_SEED + i) on both sides, and the global seed is never reset
 during the run: the TF1 op draws the k-th sample of its stream at the k-th step, and so does the
-eager op, whose kernel TensorFlow keeps per seed and advances at each call. Masks then agree at
+op of the TF2 step traced once by tf.function (and an eager op, whose kernel TensorFlow keeps per
+seed and advances at each call: the optimizer steps and the bisection run eagerly). Masks then agree at
 every step as long as each step runs the forward pass once (TF1: the loss and the train op in one
 `session.run`) and the random ops are created in the same order on both sides.
 """
