@@ -148,7 +148,8 @@ def test_with_onednn_on_the_band_holds_a_onednn_off_run_and_a_1e3_defect_still_f
 
 
 def test_bad_batches_and_a_run_that_diverges_say_what_is_wrong(tmp_path):
-    done = check(tmp_path, "equiv_training_errors.py", cwd=FOLDER)
+    done = check(tmp_path, "equiv_training_errors.py", cwd=FOLDER,
+                 env={"TF_ENABLE_ONEDNN_OPTS": "1"})
     prefix = "equiv_training_errors.py::"
     for pair in ("raising_batches", "wrong_batch_shape", "no_batches", "diverges"):
         assert done.case(f"{prefix}{pair}::transferred_inference").verdict == "passed"
@@ -160,6 +161,13 @@ def test_bad_batches_and_a_run_that_diverges_say_what_is_wrong(tmp_path):
         "pair's inputs (16, 8) float32 (every batch is shaped like the inputs)")
     assert done.case(f"{prefix}no_batches::training_run").message == \
         "training_run: TF1 side: train.batches() returned no batch"
+    unseeded = done.case(f"{prefix}unseeded_batches::training_run")
+    assert unseeded.verdict == "passed", unseeded.message
+    detail = next(c for c in read_junit(str(tmp_path / "report.xml")).cases
+                  if c.pair == "unseeded_batches").detail
+    assert ("noise: the TF1 run with oneDNN off is missing (it drew other batches than the TF1 "
+            "run (train.batches gives other arrays when called again with numpy's seed reset)): "
+            "the band is the one-ulp model alone") in detail, detail
     diverged = done.case(f"{prefix}diverges::training_run")
     assert diverged.verdict == "failed"
     assert diverged.message.startswith("training_run: vacuous: the loss is not finite on both "

@@ -15,6 +15,9 @@ import threading
 from dataclasses import replace
 from typing import Optional
 
+import numpy as np
+
+from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 
@@ -65,11 +68,29 @@ class KernelRun:
         found = self.run.check(CHECK) if self.run is not None else None
         if found is not None and found.status == "ok" and found.file:
             extra = {"kernels": found.file, "kernels_label": LABEL}
+            theirs = (self.run.find(Transfer) or Transfer()).batches if self.run else None
+            ours = (tf1.find(Transfer) or Transfer()).batches
+            if not _same_arrays(ours, theirs):
+                extra = {"kernels_error": "it drew other batches than the TF1 run (train.batches "
+                                          "gives other arrays when called again with numpy's "
+                                          "seed reset)"}
         elif found is not None:
             extra = {"kernels_error": found.message or found.status}
         else:
             extra = {"kernels_error": self.run.how_it_ended() if self.run else "not run"}
         tf1.events[:] = [(at, _with(event, extra)) for at, event in tf1.events]
+
+
+def _same_arrays(a: Optional[str], b: Optional[str]) -> bool:
+    """Whether two .npz files hold the same arrays (one pair in memory at a time)."""
+    if not a or not b:
+        return False
+    try:
+        with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
+            return set(x.files) == set(y.files) and all(
+                np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind in "fc") for k in x.files)
+    except (OSError, ValueError):
+        return False
 
 
 def _with(event: object, extra: dict) -> object:

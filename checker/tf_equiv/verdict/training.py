@@ -48,6 +48,7 @@ class Shadow:
     unusable: int = 0           # records where it was not finite
     widest: int = 0             # records (loss steps included) where its drift was the largest
     records_seen: int = 0
+    unused: str = ""            # why it measures nothing (then it has no records)
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,16 @@ def _shadows(tf1: SideCheck, a1: Mapping[str, np.ndarray]) -> list[Shadow]:
     found = [Shadow(str(tf1.meta.get("noise", "the one-ulp run")), ulp)]
     if tf1.meta.get("kernels"):
         kernel = SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).arrays()
-        found.append(Shadow(str(tf1.meta.get("kernels_label", "the oneDNN-off run")),
-                            {k: v for k, v in kernel.items() if k.startswith(f"{CHECK}/")}))
+        shadow = Shadow(str(tf1.meta.get("kernels_label", "the oneDNN-off run")),
+                        {k: v for k, v in kernel.items() if k.startswith(f"{CHECK}/")})
+        # Noise is measured from the same start: a run that started elsewhere measures nothing.
+        starts = [k for k in a1 if k.startswith("start/")]
+        if not starts or any(k not in kernel or not np.array_equal(kernel[k], a1[k])
+                             for k in starts):
+            shadow = Shadow(shadow.label, {}, unused="it started from other values than the "
+                                                     "TF1 run (initializers that draw outside "
+                                                     "TensorFlow's seeds?)")
+        found.append(shadow)
     return found
 
 
@@ -330,6 +339,9 @@ def _detail(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: 
                      f"(its noise run {1000 * meta1.get('noise_seconds_per_step', 0.0):.3g} ms), "
                      f"TF2 {1000 * meta2.get('seconds_per_step', 0.0):.3g} ms")
     for shadow in shadows:
+        if shadow.unused:
+            lines.append(f"noise: {shadow.label}: not counted: {shadow.unused}")
+            continue
         lines.append(f"noise: {shadow.label}: largest relative drift {short(shadow.largest)}, "
                      f"the widest of the noise runs at {shadow.widest} of {shadow.records_seen} "
                      "records"
