@@ -101,6 +101,47 @@ def test_nan_on_both_sides_proves_nothing_and_never_passes(tmp_path):
                                "rate or the steps")
 
 
+def _with_noise_run(tmp_path, tf1, name, change):
+    """tf1 with a oneDNN-off noise run (meta `kernels`): the TF1 records, changed by `change`."""
+    arrays = change(tf1.arrays())
+    path = save_arrays(str(tmp_path / f"{name}.npz"), arrays)
+    return SideCheck("tf1", "training_run", "ok", file=tf1.file,
+                     meta={**tf1.meta, "kernels": path, "kernels_label": "the oneDNN-off run"})
+
+
+def test_a_noise_run_widens_the_band_where_it_drifts_more_and_never_when_not_finite(tmp_path):
+    tf1, tf2 = _runs(tmp_path, drift=2e-5)
+    assert compare_training(tf1, tf2, SETTINGS).verdict == "failed"
+
+    def drifted(arrays):      # 1e-5 a step relative to the loss and to how far w moved
+        arrays["training_run/loss"] = arrays["training_run/loss"] * (1 + 1e-5 * np.arange(1, 41))
+        for t in range(EVERY, STEPS + 1, EVERY):
+            w = arrays[f"training_run/{t}/w"]
+            arrays[f"training_run/{t}/w"] = w + (w - arrays["start/w"]) * 1e-5 * t
+        return arrays
+    wide = compare_training(_with_noise_run(tmp_path, tf1, "wide", drifted), tf2, SETTINGS)
+    assert wide.verdict == "passed", wide.message
+    assert "noise: the oneDNN-off run: largest relative drift " in wide.detail
+
+    def blown(arrays):        # a noise run that overflowed measures nothing
+        arrays["training_run/loss"] = np.full_like(arrays["training_run/loss"], np.nan)
+        for t in range(EVERY, STEPS + 1, EVERY):
+            arrays[f"training_run/{t}/w"] = np.full_like(arrays[f"training_run/{t}/w"], np.inf)
+        return arrays
+    nan = compare_training(_with_noise_run(tmp_path, tf1, "nan", blown), tf2, SETTINGS)
+    assert nan.verdict == "failed", nan.message
+    assert "(not finite at 44 records: not counted)" in nan.detail, nan.detail
+
+    def elsewhere(arrays):    # started from other values: not noise, not counted
+        arrays = drifted(arrays)
+        arrays["start/w"] = arrays["start/w"] + 1.0
+        return arrays
+    moved = compare_training(_with_noise_run(tmp_path, tf1, "moved", elsewhere), tf2, SETTINGS)
+    assert moved.verdict == "failed", moved.message
+    assert ("noise: the oneDNN-off run: not counted: it started from other values than the TF1 "
+            "run") in moved.detail
+
+
 def test_a_variable_one_side_lacks_is_a_structure_failure(tmp_path):
     outcome = compare_training(*_runs(tmp_path, drop="w"), SETTINGS)
     assert outcome.verdict == "failed" and outcome.cause == "structure"

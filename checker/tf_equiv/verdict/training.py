@@ -45,7 +45,7 @@ class Shadow:
     label: str
     records: Mapping[str, np.ndarray]
     largest: float = 0.0        # the largest relative drift from the TF1 run
-    unusable: int = 0           # records where it was not finite
+    unusable: int = 0           # records (loss steps included) where it was not finite
     widest: int = 0             # records (loss steps included) where its drift was the largest
     records_seen: int = 0
     unused: str = ""            # why it measures nothing (then it has no records)
@@ -191,7 +191,7 @@ def _drift(shadow: Shadow, key: str, reference: np.ndarray, scale: float | np.nd
         drift = (float(np.linalg.norm(diff)) if norm else diff) / scale
     finite = np.isfinite(drift)
     if not np.all(finite):
-        shadow.unusable += 1
+        shadow.unusable += int(np.size(finite) - np.count_nonzero(finite))
         drift = 0.0 if norm else np.where(finite, drift, 0.0)
     shadow.largest = max(shadow.largest, float(np.max(drift)) if np.size(drift) else 0.0)
     return drift
