@@ -9,6 +9,8 @@ import subprocess
 import pytest
 from conftest import FIXTURES, ROOT, check, tf_equiv
 
+from tf_equiv.report.read_junit import read_junit
+
 LEGACY_PYTHON = os.path.join(ROOT, ".venv-tf2.15", "bin", "python")
 
 
@@ -126,8 +128,14 @@ def test_a_training_run_recorded_with_tensorflow_2_15_is_compared_with_2_21(tmp_
         entry = json.load(f)["pairs"]["equiv_training.py::momentum"]
     assert {"tf1-batches.npz", "tf1-training_run.npz"} <= set(
         os.listdir(os.path.join(store, entry["folder"])))
-    run = check(tmp_path, "equiv_training.py", *select, "--against", store, cwd=str(work))
+    run = check(tmp_path, "equiv_training.py", *select, "--against", store, cwd=str(work),
+                env={"TF_ENABLE_ONEDNN_OPTS": "1"})
     assert run.case("equiv_training.py::momentum::training_run").verdict == "passed"
+    # The band is the stored run's one-ulp model: the oneDNN-off run is one of the run it judges.
+    detail = next(c for c in read_junit(str(tmp_path / "report.xml")).cases
+                  if c.pair == "momentum" and c.check == "training_run").detail
+    assert "noise: the TF1 run with oneDNN off is missing (not run against stored TF1 records)" \
+        in detail, detail
     bn = run.case("equiv_training.py::bn_momentum::training_run")
     assert bn.verdict == "failed"
     assert "the variable that moved first: net/bn/moving_" in bn.message

@@ -168,6 +168,11 @@ def test_bad_batches_and_a_run_that_diverges_say_what_is_wrong(tmp_path):
     assert ("noise: the TF1 run with oneDNN off is missing (it drew other batches than the TF1 "
             "run (train.batches gives other arrays when called again with numpy's seed reset)): "
             "the band is the one-ulp model alone") in detail, detail
+    eager = done.case(f"{prefix}eager_only::training_run")
+    assert eager.verdict == "passed", eager.message
+    detail = next(c for c in read_junit(str(tmp_path / "report.xml")).cases
+                  if c.pair == "eager_only").detail
+    assert "TF2 step: eager: tracing the step raised " in detail, detail
     diverged = done.case(f"{prefix}diverges::training_run")
     assert diverged.verdict == "failed"
     assert diverged.message.startswith("training_run: vacuous: the loss is not finite on both "

@@ -208,6 +208,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
                     tf1_optimized=config.tf1_optimized)
     runs: dict[str, SideRun] = {}
     stored: Optional[StoredTF1] = None
+    kernels: Optional[KernelRun] = None
     try:
         if config.record_out:
             assert store is not None, "make_plan opens the store of record --out"
@@ -218,7 +219,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             stored, problem = stored_tf1(planned, store)
             if problem:
                 return _all(planned, "error", problem), {}
-        kernels = KernelRun(spec, () if stored else sides, stop)
+        kernels = KernelRun(spec, () if stored else sides, stop, stored=stored is not None)
         early = EarlyComparisons(later=kernels.pending)
         if stored is not None:
             for _, event in stored["run"].events:  # compared as they arrive, as if run now
@@ -233,6 +234,8 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         result = judge(module.display, declared.name, declared.line, planned.checks, runs,
                        early.results())
     except Exception as exc:  # a checker bug must not lose the other pairs' results
+        if kernels is not None:
+            kernels.close()
         return _all(planned, "error", f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
                     traceback.format_exc()), runs
     if stored is not None:

@@ -44,3 +44,18 @@ def unseeded():
 unseeded_batches = tf_equiv.Pair(tf1=net, tf2=shim(net), inputs=inputs, loss=loss,
                                  checks=["training_run"], optimizers=SGD,
                                  train=tf_equiv.Train(steps=6, batches=unseeded, every=3))
+
+
+class EagerOnly(shim(net)):
+    """A migration that still reads a value eagerly in its call: it cannot be traced."""
+
+    def call(self, features, training=None):
+        if float(tf.reduce_max(tf.abs(features)).numpy()) == 0.0:
+            raise ValueError("an all-zero batch")
+        return super().call(features, training=training)
+
+
+# Its training step cannot be traced: it runs eagerly, random numbers still lined up, and passes.
+eager_only = tf_equiv.Pair(tf1=net, tf2=EagerOnly, inputs=inputs, loss=loss,
+                           checks=["training_run"], optimizers=SGD,
+                           train=tf_equiv.Train(steps=6, every=3))

@@ -17,52 +17,85 @@ from typing import Optional
 
 import numpy as np
 
-from tf_equiv.run.protocol import Transfer
+from tf_equiv.run.protocol import Fatal, Transfer
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 
 CHECK = "training_run"
 VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+#: Tells the TF1 worker to train once and record only what the band reads (run/zygote.PER_FORK).
+ONLY_NOISE = "TF_EQUIV_KERNEL_RUN"
 #: In the words of the report.
 LABEL = "the TF1 run again with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0: other kernels, another " \
         "summation order)"
 
 
 def onednn_on(spec: SideSpec) -> bool:
-    """Whether the pair's workers run with oneDNN (TensorFlow's default where it is built in)."""
-    return dict(spec.env).get(VARIABLE, os.environ.get(VARIABLE, "")).strip() != "0"
+    """Whether the pair's workers run with oneDNN (TensorFlow's default where it is built in;
+    TensorFlow reads "0" and "false" as off)."""
+    value = dict(spec.env).get(VARIABLE, os.environ.get(VARIABLE, ""))
+    return value.strip().lower() not in ("0", "false")
+
+
+class _Either:
+    """Set when the run's stop or this run's own is."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 class KernelRun:
     """Started beside the pair's sides when a training run is planned and oneDNN is on; `attach`
-    waits for it and tells the TF1 side's training_run result where its records are."""
+    waits for it and tells the TF1 side's training_run result where its records are; `close`
+    ends it whatever happened to the sides. Against stored TF1 records there is none, and
+    `attach` says so."""
 
-    def __init__(self, spec: SideSpec, sides: tuple, stop: threading.Event) -> None:
+    def __init__(self, spec: SideSpec, sides: tuple, stop: threading.Event,
+                 stored: bool = False) -> None:
         self.thread: Optional[threading.Thread] = None
         self.run: Optional[SideRun] = None
+        self.failure = ""
+        self.stored = stored and CHECK in spec.checks and onednn_on(spec)
+        self._own_stop = threading.Event()
         if CHECK not in spec.checks or "tf1" not in sides or not onednn_on(spec):
             return
-        self.spec = replace(spec, checks=(CHECK,), env=spec.env + ((VARIABLE, "0"),),
+        # One thread: it runs beside the pair's sides, which the cores were shared out among.
+        self.spec = replace(spec, checks=(CHECK,), threads=1,
+                            env=spec.env + ((VARIABLE, "0"), (ONLY_NOISE, "1")),
                             out_dir=tempfile.mkdtemp(prefix="kernels-", dir=spec.out_dir))
-        self.thread = threading.Thread(target=self._run, args=(stop,), daemon=True,
-                                       name="tf-equiv-kernels")
+        self.thread = threading.Thread(target=self._run, args=(_Either(stop, self._own_stop),),
+                                       daemon=True, name="tf-equiv-kernels")
         self.thread.start()
 
     @property
     def pending(self) -> tuple[str, ...]:
         """The checks whose comparison waits for this run."""
-        return (CHECK,) if self.thread is not None else ()
+        return (CHECK,) if self.thread is not None or self.stored else ()
 
-    def _run(self, stop: threading.Event) -> None:
-        self.run = run_sides(self.spec, stop, ("tf1",))["tf1"]
+    def _run(self, stop: "_Either") -> None:
+        try:
+            self.run = run_sides(self.spec, stop, ("tf1",))["tf1"]  # type: ignore[arg-type]
+        except Exception as exc:  # the band falls back to the one-ulp model; the verdict stands
+            self.failure = f"{type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        """End the run if it still goes on (the sides raised, say), and wait for it."""
+        if self.thread is not None:
+            self._own_stop.set()
+            self.thread.join()
 
     def attach(self, runs: dict[str, SideRun]) -> None:
         """Point the TF1 training_run result at this run's records (meta `kernels`), or say why
         there are none (meta `kernels_error`): the band is then the one-ulp model alone."""
+        tf1 = runs.get("tf1")
+        if self.stored and tf1 is not None:
+            _tell(tf1, {"kernels_error": "not run against stored TF1 records"})
         if self.thread is None:
             return
         self.thread.join()
-        tf1 = runs.get("tf1")
         if tf1 is None:
             return
         found = self.run.check(CHECK) if self.run is not None else None
@@ -77,8 +110,14 @@ class KernelRun:
         elif found is not None:
             extra = {"kernels_error": found.message or found.status}
         else:
-            extra = {"kernels_error": self.run.how_it_ended() if self.run else "not run"}
-        tf1.events[:] = [(at, _with(event, extra)) for at, event in tf1.events]
+            fatal = self.run.find(Fatal) if self.run else None
+            extra = {"kernels_error": fatal.message if fatal else self.run.how_it_ended()
+                     if self.run else self.failure or "not run"}
+        _tell(tf1, extra)
+
+
+def _tell(tf1: SideRun, extra: dict) -> None:
+    tf1.events[:] = [(at, _with(event, extra)) for at, event in tf1.events]
 
 
 def _same_arrays(a: Optional[str], b: Optional[str]) -> bool:
@@ -89,7 +128,7 @@ def _same_arrays(a: Optional[str], b: Optional[str]) -> bool:
         with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
             return set(x.files) == set(y.files) and all(
                 np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind in "fc") for k in x.files)
-    except (OSError, ValueError):
+    except Exception:  # an unreadable file (a broken zip, say) is no evidence of the same batches
         return False
 
 

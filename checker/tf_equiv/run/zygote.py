@@ -17,10 +17,11 @@ import time
 from typing import IO, Optional
 
 #: Environment variables a worker may set per fork: they are read after TensorFlow is imported.
-PER_FORK = frozenset({"TF_EQUIV_THREADS"})
+PER_FORK = frozenset({"TF_EQUIV_THREADS", "TF_EQUIV_KERNEL_RUN"})
 
 #: Variables that differ between two runs of the same checker without changing TensorFlow.
-_VOLATILE = frozenset({"TF_EQUIV_EVENT_FD", "TF_EQUIV_THREADS", "PYTHONUNBUFFERED", "PWD",
+_VOLATILE = frozenset({"TF_EQUIV_EVENT_FD", "TF_EQUIV_THREADS", "TF_EQUIV_KERNEL_RUN",
+                       "PYTHONUNBUFFERED", "PWD",
                        "OLDPWD", "_"})
 
 

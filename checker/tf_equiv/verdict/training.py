@@ -25,6 +25,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
 from tf_equiv.results import short
 from tf_equiv.run.records import SideCheck
@@ -164,17 +165,22 @@ def _shadows(tf1: SideCheck, a1: Mapping[str, np.ndarray]) -> list[Shadow]:
     ulp = {f"{CHECK}/{k[len('noise/'):]}": v for k, v in a1.items() if k.startswith("noise/")}
     found = [Shadow(str(tf1.meta.get("noise", "the one-ulp run")), ulp)]
     if tf1.meta.get("kernels"):
-        kernel = SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).arrays()
-        shadow = Shadow(str(tf1.meta.get("kernels_label", "the oneDNN-off run")),
-                        {k: v for k, v in kernel.items() if k.startswith(f"{CHECK}/")})
+        label = str(tf1.meta.get("kernels_label", "the oneDNN-off run"))
+        try:
+            kernel = SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).arrays()
+        except RecordsError as e:
+            found.append(Shadow(label, {}, unused=f"its records cannot be read: {e}"))
+            return found
         # Noise is measured from the same start: a run that started elsewhere measures nothing.
         starts = [k for k in a1 if k.startswith("start/")]
-        if not starts or any(k not in kernel or not np.array_equal(kernel[k], a1[k])
-                             for k in starts):
-            shadow = Shadow(shadow.label, {}, unused="it started from other values than the "
-                                                     "TF1 run (initializers that draw outside "
-                                                     "TensorFlow's seeds?)")
-        found.append(shadow)
+        if not starts or any(k not in kernel or not np.array_equal(
+                kernel[k], a1[k], equal_nan=a1[k].dtype.kind in "fc") for k in starts):
+            found.append(Shadow(label, {}, unused="it started from other values than the TF1 "
+                                                  "run (initializers that draw outside "
+                                                  "TensorFlow's seeds?)"))
+        else:
+            found.append(Shadow(label, {k: v for k, v in kernel.items()
+                                        if k.startswith(f"{CHECK}/")}))
     return found
 
 
@@ -212,9 +218,8 @@ def _widest(shadows: Sequence[Shadow], drifts: list[float]) -> float:
     widest = int(np.argmax(drifts))
     if drifts[widest] > 0:
         shadows[widest].widest += 1
-    shadows[widest].records_seen += 0
     for shadow in shadows:
-        shadow.records_seen += 1
+        shadow.records_seen += 0 if shadow.unused else 1
     return drifts[widest]
 
 
@@ -338,6 +343,8 @@ def _detail(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, band: 
         lines.append(f"time per step: TF1 {1000 * meta1.get('seconds_per_step', 0.0):.3g} ms "
                      f"(its noise run {1000 * meta1.get('noise_seconds_per_step', 0.0):.3g} ms), "
                      f"TF2 {1000 * meta2.get('seconds_per_step', 0.0):.3g} ms")
+    if meta2.get("mode"):
+        lines.append(f"TF2 step: {meta2['mode']}")
     for shadow in shadows:
         if shadow.unused:
             lines.append(f"noise: {shadow.label}: not counted: {shadow.unused}")

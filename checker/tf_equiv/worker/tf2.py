@@ -22,6 +22,7 @@ from tf_equiv.worker.common import (
     UserError,
     as_user_error,
     call_user,
+    cause_line,
     error_result,
     flatten,
     guarded,
@@ -334,29 +335,47 @@ def _training_run(model: Model, out: str) -> SideCheck:
     build_optimizer(optimizer, trainable)   # no variable created in the trace: traced once
     step = tf.function(lambda batch: _step(model, optimizer, trainable, batch, train.training))
 
+    def eager(batch: Any) -> Any:
+        seeds.step()
+        return _step(model, optimizer, trainable, batch, train.training)
+
     def run() -> Iterator[tuple[str, np.ndarray]]:
         losses = []
         with seeds.scope(), np.load(batches_file, allow_pickle=False) as z, _unoptimized():
             started = time.perf_counter()
+            one = step
             for number in range(1, train.steps + 1):
                 batch = map_nested(training.read_batch(z, number, model.inputs),
                                    tf.convert_to_tensor)
-                losses.append(float(step(batch)))
+                try:
+                    losses.append(float(one(batch)))
+                except Exception as exc:  # noqa: BLE001 - code that runs only eagerly
+                    if number > 1 or one is not step:
+                        raise
+                    # A step that cannot be traced (`.numpy()` in the model, say) runs eagerly,
+                    # its random numbers lined up all the same: a user error raises again here.
+                    timing["mode"] = (f"eager: tracing the step raised {type(exc).__name__}: "
+                                      f"{cause_line(exc)}")
+                    one = eager
+                    losses.append(float(one(batch)))
+                if one is step and step.experimental_get_tracing_count() != 1:
+                    # A second trace creates the random ops anew: the masks would part.
+                    raise UserError(f"the training step was traced again at step {number}: a "
+                                    "variable created inside the step, or the model's Python "
+                                    "state changing what it computes (the batches all have the "
+                                    "inputs' shape and dtype)")
                 if training.recorded(number, train):
                     yield from ((f"training_run/{number}/{model.name(v)}", v.numpy())
                                 for v in model.variables)
                     yield from ((f"training_run/{number}/{name}", slot.numpy())
                                 for name, slot in slot_variables(optimizer, trainable, model))
             timing["step"] = (time.perf_counter() - started) / train.steps
-        traces = step.experimental_get_tracing_count()
-        if traces != 1:     # a second trace would create the random ops anew: masks part
-            raise UserError(f"the training step was traced {traces} times (once expected): the "
-                            "batches change shape or dtype, or the model retraces")
         yield "training_run/loss", np.asarray(losses, dtype=np.float64)
 
     path = save_stream(os.path.join(out, "tf2-training_run.npz"), run())
     return SideCheck(SIDE, "training_run", "ok", file=path,
-                     meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0)})
+                     meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0),
+                           "mode": timing.get("mode", "traced once by tf.function")})
 
 
 def build_optimizer(optimizer: Any, trainable: list) -> None:
