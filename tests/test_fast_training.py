@@ -2,13 +2,15 @@
 runs (numpy records as the workers write them), and the reports of its curves."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 import tf_equiv
 from tf_equiv.report import github, html, junit
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import CaseResult, PairResult, Report
-from tf_equiv.run.records import SideCheck, save_arrays
+from tf_equiv.run.records import SideCheck, save_arrays, save_stream
 from tf_equiv.verdict.training import compare_training, sparkline, window
 
 STEPS, EVERY = 40, 10
@@ -190,3 +192,41 @@ def test_the_curves_travel_in_the_junit_report_and_reach_every_picture(tmp_path)
     assert "leaves the band at step 1" in svg
     page = html.to_html(read_junit(path))
     assert page.count('<svg class="training"') == 2
+
+
+def test_the_verdict_reads_a_run_one_record_at_a_time(tmp_path):
+    """A run's records (every variable at every recorded step, on both sides and in the noise run)
+    need not fit in memory: 250 MB of records are judged with a fraction of that held at once."""
+    import tracemalloc
+
+    steps, every, size = 40, 2, 1_000_000          # 20 recorded steps of a 4 MB variable
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=size).astype(np.float32)
+    move = rng.normal(size=size).astype(np.float32) * 0.01
+    loss = np.linspace(2.0, 1.0, steps)
+
+    def records(noise: bool):
+        yield "start/w", start
+        for t in range(every, steps + 1, every):
+            yield f"training_run/{t}/w", start + t * move
+            if noise:
+                yield f"noise/{t}/w", start + t * move * (1 + 1e-6)
+        yield "training_run/loss", loss
+        if noise:
+            yield "noise/loss", loss * (1 + 1e-7)
+
+    path1 = save_stream(str(tmp_path / "1.npz"), records(True))
+    path2 = save_stream(str(tmp_path / "2.npz"),
+                        ((k, v) for k, v in records(False) if not k.startswith("start/")))
+    on_disk = os.path.getsize(path1) + os.path.getsize(path2)
+    settings = {**SETTINGS, "train": {**SETTINGS["train"], "steps": steps, "every": every}}
+    tracemalloc.start()
+    try:
+        outcome = compare_training(SideCheck("tf1", "training_run", "ok", file=path1),
+                                   SideCheck("tf2", "training_run", "ok", file=path2), settings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome.verdict == "passed", outcome.message
+    assert on_disk > 240e6
+    assert peak < on_disk / 4, (peak, on_disk)

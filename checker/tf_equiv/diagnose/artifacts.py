@@ -193,7 +193,10 @@ def _inputs(runs: Mapping[str, SideRun], pair_dir: str, folder: str) -> Optional
 
 def _save_record(pair_dir: str, check: str, record: RecordComparison,
                  found: Mapping[str, SideCheck], budget: Budget, folder: str) -> dict[str, Any]:
-    arrays = {side: found[side].arrays().get(record.name) for side in ("tf1", "tf2")}
+    arrays = {}
+    for side in ("tf1", "tf2"):         # the one record, not the check's whole file
+        with found[side].records() as records:
+            arrays[side] = records.get(record.name)
     info: dict[str, Any] = {
         "name": record.name, "shape": list(record.shape), "max_abs": record.max_abs,
         "max_rel": record.max_rel, "worst_index": list(record.worst_index),

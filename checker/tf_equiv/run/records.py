@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Iterable, Literal, Mapping, Optional
+from typing import IO, Any, Iterable, Iterator, Literal, Mapping, Optional
 
 import numpy as np
 
@@ -44,6 +44,11 @@ class SideCheck:
         data["order"] = tuple(data.get("order", ()))
         return cls(**data)
 
+    def records(self) -> "Records":
+        """The records read one at a time, as they are asked for (a training run's do not fit in
+        memory at once); close it, or use it in a `with` block."""
+        return Records(self)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The records, in the order the side produced them; RecordsError names a record that
         cannot be read (pickled objects are never loaded)."""
@@ -55,12 +60,64 @@ class SideCheck:
             with np.load(self.file, allow_pickle=False) as z:
                 for name in z.files:
                     loaded[name] = z[name]
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
             what = f"record {name!r} of " if name else ""
             raise RecordsError(f"{self.side.upper()} {what}{self.check} in {self.file}: cannot "
                                f"be read ({e})") from None
         names = [n for n in self.order if n in loaded] + [n for n in loaded if n not in self.order]
         return {n: loaded[n] for n in names}
+
+
+class Records(Mapping[str, np.ndarray]):
+    """A side's records of one check, each read from its file when asked for; RecordsError names
+    a record that cannot be read (pickled objects are never loaded)."""
+
+    def __init__(self, found: SideCheck) -> None:
+        self._found = found
+        self._z: Any = None
+        self._names: dict[str, None] = {}
+        if not found.file:
+            return
+        try:
+            self._z = np.load(found.file, allow_pickle=False)
+            files = list(self._z.files)
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise self._error("", e) from None
+        self._names = dict.fromkeys([n for n in found.order if n in files]
+                                    + [n for n in files if n not in found.order])
+
+    def _error(self, name: str, e: Exception) -> RecordsError:
+        what = f"record {name!r} of " if name else ""
+        return RecordsError(f"{self._found.side.upper()} {what}{self._found.check} in "
+                            f"{self._found.file}: cannot be read ({e})")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            return self._z[name]
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise self._error(name, e) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def close(self) -> None:
+        if self._z is not None:
+            self._z.close()
+            self._z = None
+
+    def __enter__(self) -> "Records":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def save_arrays(path: str, arrays: Mapping[str, Any]) -> str:

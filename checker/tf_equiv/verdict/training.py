@@ -18,10 +18,11 @@ weights are.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -67,7 +68,16 @@ class Point:
 
 
 def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Outcome:
-    a1, a2 = tf1.arrays(), tf2.arrays()
+    """The verdict of a training run. Records are read one at a time: a run's variables and slots
+    at every recorded step, on both sides and in the noise runs, need not fit in memory."""
+    with contextlib.ExitStack() as stack:
+        a1, a2 = stack.enter_context(tf1.records()), stack.enter_context(tf2.records())
+        return _compare(tf1, tf2, a1, a2, settings, stack)
+
+
+def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
+             a2: Mapping[str, np.ndarray], settings: Mapping[str, Any],
+             stack: contextlib.ExitStack) -> Outcome:
     train = settings.get("train") or {}
     factor = float(train.get("noise_factor", 10.0))
     every = int(train.get("every", 10))
@@ -83,7 +93,7 @@ def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]
     broken = _nonfinite(loss1, loss2)
     if broken is not None:
         return broken
-    shadows = _shadows(tf1, a1)
+    shadows = _shadows(tf1, a1, stack)
     scale = np.maximum(np.abs(loss1), atol)
     divergence = np.abs(loss2 - loss1) / scale
     band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
@@ -121,7 +131,13 @@ def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optio
     last recorded step where every record was still inside its band, to the step where the
     sides left it; from step 1 when TF2 keeps optimizer slots TF1 does not (their state cannot
     be taken from TF1). None when the run did not leave the band."""
-    a1, a2 = tf1.arrays(), tf2.arrays()
+    with contextlib.ExitStack() as stack:
+        a1, a2 = stack.enter_context(tf1.records()), stack.enter_context(tf2.records())
+        return _window(tf1, a1, a2, settings, stack)
+
+
+def _window(tf1: SideCheck, a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray],
+            settings: Mapping[str, Any], stack: contextlib.ExitStack) -> Optional[tuple[int, int]]:
     train = settings.get("train") or {}
     factor = float(train.get("noise_factor", 10.0))
     rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
@@ -129,7 +145,7 @@ def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optio
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
     if loss1 is None or loss2 is None or "noise/loss" not in a1 or len(loss1) != len(loss2):
         return None
-    shadows = _shadows(tf1, a1)
+    shadows = _shadows(tf1, a1, stack)
     scale = np.maximum(np.abs(loss1), atol)
     band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
     out = np.nonzero(~(np.abs(loss2 - loss1) / scale <= band))[0]
@@ -158,29 +174,51 @@ def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
                              f"(the other side's is {short(float(other[first]))})")
 
 
-def _shadows(tf1: SideCheck, a1: Mapping[str, np.ndarray]) -> list[Shadow]:
+class _Renamed(Mapping[str, np.ndarray]):
+    """The `noise/...` records of the TF1 side's file, named as its `training_run/...` ones."""
+
+    def __init__(self, records: Mapping[str, np.ndarray], prefix: str) -> None:
+        self.records, self.prefix = records, prefix
+
+    def _key(self, name: str) -> str:
+        return self.prefix + name[len(CHECK) + 1:] if name.startswith(f"{CHECK}/") else ""
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.records[self._key(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self.records
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"{CHECK}/{k[len(self.prefix):]}" for k in self.records
+                if k.startswith(self.prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _shadows(tf1: SideCheck, a1: Mapping[str, np.ndarray],
+             stack: contextlib.ExitStack) -> list[Shadow]:
     """The runs the noise is measured on, their records named as the TF1 run's: the one-ulp run
     (`noise/...` beside the TF1 run's records), and the oneDNN-off run where there is one
     (meta `kernels`, see run.kernels)."""
-    ulp = {f"{CHECK}/{k[len('noise/'):]}": v for k, v in a1.items() if k.startswith("noise/")}
-    found = [Shadow(str(tf1.meta.get("noise", "the one-ulp run")), ulp)]
+    found = [Shadow(str(tf1.meta.get("noise", "the one-ulp run")), _Renamed(a1, "noise/"))]
     if tf1.meta.get("kernels"):
         label = str(tf1.meta.get("kernels_label", "the oneDNN-off run"))
         try:
-            kernel = SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).arrays()
+            kernel = stack.enter_context(
+                SideCheck(tf1.side, CHECK, "ok", file=str(tf1.meta["kernels"])).records())
+            # Noise is measured from the same start: a run that started elsewhere measures
+            # nothing.
+            starts = [k for k in a1 if k.startswith("start/")]
+            same = bool(starts) and all(k in kernel and np.array_equal(
+                kernel[k], a1[k], equal_nan=a1[k].dtype.kind in "fc") for k in starts)
         except RecordsError as e:
             found.append(Shadow(label, {}, unused=f"its records cannot be read: {e}"))
             return found
-        # Noise is measured from the same start: a run that started elsewhere measures nothing.
-        starts = [k for k in a1 if k.startswith("start/")]
-        if not starts or any(k not in kernel or not np.array_equal(
-                kernel[k], a1[k], equal_nan=a1[k].dtype.kind in "fc") for k in starts):
-            found.append(Shadow(label, {}, unused="it started from other values than the TF1 "
-                                                  "run (initializers that draw outside "
-                                                  "TensorFlow's seeds?)"))
-        else:
-            found.append(Shadow(label, {k: v for k, v in kernel.items()
-                                        if k.startswith(f"{CHECK}/")}))
+        found.append(Shadow(label, kernel) if same else Shadow(
+            label, {}, unused="it started from other values than the TF1 run (initializers "
+                              "that draw outside TensorFlow's seeds?)"))
     return found
 
 
@@ -189,7 +227,10 @@ def _drift(shadow: Shadow, key: str, reference: np.ndarray, scale: float | np.nd
     """How far a noise run is from the TF1 run at one record, over `scale` (element-wise for the
     loss series, the L2 norm for a variable), noted in the shadow; 0 where it has no such record
     or is not finite (a noise run that blew up measures nothing: it never widens the band)."""
-    other = shadow.records.get(key)
+    try:
+        other = shadow.records.get(key)
+    except RecordsError:        # a member that cannot be read measures nothing either
+        other, shadow.unusable = None, shadow.unusable + 1
     if other is None or other.shape != reference.shape:
         return 0.0 if norm else np.zeros(reference.shape)
     with np.errstate(invalid="ignore", over="ignore"):
