@@ -14,13 +14,13 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from tf_equiv import checks as checks_mod
 from tf_equiv import stopping
+from tf_equiv.concurrency import format_exc
 from tf_equiv.diagnose import artifacts
 from tf_equiv.diagnose.explain import explain
 from tf_equiv.errors import UsageError
@@ -237,7 +237,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
         if kernels is not None:
             kernels.close()
         return _all(planned, "error", f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
-                    traceback.format_exc()), runs
+                    format_exc()), runs
     if stored is not None:
         result = check_inputs(result, stored, runs["tf2"])
     elif config.explain:
@@ -245,14 +245,14 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             result = explain(result, spec, runs, stop, float(timeout), out_dir)
         except Exception:  # an explanation is extra: the verdicts stand without it
             result = _note_all(result, "explanation failed: internal error of tf-equiv",
-                               traceback.format_exc())
+                               format_exc())
     if config.artifacts and budget is not None:
         try:
             artifacts.save_pair(config.artifacts, result, module.display, runs, budget,
                                 _rerun_options(config))
         except Exception:  # the verdicts stand without their arrays
             result = _note_all(result, "--artifacts: saving the arrays failed",
-                               traceback.format_exc())
+                               format_exc())
     return replace(result, duration=time.monotonic() - started), runs
 
 
@@ -296,7 +296,7 @@ def collect(module: Module, config: Config, workdir: str,
         runs = run_sides(spec, stop, ("tf2",))
     except Exception as exc:  # a checker bug must not lose the other modules' results
         return module_error(module.display, f"internal error of tf-equiv while collecting pairs: "
-                            f"{type(exc).__name__}: {exc}", 0, traceback.format_exc()), {}
+                            f"{type(exc).__name__}: {exc}", 0, format_exc()), {}
     fatal = runs["tf2"].find(Fatal)
     if fatal:
         return module_error(module.display, fatal.message, int(fatal.line or 0),

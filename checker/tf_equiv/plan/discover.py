@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
 
+from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.errors import UsageError
 
 PATTERN = "equiv_*.py"
@@ -69,7 +70,8 @@ def read_module(path: str) -> Module:
     try:
         with open(path, "rb") as f:
             source = f.read()
-        tree = ast.parse(source, filename=path)
+        with AST_LOCK:
+            tree = ast.parse(source, filename=path)
     except SyntaxError as e:
         where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
         return Module(path, display, error=f"SyntaxError: {e.msg} ({display}, {where})",

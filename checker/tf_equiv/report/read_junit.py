@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from typing import Any, Optional
 
+from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.errors import UsageError
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, RecordComparison, Report, Verdict
 
@@ -169,7 +170,8 @@ def _glob(label: str) -> Optional[str]:
 def _literal(text: str) -> object:
     """A tolerance as written by str(): a number, or an (rtol, atol) list or tuple."""
     try:
-        return ast.literal_eval(text)
+        with AST_LOCK:
+            return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         pass
     try:

@@ -17,6 +17,7 @@ from typing import Optional
 
 import numpy as np
 
+from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.run.protocol import Fatal, Transfer
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
@@ -126,8 +127,14 @@ def _same_arrays(a: Optional[str], b: Optional[str]) -> bool:
         return False
     try:
         with np.load(a, allow_pickle=False) as x, np.load(b, allow_pickle=False) as y:
-            return set(x.files) == set(y.files) and all(
-                np.array_equal(x[k], y[k], equal_nan=x[k].dtype.kind in "fc") for k in x.files)
+            if set(x.files) != set(y.files):
+                return False
+            for k in x.files:
+                with AST_LOCK:
+                    one, other = x[k], y[k]
+                if not np.array_equal(one, other, equal_nan=one.dtype.kind in "fc"):
+                    return False
+            return True
     except Exception:  # an unreadable file (a broken zip, say) is no evidence of the same batches
         return False
 

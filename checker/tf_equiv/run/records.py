@@ -12,6 +12,7 @@ from typing import IO, Any, Iterable, Iterator, Literal, Mapping, Optional
 import numpy as np
 
 from tf_equiv.checks import Side
+from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.errors import RecordsError
 from tf_equiv.files import atomic_write
 
@@ -57,7 +58,7 @@ class SideCheck:
         loaded: dict[str, np.ndarray] = {}
         name = ""
         try:
-            with np.load(self.file, allow_pickle=False) as z:
+            with AST_LOCK, np.load(self.file, allow_pickle=False) as z:
                 for name in z.files:
                     loaded[name] = z[name]
         except (OSError, ValueError, zipfile.BadZipFile) as e:
@@ -95,7 +96,8 @@ class Records(Mapping[str, np.ndarray]):
         if name not in self._names:
             raise KeyError(name)
         try:
-            return self._z[name]
+            with AST_LOCK:
+                return self._z[name]
         except (OSError, ValueError, zipfile.BadZipFile) as e:
             raise self._error(name, e) from None
 
