@@ -29,7 +29,8 @@ from docker_helpers import (
 # The images run TensorFlow.
 pytestmark = [enabled, pytest.mark.tensorflow]
 
-EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py", "equiv_resnet_v1_50.py")
+EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py", "equiv_resnet_small_train.py",
+            "equiv_resnet_v1_50.py")
 
 
 @pytest.fixture(scope="module")
