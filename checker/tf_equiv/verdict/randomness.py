@@ -2,7 +2,7 @@
 and when a random regime cannot apply at all. No TensorFlow here."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -60,8 +60,8 @@ def same_distribution(tf1: np.ndarray, tf2: np.ndarray) -> bool:
     return bool(abs(m1 - m2) <= 6 * se_mean and abs(s1 - s2) <= 6 * se_std)
 
 
-def unalignable(check: str, records: Sequence, tf1: dict, tf2: dict, arrays1: dict,
-                arrays2: dict) -> Optional[str]:
+def unalignable(check: str, records: Sequence, tf1: dict, tf2: dict, arrays1: Mapping,
+                arrays2: Mapping) -> Optional[str]:
     """Why a random_* check cannot apply, or None: every initial value that differs is drawn, on
     one side at least, by an op DeterministicRandomTestTool cannot seed (a stateless initializer
     such as tf_keras's default GlorotUniform, which tf.compat.v1.layers uses too), with the same
