@@ -15,6 +15,7 @@ parent goes away (its end of the socket closes) the zygote exits.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import os
 import select
@@ -191,6 +192,10 @@ def _send(reply: socket.socket, message: dict) -> None:
 def main() -> int:
     control = socket.socket(fileno=int(os.environ.pop("TF_EQUIV_ZYGOTE_FD")))
     preload()
+    # The imported modules' objects out of the collector's reach: a worker's collections would
+    # otherwise write to every one of them and copy the pages it shares with the zygote.
+    gc.collect()
+    gc.freeze()
     serve(control)
     return 0
 
