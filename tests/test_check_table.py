@@ -10,7 +10,9 @@ def test_the_table_lists_every_check_once_in_report_order():
     assert tuple(s.id for s in checks.TABLE) == checks.ALL_CHECKS
     for spec in checks.TABLE:
         assert spec.tf1_record is None or checks.SPECS[spec.tf1_record].tf1 is not None
-        assert (spec.regime is not None) == (spec.tf2.stage in ("random", "functional"))
+        # The one regime the inference graph and the built model are built in computes there.
+        assert (spec.regime is not None) == (spec.tf2.stage in ("random", "functional")
+                                             or spec.id == checks.INFERENCE_REGIME)
         assert spec.weights in (None, "constant", "transferred", "checkpoint")
 
 
@@ -36,6 +38,10 @@ def test_every_role_has_its_worker_function():
     weights = [s for s in tf1.STEPS if s != "training_run"]
     assert weights[-3:] == ["optimizer_steps", "constant_inference", "checkpoint_inference"]
     assert list(tf2.STEPS["transfer"])[-2:] == ["optimizer_steps", "training_run"]
+    # The regime the inference stages are built in reads the initial values before any step.
+    assert list(tf1.STEPS)[:2] == ["variables_match", checks.INFERENCE_REGIME]
+    assert list(tf2.STEPS["built"])[0] == checks.INFERENCE_REGIME
+    assert checks.spec(checks.INFERENCE_REGIME).regime == (False, "num_random_ops")
 
 
 def test_backward_records_default_to_their_class_tolerance():

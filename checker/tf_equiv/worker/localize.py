@@ -129,7 +129,7 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(SEED)
-        built = tf1.build(pair, inputs, training=False)
+        built, _ = tf1.build_inference(pair, inputs)      # the values the checks started from
         tensors = computed_tensors([t for _, t in built.leaves])
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
@@ -137,8 +137,7 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
             sess.run(init)
             variables = ""
             if args.weights == "constant":
-                sess.run([v.assign(tf.fill(v.shape, tf.cast(pair.constant, v.dtype.base_dtype)))
-                          for v in built.variables if v.dtype.base_dtype.is_floating])
+                tf1.set_constant(sess, built.variables, pair.constant)
             elif args.weights == "checkpoint":
                 tf.compat.v1.train.Saver(var_list=built.variables).restore(
                     sess, pair.resolved_checkpoint())

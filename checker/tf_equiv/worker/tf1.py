@@ -1,6 +1,7 @@
 """The TF1 side: the legacy forward pass in a fresh tf.Graph and tf.compat.v1.Session per regime."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -32,6 +33,8 @@ from tf_equiv.worker.config import Numerics, session_config
 from tf_equiv.worker.numerics import default_loss, variable_spec
 
 SIDE: Side = "tf1"
+#: The random regime the inference graph is built in (check_table.INFERENCE_REGIME).
+INFERENCE_REGIME_MODE = check_table.spec(check_table.INFERENCE_REGIME).regime[1]  # type: ignore[index]
 
 
 @dataclass
@@ -55,6 +58,17 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
         yield from _inference(pair, inputs, inference, transfer, out, channel, numerics)
     for check in check_table.stage_checks(SIDE, "random", wanted):
         yield from _random(pair, inputs, check, out, numerics)
+
+
+def build_inference(pair: Any, inputs: Any, audited: bool = False) -> tuple[Built, Any]:
+    """The inference graph, built in the current graph as `random_inference[num_random_ops]`
+    builds its graph: under a fresh DeterministicRandomTestTool(mode="num_random_ops"), training
+    off. Its initial values are that regime's, so the inference stage gives its records too (one
+    graph for both, not two). Returns the forward pass and, when `audited`, the randomness audit
+    of its build (else None)."""
+    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=INFERENCE_REGIME_MODE)
+    with tool.scope(), (audit.recording() if audited else contextlib.nullcontext()) as random_ops:
+        return build(pair, inputs, training=False), random_ops
 
 
 def new_session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
@@ -112,6 +126,8 @@ class Inference:
     numerics: Numerics
     trainable: list
     inputs: Any = None
+    #: The randomness audit of the graph's build (check_table.INFERENCE_REGIME's), if asked for.
+    random_ops: Any = None
     #: A training run's batches file, or the error drawing them raised.
     batches: Optional[str] = None
     batches_error: Optional[UserError] = None
@@ -148,7 +164,8 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.set_random_seed(SEED)
-            built = build(pair, inputs, training=False)
+            built, random_ops = build_inference(pair, inputs,
+                                                check_table.INFERENCE_REGIME in checks)
             trainable = tf.compat.v1.trainable_variables()
             init = tf.group(tf.compat.v1.global_variables_initializer(),
                             tf.compat.v1.local_variables_initializer())
@@ -157,7 +174,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
-                                    inputs)
+                                    inputs, random_ops)
                 if "training_run" in checks:
                     try:
                         context.batches = training.draw_batches(
@@ -188,6 +205,16 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
 def _variables_match(c: Inference) -> SideCheck:
     specs = [variable_spec(v, record_name(v.name)) for v in c.built.variables]
     return SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
+
+
+@step(check_table.INFERENCE_REGIME)
+def _inference_regime(c: Inference) -> SideCheck:
+    """The regime's records, as `_random` writes them: the initial values the tool gave, then the
+    forward pass at them (before any step changes the weights)."""
+    arrays = {f"initial/{name}": value for name, value in c.initial.items()}
+    arrays.update(_forward(c.sess, c.built)[0])
+    return write_check(c.out, SIDE, check_table.INFERENCE_REGIME, arrays, list(arrays),
+                       audit.meta(c.random_ops))
 
 
 @step("transferred_inference")
@@ -368,11 +395,23 @@ def _training_run(c: Inference) -> SideCheck:
         "noise": training.NOISE})
 
 
+def set_constant(sess: tf.compat.v1.Session, variables: list, constant: float) -> None:
+    """Every floating-point variable set to `constant`, cast to its dtype by TensorFlow as the TF2
+    side casts it. The value is fed to the fills, not written into the graph: a session folds a
+    fill of constants into one constant tensor per variable before it runs it (1.7 s for the 24 M
+    values of inception_v3, a twentieth of the whole side)."""
+    floats = [v for v in variables if v.dtype.base_dtype.is_floating]
+    dtypes = sorted({v.dtype.base_dtype for v in floats}, key=lambda d: d.name)
+    values = dict(zip(dtypes, sess.run([tf.cast(constant, d) for d in dtypes])))
+    fed = {d: tf.compat.v1.placeholder(d, ()) for d in dtypes}
+    shape = lambda v: v.shape if v.shape.is_fully_defined() else tf.shape(v)  # noqa: E731
+    sess.run(tf.group(*[v.assign(tf.fill(shape(v), fed[v.dtype.base_dtype])) for v in floats]),
+             {fed[d]: values[d] for d in dtypes})
+
+
 @step("constant_inference")
 def _constant_inference(c: Inference) -> SideCheck:
-    floats = [v for v in c.built.variables if v.dtype.base_dtype.is_floating]
-    c.sess.run(tf.group(*[v.assign(tf.fill(v.shape, tf.cast(c.pair.constant, v.dtype.base_dtype)))
-                          for v in floats]))
+    set_constant(c.sess, c.built.variables, c.pair.constant)
     return c.forward("constant_inference")
 
 

@@ -58,6 +58,8 @@ class Model:
         self.transferred: dict = {}
         self.batches: Optional[str] = None
         self.batches_error = ""
+        #: The records of check_table.INFERENCE_REGIME, kept from the first call (build_model).
+        self.regime: Optional[tuple[dict, dict]] = None
         fresh_keras_state()
         self.model = call_user("tf2()", pair.tf2)
         if not callable(self.model):
@@ -115,16 +117,24 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
     model: Optional[Model] = None
     first = check_table.stage_checks(SIDE, "built", wanted)
     later = check_table.stage_checks(SIDE, "transfer", wanted)
+    others = [c for c in first + later if c != check_table.INFERENCE_REGIME]
     if first or later:
         try:
-            model = Model(pair, inputs)
-            first_calls(model)
+            model = build_model(pair, inputs, check_table.INFERENCE_REGIME in first)
+            if others:
+                second_call(model)
         except Exception as exc:  # user code may raise anything
             e = as_user_error("the TF2 model", exc)
-            yield from (error_result(SIDE, c, e) for c in first + later)
+            # A model that cannot be called twice still has its first call's regime records.
+            done = [c for c in first if model is not None and c == check_table.INFERENCE_REGIME]
+            yield from _steps("built", done, model, out) if model is not None else ()
+            yield from (error_result(SIDE, c, e) for c in first + later if c not in done)
             first = later = []
+            model = None
         if model is not None:       # else `first` and `later` are empty
             yield from _steps("built", first, model, out)
+            if not later:           # no later check reads it: its memory is free for the regimes
+                model = None
     for check in check_table.stage_checks(SIDE, "random", wanted):
         yield guarded(SIDE, check, f"the TF2 {check} run",
                       partial(_random, pair, inputs, check, out))
@@ -135,6 +145,24 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
         yield from _transferred(model, later, out)
 
 
+def build_model(pair: Any, inputs: Any, regime: bool = False) -> Model:
+    """The model built by its first call, as `random_inference[num_random_ops]` builds its own:
+    under a fresh DeterministicRandomTestTool(mode="num_random_ops"), training off. With `regime`
+    the records of that check are kept (`Model.regime`): the initial values the tool gave, the
+    outputs of that call, the randomness audit; one model for both, not two."""
+    _, mode = check_table.spec(check_table.INFERENCE_REGIME).regime or (False, "num_random_ops")
+    tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
+    initial: dict = {}
+    with tool.scope(), (audit.recording() if regime else contextlib.nullcontext()) as random_ops:
+        model = Model(pair, inputs)
+        with tf.variable_creator_scope(_snapshot_creator(initial)) if regime \
+                else contextlib.nullcontext():
+            outputs = model(False, "model(inputs, training=False) (first call)")
+        if regime:
+            model.regime = (_regime_arrays(model, initial, outputs), _audit(random_ops, model))
+    return model
+
+
 def _creation_site() -> dict:
     frames = [f for f in traceback.extract_stack()[:-2] if is_user_file(f.filename)]
     last = frames[-1] if frames else None
@@ -143,9 +171,14 @@ def _creation_site() -> dict:
 
 
 def first_calls(model: Model) -> None:
-    """The model's first two calls, as the guide makes them; `model.second_call_created`: the
-    variables the second call created (with where), which a correct migration never does."""
+    """The model's first two calls, as the guide makes them (see `second_call`)."""
     model(False, "model(inputs, training=False) (first call)")
+    second_call(model)
+
+
+def second_call(model: Model) -> None:
+    """The model's second call; `model.second_call_created`: the variables it created (with
+    where), which a correct migration never does."""
     before = {id(v) for v in model.variables}
     created: list = []
 
@@ -161,6 +194,15 @@ def first_calls(model: Model) -> None:
     new += [dict(name=v.name, shape=v.shape.as_list(), file="", line=0, code="")
             for v in model.variables if id(v) not in before and id(v) not in seen]
     model.second_call_created = new
+
+
+@step("built", check_table.INFERENCE_REGIME)   # first: its records hold the initial values
+def _inference_regime(model: Model, out: str) -> SideCheck:
+    if model.regime is None:
+        raise UserError("the first call's records were not kept")
+    arrays, meta = model.regime
+    model.regime = None
+    return write_check(out, SIDE, check_table.INFERENCE_REGIME, arrays, list(arrays), meta)
 
 
 @step("built", "variables_created_once")
@@ -471,12 +513,19 @@ def _random(pair: Any, inputs: Any, check: str, out: str) -> SideCheck:
         model = Model(pair, inputs)
         with tf.variable_creator_scope(_snapshot_creator(initial)):
             outputs = model(training)
-        arrays = {}
-        for v in model.variables:
-            value = initial.get(v.name)
-            arrays[f"initial/{model.name(v)}"] = np.asarray(v) if value is None else value
-        arrays.update(_outputs(outputs, model))
+        arrays = _regime_arrays(model, initial, outputs)
     return write_check(out, SIDE, check, arrays, list(arrays), _audit(random_ops, model))
+
+
+def _regime_arrays(model: Model, initial: dict, outputs: Any) -> dict:
+    """A random regime's records: each variable's initial value (snapshot at its creation), then
+    the outputs and regularization loss of the call that created them."""
+    arrays = {}
+    for v in model.variables:
+        value = initial.get(v.name)
+        arrays[f"initial/{model.name(v)}"] = np.asarray(v) if value is None else value
+    arrays.update(_outputs(outputs, model))
+    return arrays
 
 
 def _audit(random_ops: Any, model: Model) -> dict:
