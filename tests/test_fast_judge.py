@@ -152,6 +152,71 @@ def test_early_comparisons_are_the_verdicts(tmp_path):
         == "failed"
 
 
+def feed(early, runs):
+    for name, run in runs.items():
+        for _, event in run.events:
+            early.on_event(name, event)
+    return early.results()
+
+
+def files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_passing_checks_records_are_deleted_once_compared_a_failing_ones_kept(tmp_path):
+    # Nothing reads a passing check's records again; an explanation and --artifacts read the
+    # failing ones after the comparison.
+    runs = both(tmp_path, np.ones(3), np.ones(3) * 2)
+    outcomes = feed(EarlyComparisons(release=(str(tmp_path), [c for c, _ in PLAN])), runs)
+    assert outcomes["gradients"].verdict == "passed"
+    assert outcomes["constant_inference"].verdict == "failed"
+    assert files(tmp_path) == ["tf1-constant_inference.npz", "tf2-constant_inference.npz"]
+    # The verdicts are those of the comparisons made before the files went.
+    found = verdicts(judge("equiv_m.py", "p", 1, PLAN, runs, outcomes))
+    assert [found[c][0] for c in ("constant_inference", "gradients")] == ["failed", "passed"]
+
+
+def test_records_outside_the_pairs_folder_are_never_deleted(tmp_path):
+    # TF1 records stored by `tf-equiv record` and read by --against live in the user's folder.
+    stored, own = tmp_path / "store", tmp_path / "pair"
+    stored.mkdir()
+    own.mkdir()
+    runs = both(stored, np.ones(3), np.ones(3))
+    runs["tf2"] = both(own, np.ones(3), np.ones(3))["tf2"]
+    for name in files(own):
+        if name.startswith("tf1-"):
+            (own / name).unlink()
+    feed(EarlyComparisons(release=(str(own), [c for c, _ in PLAN])), runs)
+    assert files(stored) == ["tf1-constant_inference.npz", "tf1-gradients.npz",
+                             "tf2-constant_inference.npz", "tf2-gradients.npz"]
+    assert files(own) == []
+    feed(EarlyComparisons(), both(own, np.ones(3), np.ones(3)))      # no folder given: kept
+    assert len(files(own)) == 4
+
+
+def test_a_tf1_record_read_by_two_checks_goes_when_both_passed(tmp_path):
+    # functional_training[constant] is compared with TF1's random_training[constant].
+    plan = ["random_training[constant]", "functional_training[constant]"]
+    arrays = {"initial/w": np.ones(2), "outputs": np.ones(3)}
+    tf1 = records(tmp_path, "tf1", plan[0], arrays)
+    regime = records(tmp_path, "tf2", plan[0], arrays)
+    functional = records(tmp_path, "tf2", plan[1], {**arrays, "outputs": np.ones(3) * 2})
+    runs = {"tf1": side("tf1", settings(checks=[[c, None] for c in plan]), tf1),
+            "tf2": side("tf2", settings(checks=[[c, None] for c in plan]), regime, functional)}
+    outcomes = feed(EarlyComparisons(release=(str(tmp_path), plan)), runs)
+    assert [outcomes[c].verdict for c in plan] == ["passed", "failed"]
+    assert files(tmp_path) == ["tf1-random_training[constant].npz",
+                               "tf2-functional_training[constant].npz"]
+    runs = {"tf1": side("tf1", settings(checks=[[c, None] for c in plan]),
+                        records(tmp_path, "tf1", plan[0], arrays)),
+            "tf2": side("tf2", settings(checks=[[c, None] for c in plan]),
+                        records(tmp_path, "tf2", plan[0], arrays),
+                        records(tmp_path, "tf2", plan[1], arrays))}
+    outcomes = feed(EarlyComparisons(release=(str(tmp_path), plan)), runs)
+    assert [outcomes[c].verdict for c in plan] == ["passed", "passed"]
+    assert files(tmp_path) == []
+
+
 def test_environment_names_where_the_tf1_side_differs(tmp_path):
     runs = both(tmp_path, np.ones(3), np.ones(3))
     runs["tf1"].events[0] = (0.0, Environment({"tensorflow": "2.15.1"}, ["old_fix"]))

@@ -185,15 +185,28 @@ def misnamed(module: Module, runs: Mapping[str, SideRun]) -> Optional[PairResult
 def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
              stop: threading.Event, store: Optional[Store] = None, parts: int = 1,
              budget: Optional[artifacts.Budget] = None) -> tuple[PairResult, dict[str, SideRun]]:
-    """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs)."""
-    module, declared = planned.module, planned.declared
+    """Run one pair's sides and judge them; never raises. Returns (PairResult, side runs: their
+    events; the files they wrote are gone).
+
+    The pair's records, logs and explanation runs live in a folder of their own, deleted when the
+    pair is done: a run of hundreds of pairs holds the files of the pairs in flight only."""
     if stop.is_set():
         return _all(planned, "error", "not run: interrupted"), {}
-    started = time.monotonic()
     # A pair's name is an identifier (discover and misnamed see to it); the prefix is only for a
     # person reading the temporary folder, so it is sanitised all the same.
-    out_dir = tempfile.mkdtemp(prefix=f"{re.sub(r'[^A-Za-z0-9_]', '_', declared.name)[:40]}-",
-                               dir=workdir)
+    out_dir = tempfile.mkdtemp(
+        prefix=f"{re.sub(r'[^A-Za-z0-9_]', '_', planned.declared.name)[:40]}-", dir=workdir)
+    try:
+        return _run_pair(planned, config, out_dir, threads, stop, store, parts, budget)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _run_pair(planned: PlannedPair, config: Config, out_dir: str, threads: int,
+              stop: threading.Event, store: Optional[Store], parts: int,
+              budget: Optional[artifacts.Budget]) -> tuple[PairResult, dict[str, SideRun]]:
+    module, declared = planned.module, planned.declared
+    started = time.monotonic()
     timeout = declared.literals.get("timeout") or config.timeout
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         timeout = config.timeout
@@ -220,7 +233,7 @@ def run_pair(planned: PlannedPair, config: Config, workdir: str, threads: int,
             if problem:
                 return _all(planned, "error", problem), {}
         kernels = KernelRun(spec, () if stored else sides, stop, stored=stored is not None)
-        early = EarlyComparisons(later=kernels.pending)
+        early = EarlyComparisons(later=kernels.pending, release=(out_dir, runnable))
         if stored is not None:
             for _, event in stored["run"].events:  # compared as they arrive, as if run now
                 early.on_event("tf1", event)

@@ -1,6 +1,7 @@
 """Both sides' events -> one verdict per check of a pair (the parent's comparisons happen here)."""
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -35,7 +36,8 @@ class EarlyComparisons:
     """Compares each check as soon as both sides have sent it, while the workers go on: the
     comparisons then cost no wall time when a side finishes before the other."""
 
-    def __init__(self, later: tuple = ()) -> None:
+    def __init__(self, later: tuple = (), release: Optional[tuple[str, Sequence[str]]] = None
+                 ) -> None:
         #: Checks compared only at the end (training_run while its kernel-noise run goes on).
         self._later = frozenset(later)
         self._lock = threading.Lock()
@@ -43,6 +45,18 @@ class EarlyComparisons:
         self._found: dict[str, dict[str, SideCheck]] = {"tf1": {}, "tf2": {}}
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._futures: dict[str, Future[Outcome]] = {}
+        # release = (the pair's own folder, its checks): a record file there is deleted once every
+        # check that reads it has passed. Nothing reads a passing check's records again (an
+        # explanation and --artifacts read failing ones), and a run then holds the records of the
+        # checks in flight, not those of every check of every pair (95 MB a side and regime on
+        # inception_v3). Records anywhere else (a store given to --against) are never touched.
+        self._folder = os.path.realpath(release[0]) if release else ""
+        self._readers: dict[tuple[str, str], set[str]] = {}
+        for check in release[1] if release else ():
+            if check in checks.SPECS and check not in self._later:
+                for side in checks.spec(check).sides:
+                    source = checks.tf1_source(check) if side == "tf1" else check
+                    self._readers.setdefault((side, source), set()).add(check)
 
     def on_event(self, side: str, event: Event) -> None:
         """Called by the runner's reader threads with every event of every side."""
@@ -60,8 +74,34 @@ class EarlyComparisons:
                 arrived = {side: e for side, e in found.items() if e is not None}
                 if len(arrived) == len(found) and check not in self._futures \
                         and check not in self._later:
-                    self._futures[check] = self._pool.submit(compare_check, check, arrived,
+                    self._futures[check] = self._pool.submit(self._compare, check, arrived,
                                                              self._settings)
+
+    def _compare(self, check: str, found: dict[str, SideCheck], settings: dict[str, Any]
+                 ) -> Outcome:
+        outcome = compare_check(check, found, settings)
+        if outcome.verdict == "passed" and self._folder:
+            with self._lock:
+                done = []
+                for side, event in found.items():
+                    readers = self._readers.get((side, event.check))
+                    if readers is None:
+                        continue
+                    readers.discard(check)
+                    if not readers:
+                        done += [event.file, event.meta.get("eager_file")]
+            for path in done:
+                self._delete(path)
+        return outcome
+
+    def _delete(self, path: Any) -> None:
+        """Delete a record file of the pair's own folder (a worker names it; any other path is
+        left alone)."""
+        if isinstance(path, str) and os.path.dirname(os.path.realpath(path)) == self._folder:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def results(self) -> dict[str, Outcome]:
         """{check: Outcome} of the comparisons that completed (one that raised is redone later)."""
