@@ -395,6 +395,10 @@ def _training_run(c: Inference) -> SideCheck:
         "noise": training.NOISE})
 
 
+#: The most bytes of constant values fed to one run of set_constant.
+FEED_BYTES = 32 << 20
+
+
 def set_constant(sess: tf.compat.v1.Session, variables: list, constant: float) -> None:
     """Every floating-point variable set to `constant`, cast to its dtype by TensorFlow as the TF2
     side casts it. The value is fed to each variable's initializer in place of its initial value
@@ -429,10 +433,6 @@ def set_constant(sess: tf.compat.v1.Session, variables: list, constant: float) -
         shape = lambda v: v.shape if v.shape.is_fully_defined() else tf.shape(v)  # noqa: E731
         sess.run(tf.group(*[v.assign(tf.fill(shape(v), fill[v.dtype.base_dtype])) for v in rest]),
                  {fill[d]: values[d] for d in dtypes})
-
-
-#: The most bytes of constant values fed to one run of set_constant.
-FEED_BYTES = 32 << 20
 
 
 @step("constant_inference")
