@@ -89,3 +89,17 @@ def check(tmp_path, *args: str, cwd: str = ROOT, explain: bool = False,
 def fixtures_run(tmp_path_factory) -> Run:
     """Every broken-migration fixture, run once by the real command (the slow part of the suite)."""
     return check(tmp_path_factory.mktemp("fixtures"), ".", cwd=FIXTURES)
+
+
+def processes_with(mark: str, source: str = "cmdline") -> list:
+    """The pids of the processes whose arguments (`source="cmdline"`) or environment
+    (`"environ"`) hold `mark` as one whole entry, from /proc."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/{source}", "rb") as f:
+                if mark.encode() in f.read().split(b"\0"):
+                    found.append(pid)
+        except OSError:
+            pass
+    return found

@@ -6,9 +6,10 @@ import glob
 import os
 import shutil
 import subprocess
+import uuid
 
 import pytest
-from conftest import FIXTURES, ROOT, check, tf_equiv
+from conftest import FIXTURES, ROOT, check, processes_with, tf_equiv
 
 HOSTILE = os.path.join(ROOT, "tests", "fixtures_truth")
 MODULES = ("equiv_odd_inputs.py", "equiv_strings.py", "equiv_spawns.py", "equiv_odd_names.py")
@@ -62,6 +63,32 @@ def test_pair_names_that_are_no_identifiers_are_refused_and_never_paths(hostile_
     assert hostile_run.case("equiv_odd_names.py::fine::variables_match").verdict == "passed"
     assert not glob.glob("/tf-equiv-escape*")
     assert not glob.glob(os.path.join(os.path.dirname(HOSTILE), "tf-equiv-up*"))
+
+
+def _with_argument(mark: str) -> list:
+    """The processes that have `mark` among their arguments."""
+    return processes_with(mark)
+
+
+@pytest.mark.tensorflow
+def test_a_process_in_a_session_of_its_own_ends_with_its_side(tmp_path):
+    """`subprocess.Popen([...], start_new_session=True)` leaves the side's process group: it
+    still ends with the side, whether the side finished or was killed at its timeout."""
+    mark = f"0.{uuid.uuid4().int % 10**12:012d}"      # a number, for `sleep 300 MARK`
+    pids = tmp_path / "pids"
+    run = check(tmp_path, os.path.join(ROOT, "tests", "fixtures_isolation",
+                                       "equiv_new_session.py"),
+                env={"TF_EQUIV_TEST_MARK": mark, "TF_EQUIV_TEST_PIDS": str(pids)})
+    prefix = "tests/fixtures_isolation/equiv_new_session.py::"
+    try:
+        assert run.case(prefix + "escapes::variables_match").verdict == "passed"
+        hangs = run.case(prefix + "escapes_and_hangs::variables_match")
+        assert hangs.verdict == "error" and "TF1 side timed out after 15 s" in hangs.message
+        assert len(pids.read_text().split()) == 2, "the pairs started no process"
+        assert _with_argument(mark) == [], "a process of the pair's code outlived the run"
+    finally:
+        for pid in _with_argument(mark):
+            subprocess.run(["kill", "-9", pid])
 
 
 def test_the_report_never_replaces_a_module_being_checked(tmp_path):

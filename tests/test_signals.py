@@ -11,7 +11,7 @@ import time
 import uuid
 
 import pytest
-from conftest import GITHUB_VARIABLES, ROOT
+from conftest import GITHUB_VARIABLES, ROOT, processes_with
 from junitparser import JUnitXml
 
 pytestmark = pytest.mark.tensorflow
@@ -26,15 +26,7 @@ SEED = int(os.environ.get("TF_EQUIV_SIGNAL_SEED", random.SystemRandom().randrang
 def _workers(mark: str) -> list:
     """Every process started for this run (the zygote, forked and spawned workers, whatever user
     code started), found by the environment variable the run was started with."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if mark.encode() in f.read().split(b"\0"):
-                    found.append(pid)
-        except OSError:
-            pass
-    return found
+    return processes_with(mark, "environ")
 
 
 def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = ()) -> None:
@@ -102,3 +94,41 @@ def test_a_signal_while_a_failure_is_explained(tmp_path):
     assert "transferred_inference" in " ".join(failed), failed
     assert any("not explained: interrupted" in m or "interrupted" in m for m in failed.values()), \
         failed
+
+
+def _zygotes(mark: str) -> list:
+    """The run's zygote processes (and anything forked from them before they forked a worker)."""
+    found = []
+    for pid in _workers(mark):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"tf_equiv.worker.zygote" in argv and b"--guard" not in argv:
+            found.append(pid)
+    return found
+
+
+@pytest.mark.parametrize("sig", [TERM, INT])
+def test_the_zygote_ends_with_a_run_stopped_while_it_imports_tensorflow(tmp_path, sig):
+    mark = f"TF_EQUIV_SIGNAL_TEST={uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if k not in GITHUB_VARIABLES}
+    env.update([mark.split("=", 1)])
+    proc = subprocess.Popen([sys.executable, "-m", "tf_equiv", "check", SLOW, "--no-explain",
+                             "--junit-xml", str(tmp_path / "report.xml")], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _zygotes(mark) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert _zygotes(mark), "no zygote was started"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, (out[-2000:], err[-2000:])
+    deadline = time.monotonic() + 1.0
+    while _zygotes(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _zygotes(mark) == [], "the zygote outlived the run"

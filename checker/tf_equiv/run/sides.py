@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar
 
 from tf_equiv import checks as check_table
 from tf_equiv.checks import SIDES
@@ -36,6 +35,8 @@ class SideRun:
     timeout: float = 0.0
     log_path: str = ""
     elapsed: float = 0.0
+    module: str = ""                  # the user's module the side ran
+    parent_lost: bool = False         # it was killed with its parent (its guardian)
 
     #: Lines of its event pipe that were JSON but no event of the protocol.
     protocol_errors: list = field(default_factory=list)
@@ -61,6 +62,11 @@ class SideRun:
         if self.timed_out:
             return (f"{label} side timed out after {self.timeout:g} s and was killed with its "
                     "children (raise Pair(timeout=...) or the timeout option)")
+        if self.parent_lost:
+            # Nothing of the checker's kills a guardian: a signal from inside the side did.
+            return (f"{label} side was killed with its parent process, which was killed first: "
+                    f"code in {os.path.basename(self.module) or 'the module'} that signals its "
+                    "parent (os.kill(os.getppid(), ...)) does this; the other pairs run on")
         return f"{label} side {exit_words(self.returncode)}"
 
     def log_tail(self, lines: int = TAIL_LINES) -> str:
@@ -92,7 +98,8 @@ def log_tail(path: str, lines: int = TAIL_LINES) -> str:
 class Worker:
     """One worker process of this tf_equiv (`python -m MODULE ARGS`): a pair's side or a
     localization worker. It runs in its own process group (a timeout or a stop kills it with
-    whatever it started), in the user's module's folder, with its output in `log_path`, this
+    whatever it started), under a guardian that ends what it leaves behind (also processes that
+    left the group), in the user's module's folder, with its output in `log_path`, this
     checkout's tf_equiv on its path (also under another interpreter, `record --python`), and
     `threads` cores; the parent may write it one JSON line on its stdin."""
 
@@ -111,17 +118,15 @@ class Worker:
         self.log_path = log_path
         self.protocol_errors: list[str] = []
         self.started = time.monotonic()
-        self.proc: Union[subprocess.Popen, zygote.Forked]
+        self.proc: zygote.Forked
         try:
             # A fork of a process that has imported TensorFlow already (one per environment);
-            # else a process of its own.
-            self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd, stop)
-        except zygote.Unavailable:
-            with open(log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    [python, "-m", module, *args], stdin=subprocess.PIPE, stdout=log,
-                    stderr=subprocess.STDOUT, env=environ, pass_fds=(write_fd,),
-                    start_new_session=True, cwd=cwd)
+            # else a process of its own. Either way under a guardian, its parent (run/zygote.py).
+            try:
+                self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd,
+                                        stop)
+            except zygote.Unavailable:
+                self.proc = zygote.spawn(python, module, args, cwd, environ, log_path, write_fd)
         except BaseException:
             os.close(read_fd)
             raise
@@ -179,7 +184,8 @@ class SideSpec:
 class _Process:
     def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, Event], None],
                  log_name: str, stop: Optional[threading.Event] = None) -> None:
-        self.run = SideRun(side, timeout=spec.timeout, log_path=os.path.join(spec.out_dir, log_name))
+        self.run = SideRun(side, timeout=spec.timeout, module=spec.module,
+                           log_path=os.path.join(spec.out_dir, log_name))
         cmd = ["--module", spec.module, "--pair", spec.pair,
                "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
         if not spec.compat_fixes:
@@ -228,6 +234,7 @@ def _merge(side: str, runs: list) -> SideRun:
                    timed_out=any(r.timed_out for r in runs),
                    interrupted=any(r.interrupted for r in runs), timeout=worst.timeout,
                    log_path=worst.log_path, elapsed=max(r.elapsed for r in runs),
+                   module=worst.module, parent_lost=worst.parent_lost,
                    protocol_errors=[e for r in runs for e in r.protocol_errors])
 
 
@@ -303,6 +310,6 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
         # process group outlives the leader only through such children.
         p.kill()
         p.reader.join(10)
-        p.run.returncode = p.proc.returncode
+        p.run.returncode, p.run.parent_lost = p.proc.returncode, p.proc.parent_lost
         p.run.elapsed = time.monotonic() - p.started
     return {side: _merge(side, [p.run for p in procs if p.run.side == side]) for side in sides}
