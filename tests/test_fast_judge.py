@@ -254,3 +254,16 @@ def test_records_named_like_savez_options_are_kept(tmp_path):
     loaded = check.arrays()
     assert list(loaded) == list(arrays)
     assert all(np.array_equal(loaded[k], v) for k, v in arrays.items())
+
+
+def test_variables_match_of_a_model_without_variables_is_vacuous(tmp_path):
+    plan = [("variables_match", None)]
+    runs = {name: side(name, settings(checks=[["variables_match", None]]),
+                       SideCheck(name, "variables_match", "ok", meta={"variables": []}))
+            for name in ("tf1", "tf2")}
+    case = judge("equiv_m.py", "p", 1, plan, runs).cases[0]
+    assert case.verdict == "failed"
+    assert case.cause == "vacuous"
+    assert case.message.startswith(
+        "variables_match: vacuous: neither side has a variable (TF1 global_variables() and TF2 "
+        "model.variables are empty), so nothing was proven. Hint: ")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, TypedDict
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypedDict
 
 import numpy as np
 
@@ -88,7 +88,11 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
                    atol: float, dtypes: tuple[str, str] = ("", "")) -> RecordComparison:
     """Compare one record; non-finite values on either side never pass. Floats within the
     tolerance (complex ones by the magnitude of the difference), integers and everything else
-    exactly. `dtypes`: each side's format when the array is an upcast of it (bfloat16)."""
+    exactly. `dtypes`: each side's format when the array is an upcast of it (bfloat16).
+
+    Every pass over the elements goes a block of BLOCK elements at a time: the memory a
+    comparison needs beyond the two records is bounded (about 12 bytes per element of a block
+    of float64 temporaries), whatever the record's size."""
     a, b = np.asarray(tf1), np.asarray(tf2)
     d1, d2 = dtypes[0] or _type_name(a), dtypes[1] or _type_name(b)
     if d1 in NARROW_FLOATS:
@@ -106,79 +110,193 @@ def compare_arrays(name: str, tf1: np.ndarray, tf2: np.ndarray, rtol: float,
     if a.dtype.kind in "biu":
         return _compare_exact_integers(a, b, base)
     if a.dtype.kind not in "fc":
-        equal = bool(np.array_equal(a, b))
-        return RecordComparison(passed=equal, mismatched=0 if equal else int(np.sum(a != b)),
-                                problem="" if equal else "values",
-                                note="" if equal else "values differ", **base)
+        return _compare_exact_values(a, b, base)
     if a.size == 0:
         return RecordComparison(passed=True, weak=True, **base)
-    fin_a, fin_b = np.isfinite(a), np.isfinite(b)
-    if not (fin_a.all() and fin_b.all()):
+    fa, fb = _flat(a), _flat(b)
+    step = _step(a.shape)
+    if not _every(lambda x, y: np.isfinite(x).all() and np.isfinite(y).all(), fa, fb, step):
         return RecordComparison(passed=False, problem="nonfinite",
-                                note=_nonfinite_note(a, b, fin_a, fin_b), **base)
-    if np.array_equal(a, b):
+                                note=_nonfinite_note(fa, fb, step), **base)
+    weak = _all_one_value(fa, fb, step)
+    if _every(np.array_equal, fa, fb, step):
         # Bitwise-equal records are common (identical kernels on both sides): skip the statistics.
-        return RecordComparison(passed=True, weak=_all_one_value(a, b), **base)
-    wide = np.complex128 if a.dtype.kind == "c" else np.float64
-    a64, b64 = a.astype(wide), b.astype(wide)
-    diff = np.abs(b64 - a64)
-    ref = np.abs(a64)
-    allowed = atol + rtol * ref
-    bad = diff > allowed
-    worst = np.unravel_index(int(np.argmax(diff - allowed)), a.shape) if a.ndim else ()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(ref > 0, diff / ref, np.where(diff > 0, np.inf, 0.0))
-        need_rtol = np.where(ref > 0, (diff - atol) / ref, np.where(diff > atol, np.inf, 0.0))
-    weak = _all_one_value(a, b)
+        return RecordComparison(passed=True, weak=weak, **base)
+    stats = _Statistics(rtol, atol, a.shape[-1] if a.ndim >= 2 and 1 < a.shape[-1] <= MAX_CHANNELS
+                        else 0, fa.size > step)
+    for i, j in _blocks(fa.size, step):
+        stats.add(i, fa[i:j], fb[i:j])
+    worst = np.unravel_index(stats.worst, a.shape) if a.ndim else ()
     channels: tuple[float, ...] = ()
-    if bad.any() and a.ndim >= 2 and 1 < a.shape[-1] <= MAX_CHANNELS:
-        channels = tuple(float(v) for v in diff.reshape(-1, a.shape[-1]).max(axis=0))
+    if stats.bad and stats.channels is not None:
+        channels = tuple(float(v) for v in stats.channels)
     return RecordComparison(
-        channels=channels,
-        passed=not bool(bad.any()), mismatched=int(bad.sum()), max_abs=float(diff.max()),
-        max_rel=float(rel.max()), worst_index=tuple(int(i) for i in worst),
-        needed_rtol=max(0.0, float(need_rtol.max())),
-        needed_atol=max(0.0, float((diff - rtol * ref).max())), weak=weak, **base)
+        channels=channels, passed=not stats.bad, mismatched=stats.bad, max_abs=stats.max_abs,
+        max_rel=stats.max_rel, worst_index=tuple(int(i) for i in worst),
+        needed_rtol=max(0.0, stats.need_rtol), needed_atol=max(0.0, stats.need_atol), weak=weak,
+        **base)
+
+
+#: Elements a pass over a record takes at once (each float64 temporary of a block: 1 MiB).
+BLOCK = 1 << 17
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """The elements in C order, without a copy for the C-ordered arrays records are."""
+    return a.reshape(-1)
+
+
+def _step(shape: tuple[int, ...]) -> int:
+    """Block length: whole rows of the last axis when there are channels to keep per column."""
+    last = shape[-1] if len(shape) >= 2 else 0
+    if 1 < last <= MAX_CHANNELS:
+        return max(1, BLOCK // last) * last
+    return BLOCK
+
+
+def _blocks(size: int, step: int) -> Iterator[tuple[int, int]]:
+    return ((i, min(i + step, size)) for i in range(0, size, step))
+
+
+def _every(test: Callable[[np.ndarray, np.ndarray], Any], a: np.ndarray, b: np.ndarray,
+           step: int) -> bool:
+    """Whether `test` holds for every block of the two flat arrays."""
+    if a.size <= step:      # most records: one block
+        return bool(test(a, b))
+    return all(test(a[i:j], b[i:j]) for i, j in _blocks(a.size, step))
+
+
+class _Statistics:
+    """A float record's statistics, accumulated block by block; each is what the same formula
+    over the whole array gives (maxima, counts, and the first worst element in C order)."""
+
+    def __init__(self, rtol: float, atol: float, channels: int, blocks: bool) -> None:
+        self.rtol, self.atol, self.width = rtol, atol, channels
+        #: Several blocks: the maxima per channel are kept from the first block on, as a later
+        #: block may fail; one block keeps them only when it fails (they are shown then only).
+        self.every_block = blocks
+        self.bad = 0
+        self.max_abs = self.max_rel = self.need_rtol = self.need_atol = -math.inf
+        self.worst, self._worst_by = 0, -math.inf
+        self.channels: Optional[np.ndarray] = None
+
+    def add(self, start: int, a: np.ndarray, b: np.ndarray) -> None:
+        wide = np.complex128 if a.dtype.kind == "c" else np.float64
+        a64 = a.astype(wide)
+        diff = np.abs(b.astype(wide) - a64)
+        ref = np.abs(a64)
+        del a64
+        allowed = self.atol + self.rtol * ref
+        self.bad += int(np.count_nonzero(diff > allowed))
+        over = diff - allowed
+        at = int(np.argmax(over))
+        if over[at] > self._worst_by:       # ties keep the earlier block, as np.argmax does
+            self.worst, self._worst_by = start + at, float(over[at])
+        del over, allowed
+        self.max_abs = max(self.max_abs, float(diff.max()))
+        self.need_atol = max(self.need_atol, float((diff - self.rtol * ref).max()))
+        positive = ref > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(positive, diff / ref, np.where(diff > 0, np.inf, 0.0))
+            self.max_rel = max(self.max_rel, float(rel.max()))
+            del rel
+            need = np.where(positive, (diff - self.atol) / ref,
+                            np.where(diff > self.atol, np.inf, 0.0))
+            self.need_rtol = max(self.need_rtol, float(need.max()))
+        if self.width and (self.every_block or self.bad):
+            most = diff.reshape(-1, self.width).max(axis=0)
+            self.channels = most if self.channels is None else np.maximum(self.channels, most)
 
 
 def _type_name(a: np.ndarray) -> str:
-    # Strings arrive as fixed-width arrays, as wide as their longest value: one type for them all.
-    return "string" if a.dtype.kind in "SU" else a.dtype.name
+    # Strings arrive as fixed-width arrays, as wide as their longest value, or (stored exactly,
+    # run.records) as arrays of Python bytes: one type for them all.
+    return "string" if a.dtype.kind in "SUO" else a.dtype.name
+
+
+def _magnitude(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """|y - x| of integers as uint64, exact for every pair of int64 or uint64 values (their
+    difference is below 2**64; unsigned subtraction wraps to it)."""
+    wide = np.int64 if x.dtype.kind == "i" else np.uint64
+    x, y = x.astype(wide), y.astype(wide)
+    xu, yu = x.view(np.uint64), y.view(np.uint64)
+    return np.where(y >= x, yu - xu, xu - yu)
 
 
 def _compare_exact_integers(a: np.ndarray, b: np.ndarray, base: _Common) -> RecordComparison:
     """Integers (and booleans) must be equal: no tolerance, and no float64 on the way, which
-    would round 2**60 and 2**60 + 1 to one number. Differences are taken as Python integers."""
-    differ = a != b
-    count = int(np.count_nonzero(differ))
+    would round 2**60 and 2**60 + 1 to one number. Differences are exact (`_magnitude`)."""
+    fa, fb = _flat(a), _flat(b)
+    count, worst, largest = 0, 0, 0
+    for i, j in _blocks(fa.size, BLOCK):
+        differ = int(np.count_nonzero(fa[i:j] != fb[i:j]))
+        if not differ:
+            continue
+        count += differ
+        size = _magnitude(fa[i:j], fb[i:j])
+        at = int(np.argmax(size))
+        if int(size[at]) > largest:
+            worst, largest = i + at, int(size[at])
     if not count:
-        return RecordComparison(passed=True, weak=_all_one_value(a, b), **base)
-    where = np.argwhere(differ) if a.ndim else np.zeros((1, 0), dtype=int)
-    pairs = list(zip(a[differ].tolist(), b[differ].tolist()))
-    diffs = [abs(int(y) - int(x)) for x, y in pairs]
-    worst = int(np.argmax(diffs))
-    index = tuple(int(i) for i in where[worst])
-    x, y = pairs[worst]
+        return RecordComparison(passed=True, weak=_all_one_value(fa, fb, BLOCK), **base)
+    index = tuple(int(i) for i in np.unravel_index(worst, a.shape)) if a.ndim else ()
+    x, y = fa[worst].item(), fb[worst].item()
     note = (f"{count} of {a.size} integer elements differ (integers are compared exactly); "
-            f"largest difference {diffs[worst]} at index {index_words(index)}: TF1 {x}, TF2 {y}")
+            f"largest difference {largest} at index {index_words(index)}: TF1 {x}, TF2 {y}")
     return RecordComparison(passed=False, problem="values", note=note, mismatched=count,
-                            max_abs=float(diffs[worst]), worst_index=index, needed_rtol=math.inf,
-                            needed_atol=float(diffs[worst]), **base)
+                            max_abs=float(largest), worst_index=index, needed_rtol=math.inf,
+                            needed_atol=float(largest), **base)
 
 
-def _all_one_value(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(a.size > 1 and np.all(a == a.flat[0]) and np.all(b == b.flat[0]))
+def _compare_exact_values(a: np.ndarray, b: np.ndarray, base: _Common) -> RecordComparison:
+    """Strings (every byte, trailing NULs included) and other non-numbers must be equal."""
+    fa, fb = _flat(a), _flat(b)
+    count, first = 0, -1
+    for i, j in _blocks(fa.size, BLOCK):
+        differ = np.asarray(fa[i:j] != fb[i:j], dtype=bool).reshape(-1)
+        found = int(np.count_nonzero(differ))
+        if found and first < 0:
+            first = i + int(np.argmax(differ))
+        count += found
+    if not count:
+        return RecordComparison(passed=True, **base)
+    index = tuple(int(i) for i in np.unravel_index(first, a.shape)) if a.ndim else ()
+    note = (f"values differ: {count} of {a.size} elements (compared exactly); first at index "
+            f"{index_words(index)}: TF1 {_value(fa[first])}, TF2 {_value(fb[first])}")
+    return RecordComparison(passed=False, mismatched=count, problem="values", note=note,
+                            worst_index=index, **base)
 
 
-def _nonfinite_note(a: np.ndarray, b: np.ndarray, fin_a: np.ndarray, fin_b: np.ndarray) -> str:
-    def kind(x: np.ndarray, fin: np.ndarray) -> str:
-        kinds = [k for k, m in (("NaN", np.isnan(x)), ("inf", np.isinf(x))) if m.any()]
-        return "/".join(kinds) + f" in {int((~fin).sum())} of {x.size} elements"
+def _value(x: object) -> str:
+    text = repr(x.item() if isinstance(x, np.generic) else x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
-    if not fin_a.all() and not fin_b.all():
-        return f"non-finite on both sides (TF1: {kind(a, fin_a)}; TF2: {kind(b, fin_b)})"
-    side, x, fin = ("TF1", a, fin_a) if not fin_a.all() else ("TF2", b, fin_b)
-    return f"non-finite on {side} only ({kind(x, fin)}); the other side is finite"
+
+def _all_one_value(a: np.ndarray, b: np.ndarray, step: int = BLOCK) -> bool:
+    """Every element of each side is one value (the flat arrays of a record)."""
+    if a.size <= 1:
+        return False
+    first_a, first_b = a[0], b[0]
+    return _every(lambda x, y: np.all(x == first_a) and np.all(y == first_b), a, b, step)
+
+
+def _nonfinite_note(a: np.ndarray, b: np.ndarray, step: int) -> str:
+    def kind(x: np.ndarray) -> tuple[bool, str]:
+        nan = inf = False
+        count = 0
+        for i, j in _blocks(x.size, step):
+            block = x[i:j]
+            nan = nan or bool(np.isnan(block).any())
+            inf = inf or bool(np.isinf(block).any())
+            count += int(np.count_nonzero(~np.isfinite(block)))
+        kinds = [k for k, m in (("NaN", nan), ("inf", inf)) if m]
+        return count > 0, "/".join(kinds) + f" in {count} of {x.size} elements"
+
+    (bad_a, words_a), (bad_b, words_b) = kind(a), kind(b)
+    if bad_a and bad_b:
+        return f"non-finite on both sides (TF1: {words_a}; TF2: {words_b})"
+    side, words = ("TF1", words_a) if bad_a else ("TF2", words_b)
+    return f"non-finite on {side} only ({words}); the other side is finite"
 
 
 ToleranceFn = Callable[[str], "tuple[float, float]"]
@@ -189,7 +307,8 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
                     dtypes: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})) -> Outcome:
     """Compare two record sets in forward order (`order`, else TF1's); report the first divergence.
     `dtypes`: each side's {record: format} for records upcast from a narrow float format."""
-    names = [n for n in (order or tf1) if n in tf1] + [n for n in tf1 if order and n not in order]
+    listed = dict.fromkeys(order or ())      # a dict: thousands of records, each looked up
+    names = [n for n in (order or tf1) if n in tf1] + [n for n in tf1 if order and n not in listed]
     only1 = [n for n in names if n not in tf2]
     only2 = [n for n in tf2 if n not in tf1]
     results = tuple(compare_arrays(n, tf1[n], tf2[n], *tolerance(n),

@@ -118,9 +118,10 @@ def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]
 def _with_eager(outcome: Outcome, traced: Mapping[str, np.ndarray], eager_file: str,
                 tolerances: dict, rtol: float, atol: float) -> Outcome:
     """Say whether the eager TF2 model agrees with its tf.function trace, to place the blame."""
-    eager = SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).arrays()
-    inner = compare_records("eager vs tf.function", eager, traced,
-                            lambda name: tolerance_for(name, tolerances, rtol, atol))
+    # Read a record at a time, as the check's own records are.
+    with SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).records() as eager:
+        inner = compare_records("eager vs tf.function", eager, traced,
+                                lambda name: tolerance_for(name, tolerances, rtol, atol))
     if inner:
         note = "the eager TF2 model and its tf.function trace agree"
     else:

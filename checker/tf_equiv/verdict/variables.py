@@ -52,6 +52,13 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
         problems.append(f"{len(changed)} variables differ in shape, dtype or trainable: "
                         + _names(changed, 3))
     diff = [f"- {_spec(by1[n])}" for n in only1] + [f"+ {_spec(by2[n])}" for n in only2] + diff
+    if not problems and not tf1:
+        # As a comparison of no outputs: equal empty lists prove nothing about a migration.
+        return Outcome("failed", "variables_match: vacuous: neither side has a variable (TF1 "
+                                 "global_variables() and TF2 model.variables are empty), so "
+                                 "nothing was proven. Hint: a model without variables has "
+                                 "nothing for this check to match; leave variables_match out "
+                                 "with Pair(checks=[...])", cause="vacuous")
     if not problems:
         return Outcome("passed", f"variables_match: {len(tf1)} variables match in name, shape, "
                                  "dtype and trainable flag")

@@ -196,13 +196,11 @@ def portable(arrays: dict) -> tuple[dict, dict]:
 
 
 def _strings(name: str, a: np.ndarray) -> np.ndarray:
-    """A string tensor's values (numpy object arrays of bytes) as fixed-width bytes, which .npz
-    stores without pickles; the comparison then requires them equal."""
+    """A string tensor's values (numpy object arrays of bytes), kept as they are: the records file
+    stores them exactly, without pickles (run.records), and the comparison requires them equal."""
     values = a.ravel().tolist()
-    if all(isinstance(v, bytes) for v in values):
-        return np.array(values, dtype=bytes).reshape(a.shape)
-    if all(isinstance(v, str) for v in values):
-        return np.array(values, dtype=str).reshape(a.shape)
+    if all(isinstance(v, bytes) for v in values) or all(isinstance(v, str) for v in values):
+        return a
     kinds = sorted({type(v).__name__ for v in values})
     raise UserError(f"{name}: a record of Python objects ({', '.join(kinds)}) cannot be "
                     "compared; return tensors (numbers, booleans or strings)")
