@@ -40,6 +40,10 @@ class Localization:
     #: Where the sides part, in a few words: the op, its type, what TF2 reads that TF1 lacks,
     #: and what shadow mode blames.
     place: str = ""
+    #: The block of the migrated code to fix: the scope holding the op that differs or has no
+    #: counterpart, which may precede the first divergent op's block; "" when that op lies
+    #: outside every block.
+    block: str = ""
 
 
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
@@ -223,28 +227,41 @@ def describe(result: dict, check: str) -> Localization:
         detail.append("shadow, the op alone: " + _shadow(op_level, "op"))
     if result.get("arrays"):
         detail.append(f"the arrays of both sides at {first['op']}: {result['arrays']}")
+    added, lacking = first["tf2_only_inputs"], first.get("tf1_only_inputs", [])
     structural = ""
     if first["comparison"]["problem"] != "nonfinite":
-        if first["tf2_only_inputs"]:
+        if added:
             structural = f"TF2 computes {first.get('record') or first['op']} through ops TF1 lacks " \
-                f"({', '.join(first['tf2_only_inputs'][:3])})"
+                f"({_names(added)})"
+        elif lacking:
+            structural = f"TF1 computes {first['op']} through ops TF2 lacks ({_names(lacking)})"
         elif first["type"] != first["tf2_type"]:
             structural = f"{first['op']} is {first['type']} in TF1 and {first['tf2_type']} in TF2"
     kind = first["type"] if first["type"] == first["tf2_type"] \
         else f"{first['type']} in TF1, {first['tf2_type']} in TF2"
     place = f"{first['op']} ({kind})"
-    if first["tf2_only_inputs"]:
-        place += f", computed in TF2 through {', '.join(first['tf2_only_inputs'][:3])}"
-        if result["tf1_only_names"]:
-            place += f" where TF1 has {', '.join(result['tf1_only_names'][:3])}"
+    if added:
+        place += f", computed in TF2 through {_names(added)}"
+        if lacking:
+            place += f" where TF1 has {_names(lacking)}"
+    elif lacking:
+        place += f", computed in TF1 through {_names(lacking)}, which TF2 lacks"
     shadow = result.get("shadow") or {}
+    blamed = result.get("culprit") or {}
     if shadow.get("status") == "differs":
         place += f"; block {shadow['block']} is wrong (it differs when fed TF1's input)"
-    elif shadow.get("status") not in (None, "unavailable"):
+    elif shadow.get("status") not in (None, "unavailable", "tf2_only"):
         place += f"; errors accumulated upstream of {shadow['block']}"
+        if blamed.get("op") and blamed["op"] != first["op"]:
+            place += f" (the earliest op that differs at all is {blamed['op']})"
     elif first.get("record"):
         place += "; the ops TF1 lacks are wrong (what they read agrees with TF1)"
-    return Localization(True, message, "\n".join(detail), structural, place)
+    return Localization(True, message, "\n".join(detail), structural, place,
+                        blamed.get("block", ""))
+
+
+def _names(ops: list) -> str:
+    return ", ".join(ops[:3])
 
 
 def _first_message(first: dict, result: dict) -> str:
@@ -265,7 +282,9 @@ def _first_message(first: dict, result: dict) -> str:
     message = (f"first divergent op in topological order: {first['op']} ({kind}), {what}; "
                f"{first['position']} of {result['aligned']} aligned ops matched before it")
     if first["tf2_only_inputs"]:
-        message += f"; in TF2 it reads ops TF1 lacks: {', '.join(first['tf2_only_inputs'][:3])}"
+        message += f"; in TF2 it reads ops TF1 lacks: {_names(first['tf2_only_inputs'])}"
+    if first.get("tf1_only_inputs"):
+        message += f"; in TF1 it reads ops TF2 lacks: {_names(first['tf1_only_inputs'])}"
     message += "; shadow: " + _shadow(result["shadow"])
     earliest = result.get("earliest")
     if c["problem"] == "nonfinite":

@@ -104,6 +104,8 @@ def _properties(report: Report, module: str) -> dict[str, str]:
                 props[f"explanation.{case.name}"] = case.explanation
             if case.place:
                 props[f"place.{case.name}"] = case.place
+            if case.block:
+                props[f"block.{case.name}"] = case.block
             if case.series:     # a training run's curves, for a report made from this file
                 props[f"series.{case.name}"] = json.dumps(dict(case.series),
                                                           separators=(",", ":"))

@@ -4,7 +4,7 @@ blocks ops belong to."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -55,6 +55,28 @@ def block_of(op: str, ops: Sequence[str]) -> str:
 
 def in_block(op: str, block: str) -> bool:
     return op == block or op.startswith(block + "/")
+
+
+def culprit(first: dict, shadow: dict, earliest: Optional[dict], ops: Sequence[str]) -> dict:
+    """{"op", "block"}: the op to fix and the block holding it ("" outside any block). Not the
+    first divergent op's block: all its aligned inputs agree, so what differs is an input one
+    side lacks (a sigmoid for a tanh at the end of the block before), else, when shadow mode
+    blames what entered the block, the earliest op that differs at all, else the op itself."""
+    unaligned = first.get("tf2_only_inputs") or first.get("tf1_only_inputs") or []
+    if unaligned:
+        # One inside a block tells the user more than a bare op outside every scope.
+        op = next((o for o in unaligned if _block(o, ops)), unaligned[0])
+    elif shadow.get("status") == "matches" and earliest:
+        op = earliest["op"]
+    else:
+        op = first["op"]
+    return {"op": op, "block": _block(op, ops)}
+
+
+def _block(op: str, ops: Sequence[str]) -> str:
+    name = op.split(":", 1)[0]          # `b1/split:1`: an op's second output
+    block = block_of(name, ops)
+    return "" if block == name else block
 
 
 # --- the report ---------------------------------------------------------------------------------

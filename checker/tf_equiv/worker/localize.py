@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from tf_equiv.files import write_json
-from tf_equiv.worker.alignment import align, block_of, in_block, stats
+from tf_equiv.worker.alignment import align, block_of, culprit, in_block, stats
 
 #: Ops whose outputs are weights, inputs or constants, not computations of the forward pass.
 NOT_COMPUTED = {"Placeholder", "PlaceholderWithDefault", "Const", "VariableV2", "VarHandleOp",
@@ -253,7 +253,7 @@ def _compare(pair: Any, index: dict, run: _Traced, outputs: dict,
                     and not np.array_equal(tf1_value, value, equal_nan=True):
                 earliest = {"op": _short(e["tensor"]), "type": e["type"], "max_abs": c.max_abs}
             if first is None and not c:
-                first = _first(e, t, c, value, len(rows) - 1, tf2_only, strip)
+                first = _first(e, t, c, value, len(rows) - 1, tf1_only, tf2_only, strip)
                 first["arrays"] = _save_first(args.out, tf1_value, value)
         if first is not None:
             break           # what follows the first divergence is not needed: stop computing
@@ -270,7 +270,9 @@ def _compare(pair: Any, index: dict, run: _Traced, outputs: dict,
         result["around"] = rows[max(0, at - AROUND):at + AROUND + 1]
         result["arrays"] = first.pop("arrays")
         result["shadow"] = first.pop("shadow", None) or _shadow(first, by_tensor, entries, run,
-                                                                pair)
+                                                                pair, set(tf2_only), strip)
+        result["culprit"] = culprit(first, result["shadow"], earliest,
+                                    [x["op"] for x in entries] + tf2_only)
     return result
 
 
@@ -335,12 +337,16 @@ def _short(tensor: str) -> str:
     return tensor[:-2] if tensor.endswith(":0") else tensor
 
 
-def _first(e: dict, t: Any, c: Any, value: np.ndarray, position: int, tf2_only: list,
-           strip: Callable[[str], str]) -> dict:
+def _first(e: dict, t: Any, c: Any, value: np.ndarray, position: int, tf1_only: list,
+           tf2_only: list, strip: Callable[[str], str]) -> dict:
+    """The first divergent op. Its aligned inputs all agreed (they come before it): what it
+    reads that the other side lacks is where the graphs differ."""
     extra = sorted({strip(i.op.name) for i in t.op.inputs} & set(tf2_only))
+    lacking = sorted({i.rsplit(":", 1)[0] for i in e["inputs"]} & set(tf1_only))
     return {"op": _short(e["tensor"]), "tensor": e["tensor"], "type": e["type"],
             "tf2_type": t.op.type, "position": position, "comparison": asdict(c),
-            "tf1_stats": e["stats"], "tf2_stats": stats(value), "tf2_only_inputs": extra}
+            "tf1_stats": e["stats"], "tf2_stats": stats(value), "tf2_only_inputs": extra,
+            "tf1_only_inputs": lacking}
 
 
 def _save_first(out: str, tf1_value: np.ndarray, tf2_value: np.ndarray) -> str:
@@ -350,7 +356,8 @@ def _save_first(out: str, tf1_value: np.ndarray, tf2_value: np.ndarray) -> str:
                                                                    "tf2": tf2_value})
 
 
-def _shadow(first: dict, by_tensor: dict, entries: list, run: _Traced, pair: Any) -> dict:
+def _shadow(first: dict, by_tensor: dict, entries: list, run: _Traced, pair: Any,
+            tf2_only: set, strip: Callable[[str], str]) -> dict:
     """Re-run the first divergent op's block in TF2 fed with TF1's values of the tensors that
     enter it: still different means the block computes differently; equal means it only
     carried (and amplified) differences that entered it. The same for the op alone."""
@@ -363,13 +370,14 @@ def _shadow(first: dict, by_tensor: dict, entries: list, run: _Traced, pair: Any
     # (and captured) before it.
     upto = entries[:next(i for i, x in enumerate(entries) if x["tensor"] == e["tensor"]) + 1]
     shadow = _fed_run(block, [x for x in upto if in_block(x["op"], block)], e, by_tensor,
-                      entries, run, pair)
-    shadow["op_level"] = _fed_run(e["op"], [e], e, by_tensor, entries, run, pair)
+                      entries, run, pair, tf2_only, strip)
+    shadow["op_level"] = _fed_run(e["op"], [e], e, by_tensor, entries, run, pair, tf2_only,
+                                  strip)
     return shadow
 
 
 def _fed_run(scope: str, inside: list, e: dict, by_tensor: dict, entries: list, run: _Traced,
-             pair: Any) -> dict:
+             pair: Any, tf2_only: set, strip: Callable[[str], str]) -> dict:
     """TF2's value of `e` with TF1's values fed for every captured tensor entering `inside`."""
     from tf_equiv.verdict.compare import compare_arrays
 
@@ -384,6 +392,15 @@ def _fed_run(scope: str, inside: list, e: dict, by_tensor: dict, entries: list, 
         return {**base, "status": "unavailable",
                 "reason": f"{_short(lacking[0])} enters {scope} but TF2 has no tensor of that "
                           "name to feed"}
+    # An op only TF2 has between the fed tensors and the block would run on TF1's values too:
+    # the block would be blamed for it.
+    added = [strip(i.op.name) for x in inside if x["tensor"] in by_tensor
+             for i in by_tensor[x["tensor"]][1].op.inputs
+             if strip(i.op.name) in tf2_only and not in_block(strip(i.op.name), scope)]
+    if added:
+        return {**base, "status": "unavailable",
+                "reason": f"{added[0]} enters {scope} in TF2 but TF1 has no tensor of that name "
+                          "to feed"}
     fed = [(by_tensor[i][1], np.load(by_tensor[i][0]["file"], allow_pickle=False))
            for i in entering]
     try:
