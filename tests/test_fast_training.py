@@ -3,14 +3,21 @@ runs (numpy records as the workers write them), and the reports of its curves.""
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import replace
 
 import numpy as np
+import pytest
 
 import tf_equiv
 from tf_equiv.report import github, html, junit
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.run.kernels import Steps
+from tf_equiv.run.protocol import Done, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
+from tf_equiv.run.sides import SideRun, SideSpec
+from tf_equiv.verdict.steps import confirm_training, judge_steps
 from tf_equiv.verdict.training import compare_training, sparkline, window
 
 STEPS, EVERY = 40, 10
@@ -230,3 +237,99 @@ def test_the_verdict_reads_a_run_one_record_at_a_time(tmp_path):
     assert outcome.verdict == "passed", outcome.message
     assert on_disk > 240e6
     assert peak < on_disk / 4, (peak, on_disk)
+
+
+# ---- the steps run from TF1's state decide a run that left its band -----------------------------
+
+def _left_the_band(tmp_path):
+    """A failed training_run case (the free runs left the band at step 1) and its sides' runs."""
+    tf1, tf2 = _runs(tmp_path, drift=1e-3)
+    outcome = compare_training(tf1, tf2, SETTINGS)
+    case = CaseResult("equiv_t.py", "net", "training_run", outcome.verdict, outcome.message,
+                      detail=outcome.detail, series=outcome.series)
+    return case, tf1, tf2
+
+
+def test_a_run_that_leaves_the_band_while_every_step_agrees_passes_saying_so(tmp_path):
+    case, _, _ = _left_the_band(tmp_path)
+    assert case.verdict == "failed"
+    steps = Steps(found={"wrong": 0, "first": 1, "last": 40, "floor": 1e-4, "unpaired": [],
+                         "worst": {"step": 7, "record": "w", "divergence": 2e-6, "band": 1e-4}},
+                  seconds=1.5)
+    judged = judge_steps(case, 1, 40, steps)
+    assert judged.verdict == "passed", judged.message
+    assert judged.message == (
+        "training_run: every step agrees within its own noise: steps 1 to 40, each run on both "
+        "sides from TF1's state (closest: w at step 7, divergence 2e-06 against a band of "
+        "0.0001, margin 50x)")
+    assert judged.margin == pytest.approx(50)
+    (warning,) = judged.warnings
+    assert warning.startswith("training_run: the free runs part by round-off that training "
+                              "amplifies: the sides leave the noise band at step 1 of 40: "), warning
+    assert warning.endswith("; yet each of steps 1 to 40, run on both sides from TF1's state, "
+                            "agrees within that step's noise, so this is not a migration bug")
+    assert "step by step from TF1's state (1.5 s):\n  steps 1..40 re-run from TF1's state each; " \
+           "none differs" in judged.detail
+    assert judged.explanation == "" and judged.series == case.series
+    # Where the free runs agreed up to a recorded step, the message says so too.
+    later = judge_steps(case, 11, 40, replace(steps, found={**steps.found, "first": 11}))
+    assert later.message.endswith("; steps 1 to 10 inside the noise band of the free runs")
+
+
+def test_a_run_whose_step_differs_fails_where_it_left_the_band_naming_the_step(tmp_path):
+    case, _, _ = _left_the_band(tmp_path)
+    steps = Steps(found={"wrong": 3, "record": "w", "divergence": 0.02, "band": 1e-4,
+                         "loss": [1.5, 1.5], "first": 1, "floor": 1e-4, "unpaired": []},
+                  seconds=0.5)
+    judged = judge_steps(case, 1, 40, steps)
+    assert judged.verdict == "failed"
+    assert judged.message.startswith(case.message + ". Explanation: step 3 is wrong: run on "
+                                     "both sides from TF1's state after step 2, one step "
+                                     "already differs at w (divergence 0.02, that step's noise "
+                                     "band 0.0001); loss TF1 1.5, TF2 1.5; likely a migration "
+                                     "bug in what one step computes. Hint: "), judged.message
+    assert judged.explanation.startswith("Explanation: step 3 is wrong")
+    assert "steps 1..3 re-run from TF1's state each; step 3 differs first" in judged.detail
+    assert not judged.warnings
+
+
+def test_a_run_whose_steps_could_not_run_fails_saying_why_it_was_not_confirmed(tmp_path):
+    case, _, _ = _left_the_band(tmp_path)
+    judged = judge_steps(case, 1, 40, Steps(problem="steps 1 to 40 timed out after 30 s",
+                                            hint="raise the pair's timeout", seconds=30.0))
+    assert judged.verdict == "failed"
+    assert judged.message == (
+        f"{case.message}. Explanation: not confirmed step by step (each step run again on both "
+        "sides from TF1's state tells a wrong step from round-off that training amplified): "
+        "steps 1 to 40 timed out after 30 s. Hint: raise the pair's timeout")
+    assert "step by step from TF1's state (30.0 s):\n  not run: steps 1 to 40 timed out" \
+        in judged.detail
+
+
+def _side_run(side, check, settings=None, transfer=None):
+    events = [(0.0, PairSettings(settings))] if settings else []
+    events += [(0.1, transfer)] if transfer else []
+    return SideRun(side, events=events + [(1.0, check), (2.0, Done())])
+
+
+def test_against_stored_records_a_run_that_left_the_band_fails_saying_why(tmp_path):
+    """Stored TF1 records stand for another TensorFlow: the steps are not run against them, and
+    the failure says so (and how to confirm it)."""
+    case, tf1, tf2 = _left_the_band(tmp_path)
+    settings = {**SETTINGS, "checks": [["training_run", None]]}
+    runs = {"tf1": _side_run("tf1", tf1, settings, Transfer(file="t.npz", batches="b.npz")),
+            "tf2": _side_run("tf2", tf2, settings)}
+    spec = SideSpec("equiv_t.py", "net", ("training_run",), str(tmp_path), 60.0, 1)
+    result = PairResult("equiv_t.py", "net", (case,))
+    confirmed = confirm_training(result, spec, runs, threading.Event(), 60.0, str(tmp_path),
+                                 stored=True)
+    (judged,) = confirmed.cases
+    assert judged.verdict == "failed"
+    assert judged.message.endswith(
+        ": the steps run both sides in one process under this TensorFlow, so they are not run "
+        "against stored TF1 records. Hint: check without --against to tell a wrong step from "
+        "amplified round-off"), judged.message
+    # A run that stayed inside its band is left as it is: nothing to confirm.
+    inside = replace(case, verdict="passed")
+    assert confirm_training(replace(result, cases=(inside,)), spec, runs, threading.Event(), 60.0,
+                            str(tmp_path), stored=True).cases == (inside,)

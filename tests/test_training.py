@@ -177,3 +177,47 @@ def test_bad_batches_and_a_run_that_diverges_say_what_is_wrong(tmp_path):
     assert diverged.verdict == "failed"
     assert diverged.message.startswith("training_run: vacuous: the loss is not finite on both "
                                        "sides from step ")
+
+
+# The classic traps (tests/fixtures_train/equiv_training_traps.py), run without explanations: the
+# steps run from TF1's state are part of the verdict. pair -> (where the free runs leave the
+# band, the step found wrong)
+TRAPS = {
+    # TF1 scales its whole accumulator by today's rate, Keras keeps each step's rate in it.
+    "momentum_decay": ("leave the noise band at step 3 of 30", "step 2 is wrong"),
+    # TF1's accumulator starts at 1, Keras's at 0: the first update differs.
+    "rmsprop_defaults": ("leave the noise band at step 2 of 30", "step 1 is wrong"),
+    "clipping_dropped": ("leave the noise band at step 2 of 30", "step 1 is wrong"),
+    "weight_decay_dropped": ("leave the noise band at step 1 of 30: loss TF1 1.13231, TF2 1.11685",
+                             "step 1 is wrong: run on both sides from TF1's state after step 0, "
+                             "one step already differs at its loss"),
+    # The rate of global step 1 differs: the second step.
+    "staircase_dropped": ("leave the noise band at step 3 of 30", "step 2 is wrong"),
+}
+
+
+@pytest.fixture(scope="module")
+def traps_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("traps")
+
+
+@pytest.fixture(scope="module")
+def traps(traps_folder):
+    return check(traps_folder, "equiv_training_traps.py", cwd=FOLDER)
+
+
+@pytest.mark.parametrize("pair", sorted(TRAPS))
+def test_a_classic_trap_fails_at_its_step_and_the_steps_name_the_wrong_one(traps, pair):
+    case = traps.case(f"equiv_training_traps.py::{pair}::training_run")
+    where, wrong = TRAPS[pair]
+    assert case.verdict == "failed", case.message
+    assert where in case.message, case.message
+    assert f"Explanation: {wrong}" in case.message, case.message
+    assert "likely a migration bug in what one step computes" in case.message
+
+
+@pytest.mark.parametrize("pair", ["clipping_kept", "staircase_kept"])
+def test_the_traps_done_right_pass(traps, traps_folder, pair):
+    assert traps.case(f"equiv_training_traps.py::{pair}::training_run").verdict == "passed"
+    case = next(c for c in read_junit(str(traps_folder / "report.xml")).cases if c.pair == pair)
+    assert case.message.startswith("training_run: 30 steps inside the noise band"), case.message

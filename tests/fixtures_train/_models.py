@@ -5,9 +5,9 @@ import tensorflow as tf
 L2 = 1e-3
 
 
-def net(features, training, *, bn_momentum=0.99, rate=0.2):
+def net(features, training, *, bn_momentum=0.99, rate=0.2, weight_decay=L2):
     """Two hidden layers, written with tf.compat.v1.layers as a TF1 training script would."""
-    l2 = tf.compat.v1.keras.regularizers.l2(L2)
+    l2 = tf.compat.v1.keras.regularizers.l2(weight_decay) if weight_decay else None
     init = tf.compat.v1.glorot_uniform_initializer()
     with tf.compat.v1.variable_scope("net"):
         hidden = tf.compat.v1.layers.dense(features, 16, name="hidden", kernel_initializer=init,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 from tf_equiv.checks import SPECS
-from tf_equiv.diagnose.bisect import bisect_training
 from tf_equiv.diagnose.localize import Localization, localize
 from tf_equiv.results import CaseResult, PairResult, short
 from tf_equiv.run.sides import SideSpec, run_sides
@@ -122,11 +121,9 @@ def _needed_rtol(case: CaseResult) -> str:
 
 def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Event,
             seconds: float, workdir: str) -> PairResult:
-    """The result with an explanation added to each failed numeric check, and a failed training
-    run bisected to the step; at most `seconds` spent."""
-    started = time.monotonic()
-    result = bisect_training(result, spec, runs, stop, seconds, workdir)
-    seconds -= time.monotonic() - started
+    """The result with an explanation added to each failed numeric check; at most `seconds`
+    spent. (A training run's steps, run from TF1's state, are part of its verdict:
+    verdict/steps.py.)"""
     failing = [c for c in result.cases
                if c.verdict == "failed" and c.check in SPECS and SPECS[c.check].explain and not c.cause]
     if not failing or stop.is_set():
@@ -276,4 +273,5 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
             f"record): {located.place}"
     return replace(case, message=f"{case.message}. {verdict}",
                    detail=f"{case.detail}\n\n{detail}".strip(), explanation=explanation,
-                   place=located.place if located is not None else "")
+                   place=located.place if located is not None else "",
+                   block=located.block if located is not None else "")

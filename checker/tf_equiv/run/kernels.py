@@ -1,26 +1,31 @@
-"""The kernel noise of a training run: the TF1 side's `training_run` again, in a process of its own
-with oneDNN off, while the pair's sides run.
+"""The processes a training run's verdict needs beside the pair's sides: the TF1 run again with
+oneDNN off (the kernel noise), and the steps run again from TF1's state (the step-wise run).
 
-oneDNN is switched once per process, so this is the one part of the noise band that needs another
-process. Its kernels sum in another order than oneDNN's (Eigen's), which is the round-off that
-parts a TF1 graph from eager TF2 on a machine where oneDNN is on; how far that run drifts from the
-TF1 run is measured noise, not a model of it. Where oneDNN is off already, both sides run the
-same kernels and there is no such noise to measure: the band is the one-ulp model alone.
+oneDNN is switched once per process, so the kernel noise needs another process. Its kernels sum in
+another order than oneDNN's (Eigen's), which is the round-off that parts a TF1 graph from eager
+TF2 on a machine where oneDNN is on; how far that run drifts from the TF1 run is measured noise,
+not a model of it. Where oneDNN is off already, both sides run the same kernels and there is no
+such noise to measure: the band is the one-ulp model alone.
+
+The step-wise run (worker/bisect.py) holds both sides in one process and runs each step of a run
+that left its band on both from TF1's state: it tells a wrong step from round-off that training
+amplified, and verdict/steps.py judges on it.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 import threading
-from dataclasses import replace
-from typing import Optional
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Optional
 
 import numpy as np
 
 from tf_equiv.concurrency import AST_LOCK
-from tf_equiv.run.protocol import Fatal, Transfer
+from tf_equiv.run.protocol import Bisected, Event, Fatal, Transfer
 from tf_equiv.run.records import SideCheck
-from tf_equiv.run.sides import SideRun, SideSpec, run_sides
+from tf_equiv.run.sides import SideRun, SideSpec, Worker, exit_words, log_tail, run_sides
 
 CHECK = "training_run"
 VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
@@ -143,3 +148,63 @@ def _with(event: object, extra: dict) -> object:
     if isinstance(event, SideCheck) and event.check == CHECK and event.status == "ok":
         return replace(event, meta={**event.meta, **extra})
     return event
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What the step-wise run found (worker/bisect.py's `bisected` result), or why it has
+    nothing (`problem`, with a `hint`); `detail`: its log where it ended badly."""
+
+    found: Optional[dict[str, Any]] = None
+    problem: str = ""
+    hint: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def run_steps(spec: SideSpec, records: str, transfer: Transfer, first: int, last: int,
+              floor: float, factor: float, atol: float, stop: threading.Event, seconds: float,
+              workdir: str) -> Steps:
+    """Steps `first`..`last` run again, each on both sides from TF1's state (the TF1 side's
+    `records`, its batches and initial values in `transfer`), within `seconds`; never raises."""
+    started = time.monotonic()
+    out_dir = tempfile.mkdtemp(prefix="steps-", dir=workdir)
+    args = ["--module", spec.module, "--pair", spec.pair, "--records", records,
+            "--batches", str(transfer.batches), "--transfer", str(transfer.file),
+            "--first", str(first), "--last", str(last), "--floor", repr(floor),
+            "--factor", repr(factor), "--atol", repr(atol)]
+    if not spec.compat_fixes:
+        args.append("--no-compat-fixes")
+    events: list[Event] = []
+    try:
+        worker = Worker(spec.python, "tf_equiv.worker.bisect", args,
+                        os.path.join(out_dir, "steps.log"), os.path.dirname(spec.module),
+                        spec.threads, env=dict(spec.env), on_event=events.append, stop=stop)
+    except Exception as exc:  # no process, no finding: the verdict says why
+        return Steps(problem=f"its worker could not start ({type(exc).__name__}: {exc})")
+    worker.reader.start()
+    worker.send(None)
+    deadline = started + seconds
+
+    def took() -> float:
+        return time.monotonic() - started
+
+    try:
+        while worker.proc.poll() is None:
+            if stop.is_set():
+                return Steps(problem="interrupted", seconds=took())
+            if time.monotonic() > deadline:
+                return Steps(problem=f"steps {first} to {last} timed out after {seconds:g} s",
+                             hint="raise the pair's timeout", seconds=took())
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+    worker.reader.join(5)
+    found = next((e for e in events if isinstance(e, Bisected)), None)
+    if found is not None:
+        return Steps(found=found.result, seconds=took())
+    fatal = next((e for e in events if isinstance(e, Fatal)), None)
+    if fatal is not None:
+        return Steps(problem=fatal.message, detail=fatal.detail.strip(), seconds=took())
+    return Steps(problem=f"its worker {exit_words(worker.proc.returncode)}",
+                 detail=log_tail(worker.log_path, 20), seconds=took())

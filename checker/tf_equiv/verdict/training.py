@@ -117,7 +117,7 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
         closest = min(ratios, default=None)
         margin = closest[0] if closest else math.inf
         where = (f"; closest to it: {closest[1]}, divergence {short(closest[2])} against a band "
-                 f"of {short(closest[3])}, margin {_times(margin)}x") if closest else \
+                 f"of {short(closest[3])}, margin {times(margin)}x") if closest else \
             "; the sides are equal at every step, margin inf"
         return Outcome("passed", f"{CHECK}: {steps} steps inside the noise band (the loss every "
                                  f"step, {len(compared)} variables and slots every {every})"
@@ -127,10 +127,10 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
 
 
 def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optional[tuple[int, int]]:
-    """The steps a bisection of a failed run re-runs, (first, last): from the step after the
-    last recorded step where every record was still inside its band, to the step where the
-    sides left it; from step 1 when TF2 keeps optimizer slots TF1 does not (their state cannot
-    be taken from TF1). None when the run did not leave the band."""
+    """Where the free runs left the band, (first, last): from the step after the last recorded
+    step where every record was still inside its band, to the step where the sides left it;
+    from step 1 when TF2 keeps optimizer slots TF1 does not (their state cannot be taken from
+    TF1). None when the run did not leave the band (or a loss is not finite)."""
     with contextlib.ExitStack() as stack:
         a1, a2 = stack.enter_context(tf1.records()), stack.enter_context(tf2.records())
         return _window(tf1, a1, a2, settings, stack)
@@ -145,6 +145,8 @@ def _window(tf1: SideCheck, a1: Mapping[str, np.ndarray], a2: Mapping[str, np.nd
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
     if loss1 is None or loss2 is None or "noise/loss" not in a1 or len(loss1) != len(loss2):
         return None
+    if not (np.isfinite(loss1).all() and np.isfinite(loss2).all()):
+        return None     # a loss that blows up on one side is no departure from a band
     shadows = _shadows(tf1, a1, stack)
     scale = np.maximum(np.abs(loss1), atol)
     band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
@@ -312,14 +314,14 @@ def _departure(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, ban
                out_loss: np.ndarray, out_vars: Sequence[Point], every: int, steps: int) -> str:
     first_var = out_vars[0] if out_vars else None
     moved = (f"; the variable that moved first: {first_var.name} (at step {first_var.step}: "
-             f"divergence {short(first_var.divergence)}, {_times(first_var.excess)}x its band "
+             f"divergence {short(first_var.divergence)}, {times(first_var.excess)}x its band "
              f"{short(first_var.band)})") if first_var else \
         "; every variable was still inside its band where it was recorded"
     if len(out_loss) and (first_var is None or out_loss[0] + 1 <= first_var.step):
         i = int(out_loss[0])
         return (f"{CHECK}: the sides leave the noise band at step {i + 1} of {steps}: loss TF1 "
                 f"{_loss(loss1[i])}, TF2 {_loss(loss2[i])} (divergence {short(divergence[i])}, "
-                f"{_times(divergence[i] / band[i])}x the band {short(band[i])}){moved}")
+                f"{times(divergence[i] / band[i])}x the band {short(band[i])}){moved}")
     assert first_var is not None
     after = max(0, first_var.step - every)
     i = first_var.step - 1
@@ -333,7 +335,7 @@ def _loss(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _times(x: float) -> str:
+def times(x: float) -> str:
     if math.isinf(x):
         return "inf"
     return f"{x:.2g}" if x < 10 else f"{x:.0f}"

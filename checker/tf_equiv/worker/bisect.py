@@ -1,15 +1,16 @@
-"""Bisection of a failed training run: `python -m tf_equiv.worker.bisect ...`.
+"""A training run's steps run again from TF1's state: `python -m tf_equiv.worker.bisect ...`.
 
-One process holds both sides: the TF1 training graph (worker/tf1.py) and the TF2 model at the TF1
+When the free runs leave their noise band, the verdict (verdict/steps.py) rests on this. One
+process holds both sides: the TF1 training graph (worker/tf1.py) and the TF2 model at the TF1
 values. From the state TF1 recorded at step `first - 1`, each step up to `last` runs on both sides
-from TF1's state (its variables, its optimizer slots, its global step; the TF2 optimizer's
-slots of a kind TF1 does not keep continue from the TF2 side's own last step) on the batch of
-that step, with their random numbers lined up (worker/training.py), and TF1 runs it once more with
-round-off added (training.NOISE) in a session of its own. The first step whose result differs from
-TF1's by more than `factor` times that step's noise plus `floor`, relative to how far the step
-moved TF1 (the loss relative to itself), is wrong in what one step computes: the optimizer update,
-the schedule, a batch-norm update, a regularizer. When none does, the sides part by accumulated
-round-off. A `bisected` event carries the finding.
+from TF1's state (its variables, its optimizer slots, its global step; the TF2 optimizer's slots
+of a kind TF1 does not keep continue from the TF2 side's own last step) on the batch of that
+step, with their random numbers lined up (worker/training.py), and TF1 runs it once more with
+round-off added (training.NOISE) in a session of its own. The first step whose result differs
+from TF1's by more than `factor` times that step's noise plus `floor`, relative to how far the
+step moved TF1 (the loss relative to itself), is wrong in what one step computes: the optimizer
+update, the schedule, a batch-norm update, a regularizer. When none does, the sides part by
+accumulated round-off. A `bisected` event carries the finding (with the step closest to its band).
 """
 from __future__ import annotations
 
@@ -101,7 +102,11 @@ def _bisect(args: argparse.Namespace) -> dict:
             loss0, _ = noisy.run([g.total, g.train_op], g.feed(
                 map_nested(batch, lambda a: training.one_ulp(a, rng))))
             after0 = dict(zip(names, noisy.run([v for _, v in g.watched + g.others])))
-            for name, v in list(variables.items()) + list(slots.items()):
+            # Step 1 starts TF2's optimizer from its own slots, as its training does: a slot
+            # that starts elsewhere (TF1's RMSProp accumulator at 1, Keras's at 0) is wrong in
+            # the first step, not hidden by TF1's values.
+            carried = list(variables.items()) + (list(slots.items()) if step > 1 else [])
+            for name, v in carried:
                 if name in state:
                     v.assign(state[name])
             optimizer.iterations.assign(step - 1)

@@ -8,7 +8,7 @@ i-th random op of a forward pass (not counting variable initializers, which draw
 anyway) is seeded (SEED, FIRST_OP_SEED + i) on both sides, and the global seed is never reset
 during the run: the TF1 op draws the k-th sample of its stream at the k-th step, and so does the
 op of the TF2 step traced once by tf.function (and an eager op, whose kernel TensorFlow keeps per
-seed and advances at each call: the optimizer steps and the bisection run eagerly). Masks then agree at
+seed and advances at each call: the optimizer steps and the step-wise run are eager). Masks then agree at
 every step as long as each step runs the forward pass once (TF1: the loss and the train op in one
 `session.run`) and the random ops are created in the same order on both sides.
 """
