@@ -35,3 +35,24 @@ def test_syntax_error_is_data_not_an_exception(tmp_path):
     module = read_module(str(path))
     assert module.pairs == () and module.error.startswith("SyntaxError: '(' was never closed")
     assert module.error_line == 1
+
+
+def test_a_module_that_may_define_pairs_its_source_hides_is_marked(tmp_path):
+    """Only importing such a module lists its pairs: a Pair made in a helper, a loop, a factory
+    call at import. Definitions, imports and call-free values are safe to read."""
+    cases = {
+        "plain": ("import tf_equiv\nimport numpy as np\n\n"
+                  "def f(x, t):\n    return x\n\nclass M:\n    pass\n\nSHAPE = (1, 2)\n"
+                  "inputs = lambda: np.ones(SHAPE)\n"
+                  "a = tf_equiv.Pair(tf1=f, tf2=M, inputs=inputs, checks=['gradients'])\n", False),
+        "helper": ("import tf_equiv\n\ndef P(**kw):\n    return tf_equiv.Pair(tf1=f, tf2=g, "
+                   "inputs=h, **kw)\n\ngood = tf_equiv.Pair(tf1=f, tf2=g, inputs=h)\n"
+                   "bad = P(rtol='tight')\n", True),
+        "loop": ("import tf_equiv\nfor n in 'ab':\n    globals()[n] = tf_equiv.Pair(f, g, h)\n", True),
+        "factory": ("from _pairs import make\nimport tf_equiv\n"
+                    "a = tf_equiv.Pair(tf1=f, tf2=g, inputs=h)\nb = make()\n", True),
+    }
+    for name, (source, hidden) in cases.items():
+        path = tmp_path / f"equiv_{name}.py"
+        path.write_text(source)
+        assert read_module(str(path)).hidden is hidden, name

@@ -8,10 +8,15 @@ import os
 import pytest
 
 from tf_equiv.checks import ALL_CHECKS, expand, plan
+from tf_equiv.engine import Config, discovered, make_plan, misnamed
 from tf_equiv.errors import UsageError
-from tf_equiv.plan.discover import find_modules, read_module
+from tf_equiv.pair import Pair, Train
+from tf_equiv.plan.discover import Module, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report
+from tf_equiv.run.protocol import ModulePairs
+from tf_equiv.run.sides import SideRun
+from tf_equiv.worker.session import pair_settings
 
 #: The checks a pair runs when it names no field: all but optimizer_steps (needs `optimizers`)
 #: and checkpoint_inference (needs `checkpoint`), in report order.
@@ -65,6 +70,103 @@ def test_a_check_named_without_its_field_is_kept_and_skipped_with_the_reason():
     assert plan(["random_training*"], []) == [("random_training[num_random_ops]", None),
                                               ("random_training[constant]", None)]
     assert plan(["nope*"], []) == []
+
+
+# ---- every pair is in the plan ------------------------------------------------------------------
+
+PLAN_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures_plan")
+
+
+def _planned(config: Config) -> dict:
+    """{pair: (checks, problems)}, the checks first: a pair that is not planned is missing."""
+    pairs = make_plan(config).pairs
+    return {p.declared.name: (p.checks, getattr(p, "problems", None)) for p in pairs}
+
+
+def test_a_checks_field_that_selects_nothing_plans_every_check_each_to_report_the_field():
+    path = os.path.join(PLAN_FIXTURES, "equiv_literal_checks.py")
+    planned = _planned(Config(paths=(path,), listing=True))
+    assert list(planned) == ["good", "misspelt_check", "string_checks", "no_checks"]
+    assert planned["good"] == ((("variables_match", None),), ())
+    default = tuple((c, None) for c in DEFAULT)
+    assert planned["misspelt_check"] == (default, (
+        "checks: 'constant_inferense' matches no check id (did you mean 'constant_inference'?)",))
+    assert planned["string_checks"] == (default, (
+        "checks: expected a sequence of check ids or globs, got the string 'variables_match'; "
+        "write checks=['variables_match']",))
+    assert planned["no_checks"][0] == default
+    assert planned["no_checks"][1][0].startswith("checks: expected at least one check id")
+
+
+def test_select_may_narrow_a_pair_to_nothing_the_pairs_own_checks_may_not():
+    path = os.path.join(PLAN_FIXTURES, "equiv_literal_checks.py")
+    assert list(_planned(Config(paths=(path,), select=("good",), listing=True))) == ["good"]
+    narrowed = _planned(Config(paths=(path,), select=("gradients",), listing=True))
+    assert list(narrowed) == ["misspelt_check", "string_checks", "no_checks"]
+    assert all(checks == (("gradients", None),) and problems
+               for checks, problems in narrowed.values())
+
+
+def test_a_bad_field_outranks_skip_so_the_worker_runs_to_report_it(tmp_path):
+    (tmp_path / "equiv_m.py").write_text(
+        "import tf_equiv\n"
+        "later = tf_equiv.Pair(f, g, h, checks=[], skip='later')\n"
+        "fine = tf_equiv.Pair(f, g, h, checks=['gradients'], skip='later')\n")
+    plan = make_plan(Config(paths=(str(tmp_path),), listing=True))
+    assert [p.declared.name for p in plan.pairs] == ["later", "fine"]
+    later, fine = plan.pairs
+    assert "skip" not in later.declared.literals and later.problems
+    assert fine.declared.literals["skip"] == "later" and not fine.problems
+
+
+def _module_pairs(**pairs) -> dict:
+    """The side run of a worker that imported a module defining `pairs`, as the parent sees it."""
+    event = ModulePairs([{"name": name, "line": 1, "settings": pair_settings(pair)}
+                         for name, pair in pairs.items()])
+    return {"tf2": SideRun("tf2", events=[(0.0, event)])}
+
+
+def test_pairs_a_helper_function_builds_are_planned_with_their_errors(tmp_path):
+    def forward(x, training):
+        return x
+
+    def P(**fields):
+        return Pair(tf1=forward, tf2=object, inputs=[1.0], **fields)
+
+    runs = _module_pairs(
+        good=P(checks=["variables_match"]), bad_rtol=P(rtol="tight", checks=["variables_match"]),
+        negative_steps=P(train=Train(steps=-1), checks=["variables_match"]),
+        misspelt_field=P(tolerence={}, checks=["variables_match"]),
+        bad_tolerances=P(tolerances="tight"), misspelt_check=P(checks=["constant_inferense"]),
+        string_checks=P(checks="variables_match"), no_checks=P(checks=[]),
+        **{"not-a-name": P()})
+    module = Module(str(tmp_path / "equiv_m.py"), "equiv_m.py")
+    planned = {p.declared.name: (p.checks, getattr(p, "problems", None))
+               for p in discovered(Config(), module, runs)}
+    only = (("variables_match", None),)
+    default = tuple((c, None) for c in DEFAULT)
+    assert planned == {
+        "good": (only, ()),
+        "bad_rtol": (only, ("rtol: expected a non-negative number, got 'tight'",)),
+        "negative_steps": (only, ("train.steps: expected a positive integer, got -1",
+                                  "train: training_run needs optimizers=(tf1_factory, "
+                                  "tf2_factory) too")),
+        "misspelt_field": (only, ("tolerence: not a Pair field (did you mean 'tolerances'?)",)),
+        "bad_tolerances": (default, ("tolerances: expected a dict {glob: (rtol, atol)}, got "
+                                     "'tight'",)),
+        "misspelt_check": (default, ("checks: 'constant_inferense' matches no check id (did "
+                                     "you mean 'constant_inference'?)",)),
+        "string_checks": (default, ("checks: expected a sequence of check ids or globs, got "
+                                    "the string 'variables_match'; write "
+                                    "checks=['variables_match']",)),
+        "no_checks": (default, ("checks: expected at least one check id or glob, got an empty "
+                                "sequence, which runs nothing; leave checks out to run every "
+                                "check that applies",)),
+    }
+    error = misnamed(module, runs)
+    assert error is not None and error.cases[0].verdict == "error"
+    assert "1 pairs have names that are not Python identifiers: 'not-a-name'" \
+        in error.cases[0].message
 
 
 # ---- --shard and --timings ---------------------------------------------------------------------

@@ -235,16 +235,27 @@ def test_a_merged_report_draws_the_charts_and_diagnosis_the_run_drew(tmp_path):
     assert html.to_html(read_junit(written(tmp_path, report))).count('class="chart"') == 1
 
 
-def test_a_property_of_records_that_is_not_ours_is_named(tmp_path):
+@pytest.mark.parametrize("value, problem", [
+    ("[1, 2]", "record 0 is not an object: 1"),
+    ("{}", "is not a list of records: {}"),
+    ("[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+])
+def test_a_property_of_records_that_is_not_ours_is_named(tmp_path, value, problem):
+    """The records only draw a failing check's charts: the case is read without them."""
     path = written(tmp_path, every_verdict())
     with open(path, encoding="utf-8") as f:
         text = f.read()
     with open(path, "w", encoding="utf-8") as f:
-        f.write(re.sub(r'(name="records\.net::transferred_inference" value=")[^"]*', r"\1[1, 2]",
-                       text))
-    with pytest.raises(UsageError, match="property 'records.net::transferred_inference' is not "
-                       "a list of records"):
-        read_junit(path)
+        f.write(re.sub(r'(name="records\.net::transferred_inference" value=")[^"]*',
+                       lambda m: m.group(1) + value, text))
+    read = read_junit(path)
+    prop = "property 'records.net::transferred_inference'"
+    assert read.errors == (f"{path}: test case 'net::transferred_inference' of '{MODULE}': "
+                           f"{prop}{':' if problem.startswith('record') else ''} {problem}; "
+                           "the case is merged without its charts",)
+    assert [(c.id, c.verdict, c.message) for c in read.cases] == \
+        [(c.id, c.verdict, c.message) for c in every_verdict().cases]
+    assert [c.records for c in read.cases if c.verdict == "failed"] == [()]
 
 
 def test_a_stopped_run_reads_back_as_interrupted(tmp_path):

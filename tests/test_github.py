@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -149,3 +150,98 @@ def _umask() -> int:
     old = os.umask(0)
     os.umask(old)
     return old
+
+
+# ---- the job summary, read as GitHub reads it ---------------------------------------------------
+
+#: Names and messages a model, an op or a hand-edited report may carry: each tries to close a
+#: fence, start a heading, split a table cell or become an HTML element.
+HOSTILE = ("k\n```\n<img src=x>\n# PWNED\n",
+           "k\r```\r<img src=x>\r# PWNED\r",
+           "x | <b>PWNED</b> | ` ``` ",
+           "</details><img src=x onerror=alert(1)>\u2028# PWNED")
+#: The only HTML the summary writes itself: a fold for a long detail.
+OWN_HTML = {"<details><summary>details</summary>", "</details>"}
+MERMAID_LINE = re.compile(r'xychart-beta|    title "[^"`\n]*"|    x-axis \[("[^"`\n]*"(, )?)+\]'
+                          r'|    x-axis \[[\d, ]+\]|    y-axis "[\w ]+"( -12 --> 3)?'
+                          r"|    (bar|line) \[[-\d., ]*\]")
+
+
+def _hostile_report() -> Report:
+    """Every user string of every section (table, diagnosis, training runs, failures with a
+    record table, an endpoint chart and a folded detail, warnings) set to hostile text."""
+    pairs = []
+    for i, text in enumerate(HOSTILE):
+        module, pair = f"m{i}{text}.py", f"p{i}{text}"
+        records = (compare_arrays(f"outputs/{text}", np.ones(3, np.float32),
+                                  np.full(3, 1.1, np.float32), 1e-6, 1e-5),
+                   compare_arrays("outputs/b", np.ones(3, np.float32), np.ones(3, np.float32),
+                                  1e-6, 1e-5))
+        problem = replace(records[0], name=f"gradients/{text}", problem="shape", note=text)
+        series = (("step", (0.0, 10.0, 20.0)), ("loss_tf1", (1.0, 0.5, 0.25)),
+                  ("loss_tf2", (1.0, 0.5, 0.3)), ("divergence", (0.0, 1e-7, 0.1)),
+                  ("band", (1e-6, 1e-6, 1e-6)))
+        cases = (
+            CaseResult(module, pair, f"c{text}", "failed", text, detail=text,
+                       records=(*records, problem), warnings=(text,), place=text,
+                       explanation=f"Explanation: {text}"),
+            CaseResult(module, pair, "gradients", "error", f"gradients: {text}", detail=text),
+            CaseResult(module, pair, "training_run", "passed", f"training_run: {text}",
+                       series=series))
+        pairs.append(PairResult(module, pair, cases))
+    return Report(tuple(pairs), 1.0)
+
+
+def _tokens(markdown: str) -> list:
+    """Every token of the summary as a CommonMark reader with GitHub's tables sees it."""
+    from markdown_it import MarkdownIt
+    out = []
+    for token in MarkdownIt("commonmark").enable("table").parse(markdown):
+        out.append(token)
+        out += token.children or []
+    return out
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\r\n|[\n\r\u2028]", " ", text)
+
+
+def test_no_user_string_escapes_its_place_in_the_job_summary():
+    text = github.summary(_hostile_report(), html=f"out/{HOSTILE[0]}report.html")
+    tokens = _tokens(text)
+    # No element, image or link comes from a user string: only the summary's own fold.
+    assert {t.content.strip() for t in tokens if t.type.startswith("html_")} <= OWN_HTML
+    assert [t.type for t in tokens if t.type in ("image", "link_open")] == []
+    # The headings are the summary's own: its title, its sections and one per failure, each
+    # naming the case in code.
+    headings = [tokens[i + 1] for i, t in enumerate(tokens) if t.type == "heading_open"]
+    cases = [c for c in _hostile_report().cases if c.verdict in ("failed", "error")]
+    assert [h.content for h in headings[1:4] + headings[-1:]] == [
+        "Diagnosis", "Training runs", "Failures", "Warnings"]
+    assert len(headings) == 5 + len(cases)
+    for heading, case in zip(headings[4:-1], cases):
+        code = [c.content for c in heading.children if c.type == "code_inline"]
+        assert code == [_one_line(case.id)]
+        assert "PWNED" not in "".join(c.content for c in heading.children if c.type == "text")
+    # Each message and detail is one fenced block holding the text whole.
+    blocks = [t.content for t in tokens if t.type == "fence" and t.info == "text"]
+    for case in cases:
+        message = case.message.rstrip().replace("\r", "\n") + "\n"
+        assert message in blocks
+    # Mermaid charts: one per failing check with endpoints, two per training run, each with
+    # only the chart's own statements (the labels on one line, without quotes or backticks).
+    charts = [t.content for t in tokens if t.type == "fence" and t.info == "mermaid"]
+    assert len(charts) == 3 * len(HOSTILE)
+    for chart in charts:
+        for line in chart.splitlines():
+            assert MERMAID_LINE.fullmatch(line), line
+    assert 'x-axis ["k \'\'\' _img src=x_ _ PWNED ", "b"]' in text
+    # Table cells keep a name whole, pipes included, and a note as plain text.
+    code = {t.content for t in tokens if t.type == "code_inline"}
+    for module, pair in ((p.module, p.pair) for p in _hostile_report().pairs):
+        assert _one_line(f"{module}::{pair}") in code
+    for name in HOSTILE:
+        assert _one_line(f"outputs/{name}") in code and _one_line(f"gradients/{name}") in code
+    cells = ["".join(c.content for c in t.children) for t in tokens
+             if t.type == "inline" and t.children and t.children[0].type == "text"]
+    assert [_one_line(name).strip() in cells for name in HOSTILE] == [True] * len(HOSTILE)

@@ -8,7 +8,7 @@ import math
 import os
 
 import pytest
-from conftest import ROOT, check
+from conftest import ROOT, check, tf_equiv
 
 from tf_equiv.report import junit
 from tf_equiv.report.read_junit import read_junit
@@ -61,6 +61,30 @@ def test_a_margins_file_that_is_no_history_is_refused(tmp_path):
     from tf_equiv.errors import UsageError
     with pytest.raises(UsageError, match=f"--margins {path}: not a JSON object"):
         read_margins(str(path))
+
+
+def test_a_deeply_nested_margins_file_is_a_usage_error_naming_it(tmp_path):
+    path = tmp_path / "margins.json"
+    path.write_text('{"equiv_m.py::p::gradients": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    from tf_equiv.errors import UsageError
+    with pytest.raises(UsageError) as e:
+        read_margins(str(path))
+    assert str(e.value) == (f"--margins {path}: not a JSON object of check ids to margins "
+                            '(numbers or "inf") (nested too deeply)')
+
+
+def test_check_with_a_deeply_nested_margins_file_exits_2_before_running(tmp_path):
+    """Every option file is read before a worker starts: no TensorFlow here."""
+    (tmp_path / "equiv_m.py").write_text(
+        "import numpy as np\nimport tf_equiv\n\n\ndef tf1(inputs, training):\n    return inputs\n\n\n"
+        "p = tf_equiv.Pair(tf1=tf1, tf2=lambda: tf1, inputs=lambda: np.ones(2, np.float32))\n")
+    path = tmp_path / "margins.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    proc = tf_equiv("check", str(tmp_path), "--margins", str(path), "--no-github",
+                    cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == (f"tf-equiv: error: --margins {path}: not a JSON object of check ids "
+                           'to margins (numbers or "inf") (nested too deeply)\n')
 
 
 def test_margins_go_into_the_junit_report_and_come_back(tmp_path):

@@ -262,3 +262,65 @@ def test_a_report_given_twice_is_a_usage_error(tmp_path):
         merge([path, path])
     with pytest.raises(UsageError, match="no reports to merge"):
         merge([])
+
+
+def _diverging_pair() -> PairResult:
+    """Two failing checks whose records (per channel) travel in the XML for the charts."""
+    import numpy as np
+
+    from tf_equiv.verdict.compare import compare_arrays
+    tf1 = np.ones((2, 4), np.float32)
+    records = (compare_arrays("outputs/a", tf1, tf1 * np.float32(1.1), 1e-6, 1e-5),
+               compare_arrays("outputs/b", tf1, tf1 * np.float32(1.2), 1e-6, 1e-5))
+    return PairResult("equiv_net.py", "net", tuple(
+        case("equiv_net.py", "net", check, "failed", f"{check}: first divergence: outputs/a",
+             records=records) for check in ("transferred_inference", "gradients")))
+
+
+def _edit_records(path: str, name: str, field: str, value: object) -> None:
+    """Set one field of the first record a case keeps, as a hand edit or another writer would."""
+    import json
+    import xml.etree.ElementTree as ET
+    tree = ET.parse(path)
+    prop = next(p for p in tree.iter("property") if p.get("name") == f"records.{name}")
+    items = json.loads(prop.get("value"))
+    items[0][field] = value
+    prop.set("value", json.dumps(items))
+    tree.write(path, encoding="utf-8")
+
+
+def test_a_record_property_that_cannot_be_read_is_named_and_the_rest_merged(tmp_path):
+    from conftest import tf_equiv
+    bad, good = written(tmp_path, Report((_diverging_pair(),), 2.0), shards()[1])
+    _edit_records(bad, "net::transferred_inference", "max_rel", "abc")
+    _edit_records(bad, "net::gradients", "channels", ["x", "y"])
+    out, page = tmp_path / "all.xml", tmp_path / "all.html"
+    proc = tf_equiv("merge", bad, good, "--junit-xml", str(out), "--html", str(page),
+                    "--no-github", cwd=str(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"tf-equiv: error: {bad}: test case 'net::transferred_inference' of 'equiv_net.py': "
+        "property 'records.net::transferred_inference': record 0 ('outputs/a'): max_rel is not "
+        "a number: 'abc'; the case is merged without its charts",
+        f"tf-equiv: error: {bad}: test case 'net::gradients' of 'equiv_net.py': property "
+        "'records.net::gradients': record 0 ('outputs/a'): channels is not a list of numbers: "
+        "['x', 'y']; the case is merged without its charts"]
+    # Every case of both files is in the merged report, with its verdict; only the charts of the
+    # two cases are missing.
+    merged = read_junit(str(out))
+    expected = {**by_id(Report((_diverging_pair(),))), **by_id(shards()[1])}
+    assert {c.id: c.verdict for c in merged.cases} == {k: c.verdict for k, c in expected.items()}
+    assert [c.records for c in merged.pairs[0].cases] == [(), ()]
+    assert "equiv_net.py::net" in page.read_text() and "equiv_resnet.py::resnet" in page.read_text()
+
+
+def test_merge_says_each_unreadable_property_in_the_errors(tmp_path):
+    (path,) = written(tmp_path, Report((_diverging_pair(),), 2.0))
+    _edit_records(path, "net::gradients", "shape", [2, "4"])
+    merged = merge([path])
+    assert merged.errors == (
+        f"{path}: test case 'net::gradients' of 'equiv_net.py': property 'records.net::gradients'"
+        ": record 0 ('outputs/a'): shape is not a list of counts: [2, '4']; the case is merged "
+        "without its charts",)
+    assert merged.return_code == 1 and len(by_id(merged)["equiv_net.py::net::transferred_inference"]
+                                           .records) == 2

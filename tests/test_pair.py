@@ -54,3 +54,23 @@ def test_gradients_and_optimizer_steps_have_their_own_defaults():
     assert tolerance_for("gradients/dense/kernel", {}, 1e-3, 1e-5) == (1e-3, 1e-5)
     assert tolerance_for("gradients/dense/kernel", {"gradients/*": (0.0, 0.0)}, 1e-6, 1e-5) \
         == (0.0, 0.0)
+
+
+def test_a_checks_field_that_selects_nothing_names_the_field_and_what_was_expected():
+    def problems(checks):
+        return tf_equiv.Pair(f, object, [1.0], checks=checks).problems
+
+    assert problems(["constant_inferense"]) == (
+        "checks: 'constant_inferense' matches no check id (did you mean 'constant_inference'?)",)
+    assert problems("constant_inference") == (
+        "checks: expected a sequence of check ids or globs, got the string "
+        "'constant_inference'; write checks=['constant_inference']",)
+    assert problems([]) == (
+        "checks: expected at least one check id or glob, got an empty sequence, which runs "
+        "nothing; leave checks out to run every check that applies",)
+    assert problems([1]) == ("checks: expected a sequence of check ids or globs, got [1]",)
+    # One unknown entry beside known ones is still an error; with nothing close, the known ids.
+    (message,) = problems(["gradients", "nope*"])
+    assert message.startswith("checks: 'nope*' matches no check id (known: "
+                              "variables_created_once, variables_match, ")
+    assert problems(["gradients", "random_*"]) == ()

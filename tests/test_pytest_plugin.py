@@ -176,3 +176,22 @@ def test_bad_timeout_is_a_usage_error(tmp_path):
     run = inner_pytest(str(tmp_path), "--tf-equiv", "--tf-equiv-timeout", "0")
     assert run.returncode == 4
     assert "--tf-equiv-timeout: expected a positive number of seconds, got 0" in run.stdout
+
+
+@pytest.mark.tensorflow
+def test_pairs_built_by_a_helper_beside_a_literal_one_are_each_a_test(tmp_path):
+    plan = os.path.join(os.path.dirname(FIXTURES), "fixtures_plan")
+    for name in ("_models.py", "equiv_helper_built.py"):
+        shutil.copy(os.path.join(plan, name), tmp_path / name)
+    run = inner_pytest(str(tmp_path), *PLUGIN)
+    module = "equiv_helper_built.py"
+    assert run.outcomes[f"{module}::good::variables_match"].outcome == "passed", run.stdout
+    assert run.outcomes[f"{module}::looped::variables_match"].outcome == "passed", run.stdout
+    case = run.outcomes[f"{module}::misspelt_check::variables_match"]
+    assert (case.outcome, case.verdict) == ("failed", "error")
+    assert "did you mean 'constant_inference'?" in case.message
+    case = run.outcomes[f"{module}::bad_rtol::variables_match"]
+    assert (case.outcome, case.verdict) == ("failed", "error") and "rtol" in case.message
+    assert run.outcomes[f"{module}::<module>"].outcome == "failed"
+    assert "'not-a-name'" in run.outcomes[f"{module}::<module>"].message
+    assert run.returncode == 1

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT, check, tf_equiv
@@ -138,7 +139,8 @@ def _diagnosed() -> Report:
     place = "b2/dropout/Identity (Identity); block b2 is wrong"
     explanation = "Explanation: still fails with oneDNN off; likely a migration bug"
     cases = tuple(CaseResult("models/equiv_net.py", "net", check, "failed",
-                             f"{check}: outputs differ", explanation=explanation, place=place)
+                             f"{check}: outputs differ", explanation=explanation, place=place,
+                             block="b2")
                   for check in ("constant_inference", "transferred_inference"))
     return Report((PairResult("models/equiv_net.py", "net", cases),), 1.0)
 
@@ -156,3 +158,27 @@ def test_the_diagnosis_survives_the_junit_report_and_reaches_the_job_summary(tmp
     summary = github.summary(_diagnosed(), html="out/report.html")
     assert "### Diagnosis" in summary and "`fix block b2 of the migrated code`" in summary
     assert "`out/report.html`" in summary
+
+
+def test_a_record_with_very_many_channels_draws_a_capped_chart_and_says_so():
+    """A record read from a report may carry any number of channels: the page stays small, the
+    largest difference stays visible, and the caption says how the bars were drawn."""
+    from tf_equiv.results import RecordComparison
+    channels = [0.001] * 200_000
+    channels[123_456] = 0.5
+    record = RecordComparison("outputs/logits", False, 1e-6, 1e-5, shape=(1, 200_000),
+                              total=200_000, mismatched=200_000, max_abs=0.5, max_rel=0.5,
+                              channels=tuple(channels))
+    case = CaseResult("models/equiv_net.py", "net", "transferred_inference", "failed",
+                      "transferred_inference: outputs/logits differs", records=(record,))
+    page = html.to_html(Report((PairResult("models/equiv_net.py", "net", (case,)),), 1.0))
+    assert len(page.encode()) < 100_000
+    chart = html.channel_svg(case)
+    assert chart.count("<rect ") == html.MAX_BARS == 256
+    assert ("outputs/logits: largest difference per channel (200000 channels, max 0.5; drawn as "
+            "256 bars, each the largest of 782 neighbouring channels)") in chart
+    assert "<title>channels 122774 to 123555: max abs diff 0.5</title>" in chart
+    # A record within the cap keeps a bar per channel.
+    few = replace(case, records=(replace(record, channels=(0.1, 0.2, 0.3)),))
+    assert html.channel_svg(few).count("<rect ") == 3 and "drawn as" not in html.channel_svg(few)
+    assert "<title>channel 2: max abs diff 0.3</title>" in html.channel_svg(few)

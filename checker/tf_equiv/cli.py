@@ -11,7 +11,8 @@ import click
 from tf_equiv import __version__, engine, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
 from tf_equiv.errors import TfEquivError
-from tf_equiv.plan.destinations import check_report_path
+from tf_equiv.pair import problems_message
+from tf_equiv.plan.destinations import Output, check_distinct, check_report_path
 from tf_equiv.report import github, html, junit, merge, terminal
 from tf_equiv.results import Report
 
@@ -218,11 +219,13 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
         click.echo(f"{module.display}: no `name = Pair(...)` in the source; its pairs are found "
                    "when `check` imports it")
     for p in plan.pairs:
+        if p.problems:
+            click.echo(f"{p.id}: error: {problems_message(p.declared.name, p.problems)}")
         for check_id, reason in p.checks:
             click.echo(f"{p.id}::{check_id}" + (f"  (skipped: {reason})" if reason else ""))
     count = sum(len(p.checks) for p in plan.pairs)
     click.echo(f"{len(plan.pairs)} pairs, {count} checks in {len(plan.modules)} modules")
-    sys.exit(1 if plan.broken else 0)
+    sys.exit(1 if plan.broken or any(p.problems for p in plan.pairs) else 0)
 
 
 @main.command(name="merge")
@@ -237,6 +240,7 @@ def merge_(reports: tuple, junit_xml: Optional[str], html_report: Optional[str],
            on_github: bool) -> None:
     """Merge the JUnit reports of shards (`check --shard I/N`) into one, with one summary."""
     try:
+        check_distinct((Output("--junit-xml", junit_xml), Output("--html", html_report)))
         if junit_xml:
             check_report_path("--junit-xml", junit_xml, reports, "the input report")
         if html_report:

@@ -24,7 +24,13 @@ from tf_equiv.concurrency import format_exc
 from tf_equiv.diagnose import artifacts
 from tf_equiv.diagnose.explain import explain
 from tf_equiv.errors import UsageError
-from tf_equiv.plan.destinations import check_report_path, check_rewritten_file
+from tf_equiv.pair import checks_problems, planned_checks
+from tf_equiv.plan.destinations import (
+    Output,
+    check_distinct,
+    check_report_path,
+    check_rewritten_file,
+)
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report, Verdict
@@ -35,6 +41,7 @@ from tf_equiv.run.store import Store
 from tf_equiv.run.stored import StoredTF1, check_inputs, record_pair, stored_tf1
 from tf_equiv.verdict.history import read_margins, warn_shrunk, write_margins
 from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
+from tf_equiv.verdict.steps import confirm_training
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,12 @@ def make_plan(config: Config) -> Plan:
     modules = tuple(read_module(f) for f in files)
     # Every option file is read and every destination proved before any worker starts: an error
     # found after an hour of pairs would lose them.
+    if not config.listing:
+        check_distinct((Output("--junit-xml", config.junit_xml), Output("--html", config.html),
+                        Output("--timings", None if config.record_out else config.timings),
+                        Output("--margins", config.margins),
+                        Output("--artifacts", config.artifacts, folder=True),
+                        Output("--out", config.record_out, folder=True)))
     if config.timings and not config.listing and not config.record_out:
         check_rewritten_file("--timings", config.timings, [m.path for m in modules],
                              "the module being checked")
@@ -108,9 +121,6 @@ def make_plan(config: Config) -> Plan:
     if config.html:
         check_report_path("--html", config.html, [m.path for m in modules],
                           "the module being checked")
-        if config.junit_xml and os.path.realpath(config.html) == \
-                os.path.realpath(config.junit_xml):
-            raise UsageError(f"--html {config.html}: is also the --junit-xml report")
     broken = tuple(module_error(m.display, m.error, m.error_line) for m in modules if m.error)
     pairs = [p for module in modules for p in plan_module(config, module, module.pairs)]
     if config.shard:
@@ -130,23 +140,27 @@ def make_plan(config: Config) -> Plan:
 
 
 def plan_module(config: Config, module: Module, declared: Sequence[DeclaredPair]) -> list[PlannedPair]:
-    """The selected checks of each declared pair; pairs with none selected are left out."""
+    """The selected checks of each declared pair. Only --select leaves a pair out: a `checks`
+    field that selects nothing plans every check that applies, each to report the field's error."""
     out = []
     for pair in declared:
+        problems: list[str] = []
         if "planned" in pair.literals:       # found at run time: the worker planned its checks
             planned = [tuple(c) for c in pair.literals["planned"]]
+            problems = list(pair.literals.get("problems") or ())
         else:
-            literal = pair.literals.get("checks") if "checks" in pair.literals else None
+            literal = pair.literals.get("checks")
             present = [s.field for s in checks_mod.TABLE if s.field and s.field in pair.fields
                        and pair.literals.get(s.field, "set") is not None]
-            try:
-                planned = checks_mod.plan(literal, present)
-            except TypeError:            # not a sequence of strings: the worker names the field
-                planned = checks_mod.plan(None, present)
+            problems = checks_problems(literal)
+            planned = planned_checks(literal, present)
+        if problems and "skip" in pair.literals:
+            # A bad field outranks `skip` (as the worker judges it): the worker must run to say so.
+            pair = replace(pair, literals={k: v for k, v in pair.literals.items() if k != "skip"})
         selected = selector(config, module.display, pair.name)
         planned = [c for c in planned if selected(c[0])]
         if planned:
-            out.append(PlannedPair(module, pair, tuple(planned)))
+            out.append(PlannedPair(module, pair, tuple(planned), tuple(problems)))
     return out
 
 
@@ -162,7 +176,8 @@ def discovered(config: Config, module: Module, runs: Mapping[str, SideRun]) -> l
         return []
     found = [DeclaredPair(p["name"], int(p["line"]),
                           {"planned": p["settings"]["checks"], "skip": p["settings"]["skip"],
-                           "timeout": p["settings"]["timeout"]}, frozenset())
+                           "timeout": p["settings"]["timeout"],
+                           "problems": p["settings"].get("problems") or []}, frozenset())
              for p in event.pairs if str(p["name"]).isidentifier()]
     return [p for p in plan_module(config, module, found) if in_shard(config, p)]
 
@@ -225,8 +240,8 @@ def _run_pair(planned: PlannedPair, config: Config, out_dir: str, threads: int,
     try:
         if config.record_out:
             assert store is not None, "make_plan opens the store of record --out"
-            result = record_pair(planned, spec, store, stop, parts)
-            return replace(result, duration=time.monotonic() - started), {}
+            result, recorded = record_pair(planned, spec, store, stop, parts)
+            return replace(result, duration=time.monotonic() - started), {"tf1": recorded}
         if config.against and "tf1" in sides:
             assert store is not None, "make_plan opens the store of --against"
             stored, problem = stored_tf1(planned, store)
@@ -251,6 +266,9 @@ def _run_pair(planned: PlannedPair, config: Config, out_dir: str, threads: int,
             kernels.close()
         return _all(planned, "error", f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
                     format_exc()), runs
+    # A training run that left its noise band is judged on its steps run from TF1's state.
+    result = confirm_training(result, spec, runs, stop, float(timeout), out_dir,
+                              stored=stored is not None)
     if stored is not None:
         result = check_inputs(result, stored, runs["tf2"])
     elif config.explain:

@@ -160,16 +160,7 @@ def validate(v: Mapping[str, Any]) -> list[str]:
             if not ok:
                 out.append(f"tolerances: entry {key!r}: expected a glob mapped to (rtol, atol), "
                            f"got {_show(pair)}")
-    chk = v["checks"]
-    if chk is not None:
-        if isinstance(chk, str) or not isinstance(chk, (list, tuple, set, frozenset)) \
-                or not all(isinstance(c, str) for c in chk):
-            bad("checks", "a sequence of check ids or globs")
-        else:
-            unmatched = _checks.expand(chk)[1]
-            if unmatched:
-                out.append(f"checks: {', '.join(map(repr, unmatched))} matches no check id; "
-                           f"known: {', '.join(_checks.ALL_CHECKS)}")
+    out += checks_problems(v["checks"])
     for name in ("loss", "name_map"):
         if v[name] is not None and not callable(v[name]):
             bad(name, "a function or None")
@@ -189,6 +180,41 @@ def validate(v: Mapping[str, Any]) -> list[str]:
         if v[name] is not None and not isinstance(v[name], str):
             bad(name, "a reason string or None")
     return out
+
+
+def checks_problems(value: Any) -> list[str]:
+    """What is wrong with a `checks` field (None is every check that applies). The parent plans a
+    `checks` it reads in the source with this too, so a selection that runs nothing is reported
+    as the worker would report it, never left out."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [f"checks: expected a sequence of check ids or globs, got the string {_show(value)}"
+                f"; write checks=[{_show(value)}]"]
+    if not isinstance(value, (list, tuple, set, frozenset)) \
+            or not all(isinstance(c, str) for c in value):
+        return [f"checks: expected a sequence of check ids or globs, got {_show(value)}"]
+    if not value:
+        return ["checks: expected at least one check id or glob, got an empty sequence, which "
+                "runs nothing; leave checks out to run every check that applies"]
+    out = []
+    for pattern in _checks.expand(value)[1]:
+        close = difflib.get_close_matches(pattern, _checks.ALL_CHECKS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else \
+            f"known: {', '.join(_checks.ALL_CHECKS)}"
+        out.append(f"checks: {pattern!r} matches no check id ({hint})")
+    return out
+
+
+def planned_checks(selected: Any, present_fields: Iterable[str]) -> list[tuple[str, Optional[str]]]:
+    """The checks a pair with this `checks` field runs (`checks.plan`). A bad field plans every
+    check that applies, each to report the field's error: a pair never plans to nothing."""
+    return _checks.plan(None if checks_problems(selected) else selected, present_fields)
+
+
+def problems_message(name: str, problems: Sequence[str]) -> str:
+    """The one error every check of a pair with bad fields reports."""
+    return f"bad Pair {name!r}: " + "; ".join(problems)
 
 
 def _train_problems(train: Any, optimizers: Any) -> list[str]:

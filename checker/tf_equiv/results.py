@@ -75,6 +75,9 @@ class CaseResult:
     #: inside the graph the sides part (the pair's localization), in words.
     explanation: str = ""
     place: str = ""
+    #: The block of the migrated code to fix, as localization found it: the one holding the op
+    #: that differs or has no counterpart ("" when unknown or outside every block).
+    block: str = ""
     #: Named series of numbers a picture draws (training_run: step, loss_tf1, loss_tf2,
     #: divergence, band), each thinned to at most a hundred points.
     series: tuple[tuple[str, tuple[float, ...]], ...] = ()
@@ -109,7 +112,9 @@ class Report:
     duration: float = 0.0
     interrupted: bool = False
     note: str = ""      # said after the duration in the summary line: "summed over 3 reports"
-    errors: tuple[str, ...] = ()   # files the run could not write at its end (--timings)
+    #: Said after the report, each one making the exit status 1: a file the run could not write
+    #: at its end (--timings), a part of a merged report that could not be read.
+    errors: tuple[str, ...] = ()
 
     @property
     def cases(self) -> list[CaseResult]:
@@ -235,7 +240,7 @@ def _cause(key: tuple[str, ...], cases: tuple[CaseResult, ...]) -> Cause:
         hint = _hint(verdict)
         verdict = verdict.split(". Hint: ")[0]
         numerics = "not a migration bug" in verdict
-        where = _block(next((c.place for c in cases if c.place), ""))
+        where = next((c.block for c in cases if c.block), "")
         step = hint or ("" if numerics else f"fix block {where} of the migrated code" if where
                         else "fix the migrated code where the sides part")
         evidence = tuple(r for r in (_divergence_words(first), _audit_words(cases)) if r)
@@ -271,12 +276,6 @@ def _audit_words(cases: Iterable[CaseResult]) -> str:
 def _hint(message: str) -> str:
     return message.split("Hint: ", 1)[1].split(". Localization")[0].strip() \
         if "Hint: " in message else ""
-
-
-def _block(place: str) -> str:
-    """The scope an op name sits in: `b2/dense/Sigmoid` -> `b2`."""
-    op = place.split(" ", 1)[0]
-    return op.split("/", 1)[0] if "/" in op else ""
 
 
 def _divergence_words(case: CaseResult) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Iterable
+from typing import Iterable, NamedTuple, Optional
 from xml.etree import ElementTree
 
 from tf_equiv.errors import UsageError
@@ -87,3 +87,29 @@ def _writable(option: str, path: str) -> None:
     except OSError as e:
         raise UsageError(f"{option} {path}: cannot be written ({e.strerror or e}); nothing was "
                          "run") from None
+
+
+class Output(NamedTuple):
+    """One place a run writes: the option that names it, its path, whether it is a folder."""
+
+    option: str
+    path: Optional[str]
+    folder: bool = False
+
+
+def check_distinct(outputs: Iterable[Output]) -> None:
+    """Refuse two outputs (those given a path) that would write the same place: each needs its
+    own path, outside every output folder, or one write would replace or mix with the other."""
+    given = [(o, os.path.realpath(o.path)) for o in outputs if o.path]
+    for i, (first, first_real) in enumerate(given):
+        for second, second_real in given[i + 1:]:
+            if first_real == second_real:
+                raise UsageError(f"{second.option} {second.path}: is also the {first.option} "
+                                 "path; each output needs its own path")
+            for (inner, inner_real), (outer, outer_real) in (
+                    ((second, second_real), (first, first_real)),
+                    ((first, first_real), (second, second_real))):
+                if outer.folder and os.path.commonpath([inner_real, outer_real]) == outer_real:
+                    raise UsageError(f"{inner.option} {inner.path}: is inside the "
+                                     f"{outer.option} folder {outer.path}; put each output "
+                                     "outside the other's folder")

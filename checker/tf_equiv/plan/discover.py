@@ -33,6 +33,9 @@ class Module:
     pairs: tuple[DeclaredPair, ...] = ()
     error: Optional[str] = None
     error_line: int = 0
+    #: The module may define pairs its source does not show as `name = Pair(...)` (a helper
+    #: function, a loop, `globals()`, a call at import): only importing it lists them all.
+    hidden: bool = False
 
 
 def find_modules(paths: Sequence[str]) -> list[str]:
@@ -78,7 +81,8 @@ def read_module(path: str) -> Module:
                       error_line=e.lineno or 0)
     except (OSError, ValueError) as e:
         return Module(path, display, error=f"cannot read {display}: {e}")
-    return Module(path, display, pairs=tuple(_pairs(tree)))
+    pairs = tuple(_pairs(tree))
+    return Module(path, display, pairs=pairs, hidden=_may_hide_pairs(tree))
 
 
 def _pairs(tree: ast.Module) -> Iterator[DeclaredPair]:
@@ -103,6 +107,38 @@ def _pairs(tree: ast.Module) -> Iterator[DeclaredPair]:
         yield DeclaredPair(target.id, node.lineno, literals, names)
 
 
+def _may_hide_pairs(tree: ast.Module) -> bool:
+    """Whether running the module could define a pair `_pairs` does not see: a `Pair(...)` call
+    anywhere but a module-level assignment, or any module-level statement that runs a call (a
+    factory from another module). Only definitions, imports and call-free values are safe."""
+    visible = 0
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef, ast.Pass)):
+            continue
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) else None
+        if isinstance(node, ast.Expr) and isinstance(value, ast.Constant):
+            continue                                              # a docstring
+        if isinstance(value, ast.Call) and _is_pair(value.func) and not isinstance(node, ast.Expr):
+            visible += 1
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not _runs_a_call(value):
+            continue
+        return True
+    calls = sum(isinstance(n, ast.Call) and _is_pair(n.func) for n in ast.walk(tree))
+    return calls > visible
+
+
+def _runs_a_call(node: Optional[ast.expr]) -> bool:
+    """A call evaluated with the expression (a lambda's body runs later, not at import)."""
+    if node is None or isinstance(node, ast.Lambda):
+        return False
+    if isinstance(node, ast.Call):
+        return True
+    return any(_runs_a_call(child) for child in ast.iter_child_nodes(node)
+               if isinstance(child, ast.expr))
+
+
 def _is_pair(func: ast.expr) -> bool:
     return (isinstance(func, ast.Name) and func.id == "Pair") or \
         (isinstance(func, ast.Attribute) and func.attr == "Pair")
@@ -115,6 +151,9 @@ class PlannedPair:
     module: Module
     declared: DeclaredPair
     checks: tuple[tuple[str, Optional[str]], ...]  # ((check, skip reason or None), ...)
+    #: What is wrong with its fields, as far as the parent knows before any worker runs (the
+    #: worker reports every problem again when it imports the module).
+    problems: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

@@ -184,13 +184,18 @@ class EquivModule(pytest.File):
         if module.error:
             broken: Optional[PairResult] = module_error(module.display, module.error,
                                                         module.error_line)
-        elif module.pairs:
+        elif module.pairs and not module.hidden:
             broken, planned = None, engine.plan_module(run.config, module, module.pairs)
         else:
             # Pairs made at import time (by a factory, say): a worker imports the module to list
-            # them; a worker, not this process, so that TensorFlow stays out of pytest.
+            # them all; a worker, not this process, so that TensorFlow stays out of pytest.
             broken, runs = run.call(engine.collect, module, run.config, run.workdir(), run.stop)
             planned = [] if broken else engine.discovered(run.config, module, runs)
+            if broken is None:
+                broken = engine.misnamed(module, runs)
+                if broken is not None:
+                    yield ModuleItem.from_parent(self, name=MODULE_CASE, case=broken.cases[0])
+                    broken = None
         if broken is not None:
             yield ModuleItem.from_parent(self, name=MODULE_CASE, case=broken.cases[0])
             return

@@ -181,12 +181,30 @@ def _longest_backticks(text: str) -> int:
     return max((len(run) for run in re.findall("`+", text)), default=0)
 
 
-def _code(text: str) -> str:
-    """Inline code that no backtick or pipe in `text` can break out of."""
-    text = text.replace("|", "\\|").replace("\n", " ")
+#: Every character that ends a line for some Markdown or Mermaid reader (CommonMark's CR and LF,
+#: and what Python's `splitlines` also splits on): text the user controls never starts a line.
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", text)
+
+
+def _code(text: str, cell: bool = False) -> str:
+    """Inline code that no backtick or line break in `text` can break out of; in a table `cell`,
+    no pipe either (GFM splits cells before it reads code spans)."""
+    text = _one_line(text)
+    if cell:
+        text = text.replace("|", "\\|")
     ticks = "`" * (_longest_backticks(text) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _text(text: str) -> str:
+    """Plain text in a table cell: on one line, and every character that could start an inline
+    construct (emphasis, link, image, raw HTML, entity, code, a cell's end) escaped."""
+    return re.sub(r"([\\`*_\[\]<>&|!~])", r"\\\1", _one_line(text))
 
 
 def _block(text: str) -> str:
@@ -198,16 +216,17 @@ def _block(text: str) -> str:
 def _table(report: Report) -> Iterator[str]:
     used = {c.check for c in report.cases if c.check != MODULE_CASE}
     columns = [c for c in ALL_CHECKS if c in used] + sorted(used - set(ALL_CHECKS))
-    yield "| pair | " + " | ".join(_code(c) for c in columns) + " |\n"
+    yield "| pair | " + " | ".join(_code(c, cell=True) for c in columns) + " |\n"
     yield "|---|" + "---|" * len(columns) + "\n"
     for pair in report.pairs:
         found = {c.check: c.verdict for c in pair.cases}
         if pair.pair == MODULE_CASE:
-            yield (f"| {_code(pair.module)} | {ICONS[pair.cases[0].verdict]} module error |"
+            yield (f"| {_code(pair.module, cell=True)} | {ICONS[pair.cases[0].verdict]} module error |"
                    + " |" * max(0, len(columns) - 1) + "\n")
             continue
         cells = [ICONS.get(found[c], found[c]) if c in found else "—" for c in columns]
-        yield f"| {_code(pair.module + '::' + pair.pair)} | " + " | ".join(cells) + " |\n"
+        yield (f"| {_code(pair.module + '::' + pair.pair, cell=True)} | " + " | ".join(cells)
+               + " |\n")
 
 
 def _record_table(case: CaseResult) -> str:
@@ -218,17 +237,24 @@ def _record_table(case: CaseResult) -> str:
             "|---|---|---|---|---|---|"]
     for r in failing:
         if r.problem:
-            rows.append(f"| {_code(r.name)} | {r.note} | | | | |")
+            rows.append(f"| {_code(r.name, cell=True)} | {_text(r.note)} | | | | |")
         else:
-            rows.append(f"| {_code(r.name)} | {short(r.max_abs)} | {short(r.max_rel)} | "
-                        f"{_code(str(r.worst_index))} | {r.mismatched}/{r.total} | "
+            rows.append(f"| {_code(r.name, cell=True)} | {short(r.max_abs)} | {short(r.max_rel)} | "
+                        f"{_code(str(r.worst_index), cell=True)} | {r.mismatched}/{r.total} | "
                         f"rtol={short(r.needed_rtol)} or atol={short(r.needed_atol)} |")
     return "\n".join(rows) + "\n"
 
 
+def _mermaid(text: str) -> str:
+    """Text inside a quoted Mermaid string: one line of letters, digits and plain punctuation.
+    Anything else (a quote, a backtick that could close the Markdown fence, `<`, `#`, `%`) is
+    replaced: a chart label is for reading, the record's exact name is in the table above."""
+    text = re.sub(r"\s", " ", text).replace('"', "'").replace("`", "'")
+    return re.sub(r"[^\w .,:;/+=()\[\]'*-]", "_", text)
+
+
 def _label(name: str) -> str:
-    label = name.removeprefix("outputs/")
-    return label.replace('"', "'")[-40:]
+    return _mermaid(name.removeprefix("outputs/"))[-40:]
 
 
 def endpoint_chart(case: CaseResult) -> str:
@@ -249,7 +275,7 @@ def endpoint_chart(case: CaseResult) -> str:
     values = ", ".join(log10(r.max_rel) for r in points)
     tolerance = ", ".join(log10(r.rtol) for r in points)
     return ("```mermaid\nxychart-beta\n"
-            f'    title "{case.check}: max relative difference per endpoint (log10)"\n'
+            f'    title "{_mermaid(case.check)}: max relative difference per endpoint (log10)"\n'
             f"    x-axis [{labels}]\n"
             f'    y-axis "log10 max rel diff" {ZERO_LOG} --> 3\n'
             f"    bar [{values}]\n"
@@ -279,13 +305,13 @@ def training_charts(case: CaseResult) -> str:
         return ", ".join(out)
 
     return ("```mermaid\nxychart-beta\n"
-            f'    title "{case.pair}: loss per step, TF1 and TF2"\n'
+            f'    title "{_mermaid(case.pair)}: loss per step, TF1 and TF2"\n'
             f"    x-axis [{axis}]\n"
             '    y-axis "loss"\n'
             f"    line [{values('loss_tf1')}]\n"
             f"    line [{values('loss_tf2')}]\n```\n"
             "```mermaid\nxychart-beta\n"
-            f'    title "{case.pair}: divergence of the sides and the noise band (log10)"\n'
+            f'    title "{_mermaid(case.pair)}: divergence of the sides and the noise band (log10)"\n'
             f"    x-axis [{axis}]\n"
             f'    y-axis "log10 relative" {ZERO_LOG} --> 3\n'
             f"    line [{values('divergence', True)}]\n"

@@ -184,13 +184,21 @@ def endpoint_svg(case: CaseResult, width: int = 720, height: int = 220) -> str:
     return "".join(parts)
 
 
+#: The most bars a channel chart draws: more than the chart has pixels tell nothing more, and a
+#: record read from a report may carry any number of channels (200 000 would make a 23 MB page).
+MAX_BARS = 256
+
+
 def channel_svg(case: CaseResult, width: int = 720, height: int = 90) -> str:
     """Where the difference lies in the first failing record: its largest difference per channel
-    (the last axis), as bars."""
+    (the last axis), as bars; past MAX_BARS channels, each bar is the largest of a run of
+    neighbouring channels, and the caption says so."""
     record: Any = next((r for r in case.records if not r and r.channels), None)
     if record is None:
         return ""
-    values = list(record.channels)
+    channels = list(record.channels)
+    per_bar = math.ceil(len(channels) / MAX_BARS)
+    values = [max(channels[i:i + per_bar]) for i in range(0, len(channels), per_bar)]
     top = max(values) or 1.0
     bar = (width - 20) / len(values)
     parts = [f'<svg class="channels" role="img" width="{width}" height="{height + 18}" '
@@ -198,11 +206,15 @@ def channel_svg(case: CaseResult, width: int = 720, height: int = 90) -> str:
              f"<title>largest difference per channel of {_e(record.name)}</title>"]
     for i, value in enumerate(values):
         h = max(1.0, value / top * height) if value > 0 else 0.0
+        first, last = i * per_bar, min(len(channels), (i + 1) * per_bar) - 1
+        which = f"channel {first}" if first == last else f"channels {first} to {last}"
         parts.append(f'<rect x="{10 + i * bar:.1f}" y="{height - h:.1f}" '
                      f'width="{max(1.0, bar - 1):.1f}" height="{h:.1f}" fill="#cf222e">'
-                     f"<title>channel {i}: max abs diff {_e(short(value))}</title></rect>")
+                     f"<title>{which}: max abs diff {_e(short(value))}</title></rect>")
+    drawn = f"; drawn as {len(values)} bars, each the largest of {per_bar} neighbouring " \
+        "channels" if per_bar > 1 else ""
     parts.append(f'<text x="10" y="{height + 14}">{_e(record.name)}: largest difference per '
-                 f"channel ({len(values)} channels, max {_e(short(top))})</text></svg>")
+                 f"channel ({len(channels)} channels, max {_e(short(top))}{drawn})</text></svg>")
     return "".join(parts)
 
 

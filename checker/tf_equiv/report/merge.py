@@ -11,7 +11,8 @@ from tf_equiv.results import MODULE_CASE, PairResult, Report
 
 def merge(paths: Sequence[str]) -> Report:
     """One Report of the pairs of every report, modules in the order first seen; UsageError when
-    a file is missing or foreign, or a pair appears in two files.
+    a file is missing or foreign, or a pair appears in two files. A case whose charts cannot be
+    read is merged without them, and said in the Report's errors (the run then exits 1).
 
     Its duration is the sum of the reports' wall times: what the shards cost in CI minutes, not
     how long the slowest one took.
@@ -44,4 +45,5 @@ def merge(paths: Sequence[str]) -> Report:
     pairs = tuple(p for found in modules.values() for p in found)
     return Report(pairs, sum(r.duration for _, r in reports),
                   interrupted=any(r.interrupted for _, r in reports),
-                  note=f"summed over {len(reports)} reports" if len(reports) > 1 else "")
+                  note=f"summed over {len(reports)} reports" if len(reports) > 1 else "",
+                  errors=tuple(e for _, r in reports for e in r.errors))

@@ -5,14 +5,19 @@ What the XML does not hold reads back empty: a pair's duration and line (0), the
 records of a check that did not fail (()); a failing check keeps its endpoints and first
 failing records. The environment and compat fixes are written per module, so every pair of a
 module (but a `<module>` error) reads back the module's. Tolerances that were None are not written.
+
+The records and curves a failing check keeps only draw its charts: one that cannot be read (a file
+edited by hand, another writer) leaves that case without them and is said in `Report.errors`,
+naming the file, the case and the property; the verdicts and the rest of the file are read.
 """
 from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Optional
 
 from tf_equiv.concurrency import AST_LOCK
@@ -41,20 +46,23 @@ def read_junit(path: str) -> Report:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
     except ET.ParseError as e:
         raise UsageError(f"{path}: not XML ({e})") from None
+    errors: list[str] = []
     try:
-        return _report(root)
+        report = _report(root, errors)
     except _NotOurs as e:
         raise UsageError(f"{path}: not a JUnit XML report written by tf-equiv: {e}") from None
+    return replace(report, errors=tuple(f"{path}: {e}" for e in errors))
 
 
-def _report(root: ET.Element) -> Report:
-    """The Report in a parsed <testsuites> document; _NotOurs says why tf-equiv did not write it."""
+def _report(root: ET.Element, errors: list[str]) -> Report:
+    """The Report in a parsed <testsuites> document; _NotOurs says why tf-equiv did not write it,
+    `errors` gets what of a case could not be read."""
     if root.tag != "testsuites":
         raise _NotOurs(f"the root element is <{root.tag}>, not <testsuites>")
     suites = root.findall("testsuite")
     if not suites:
         raise _NotOurs("no <testsuite> element")
-    pairs = [p for suite in suites for p in _suite(suite)]
+    pairs = [p for suite in suites for p in _suite(suite, errors)]
     interrupted = any(c.verdict == "error" and c.message.endswith(INTERRUPTED)
                       for p in pairs for c in p.cases)
     # <testsuites time> is the run's wall time; a file without it falls back on the cases' sum.
@@ -63,7 +71,7 @@ def _report(root: ET.Element) -> Report:
     return Report(tuple(pairs), duration, interrupted)
 
 
-def _suite(suite: ET.Element) -> list[PairResult]:
+def _suite(suite: ET.Element, errors: list[str]) -> list[PairResult]:
     module = suite.get("name", "")
     testcases = suite.findall("testcase")
     if not testcases:
@@ -82,9 +90,14 @@ def _suite(suite: ET.Element) -> list[PairResult]:
         said = facts.get(f"{pair}::{check}", {})
         if said:
             case = replace(case, explanation=said.get("explanation", ""),
-                           place=said.get("place", ""), cause=said.get("cause", ""),
-                           records=_records(said.get("records"), f"{pair}::{check}"),
-                           series=_series(said.get("series"), f"{pair}::{check}"))
+                           place=said.get("place", ""), block=said.get("block", ""),
+                           cause=said.get("cause", ""))
+            for read in (_records, _series):
+                try:
+                    case = read(case, said)
+                except _Unreadable as e:
+                    errors.append(f"test case {case.name!r} of {module!r}: {e}; the case is "
+                                  "merged without its charts")
         cases.setdefault(pair, []).append(case)
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
@@ -107,8 +120,8 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
         dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float],
         dict[str, dict[str, str]]]:
     """(environment, compat fixes, {pair: tolerances}, {pair::check: margin},
-    {pair::check: {"explanation"/"place"/"cause"/"records"/"series": text}}) from the suite's <property>
-    elements."""
+    {pair::check: {"explanation"/"place"/"block"/"cause"/"records"/"series": text}}) from the
+    suite's <property> elements."""
     facts: dict[str, dict[str, str]] = {}
     environment: dict[str, str] = {}
     fixes: tuple[str, ...] = ()
@@ -117,7 +130,8 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
-        if head in ("explanation", "place", "cause", "records", "series") and "::" in label:
+        if head in ("explanation", "place", "block", "cause", "records", "series") \
+                and "::" in label:
             facts.setdefault(label, {})[head] = value
             continue
         if head == "margin" and "::" in label:
@@ -137,29 +151,90 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     return environment, fixes, tolerances, margins, facts
 
 
-def _records(text: str | None, name: str) -> tuple[RecordComparison, ...]:
-    """The records a failing check kept (report/junit.py's `records.<pair>::<check>`)."""
-    if not text:
-        return ()
-    try:
-        items: list[dict[str, Any]] = json.loads(text)
-        fields: list[dict[str, Any]] = [{k: tuple(v) if isinstance(v, list) else v
-                                         for k, v in item.items()} for item in items]
-        found = tuple(RecordComparison(**f) for f in fields)
-    except (ValueError, TypeError, AttributeError) as e:
-        raise _NotOurs(f"property 'records.{name}' is not a list of records: {e}") from None
-    return found
+class _Unreadable(ValueError):
+    """A case's records or curves cannot be read; the message names the property and why."""
 
 
-def _series(text: str | None, name: str) -> tuple[tuple[str, tuple[float, ...]], ...]:
-    """A training run's curves (report/junit.py's `series.<pair>::<check>`)."""
-    if not text:
-        return ()
+#: What each field of a RecordComparison holds in the JSON that report/junit.py writes.
+_RECORD_KINDS = {"name": "text", "passed": "flag", "rtol": "number", "atol": "number",
+                 "shape": "index", "total": "count", "mismatched": "count", "max_abs": "number",
+                 "max_rel": "number", "worst_index": "index", "needed_rtol": "number",
+                 "needed_atol": "number", "problem": "text", "note": "text", "weak": "flag",
+                 "channels": "numbers"}
+_WORDS = {"text": "a string", "flag": "true or false", "number": "a number",
+          "count": "a count", "index": "a list of counts", "numbers": "a list of numbers"}
+assert set(_RECORD_KINDS) == {f.name for f in fields(RecordComparison)}
+
+
+def _holds(kind: str, value: object) -> bool:
+    if kind in ("index", "numbers"):
+        item = "count" if kind == "index" else "number"
+        return isinstance(value, list) and all(_holds(item, v) for v in value)
+    if kind == "count":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str if kind == "text" else bool)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json(text: str, prop: str) -> Any:
     try:
-        found: dict[str, list[float]] = json.loads(text)
-        return tuple((str(k), tuple(float(x) for x in v)) for k, v in found.items())
-    except (ValueError, TypeError, AttributeError) as e:
-        raise _NotOurs(f"property 'series.{name}' is not named series of numbers: {e}") from None
+        return json.loads(text)
+    except RecursionError:
+        raise _Unreadable(f"property {prop!r} is nested too deeply") from None
+    except ValueError as e:
+        raise _Unreadable(f"property {prop!r} is not JSON ({e})") from None
+
+
+def _records(case: CaseResult, said: dict[str, str]) -> CaseResult:
+    """The case with the records a failing check kept (report/junit.py's `records.<case>`)."""
+    prop = f"records.{case.name}"
+    if not said.get("records"):
+        return case
+    items = _json(said["records"], prop)
+    if not isinstance(items, list):
+        raise _Unreadable(f"property {prop!r} is not a list of records: {_shown(items)}")
+    found = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _Unreadable(f"property {prop!r}: record {i} is not an object: {_shown(item)}")
+        name = item.get("name")
+        where = f"property {prop!r}: record {i}" + (f" ({name!r})" if isinstance(name, str) else "")
+        for key, value in item.items():
+            if key not in _RECORD_KINDS:
+                raise _Unreadable(f"{where}: unknown field {_shown(key)}")
+            if not _holds(_RECORD_KINDS[key], value):
+                raise _Unreadable(f"{where}: {key} is not {_WORDS[_RECORD_KINDS[key]]}: "
+                                  f"{_shown(value)}")
+        missing = [k for k in ("name", "passed", "rtol", "atol") if k not in item]
+        if missing:
+            raise _Unreadable(f"{where}: no {', '.join(missing)}")
+        checked: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in item.items()}
+        found.append(RecordComparison(**checked))
+    return replace(case, records=tuple(found))
+
+
+def _series(case: CaseResult, said: dict[str, str]) -> CaseResult:
+    """The case with a training run's curves (report/junit.py's `series.<case>`)."""
+    prop = f"series.{case.name}"
+    if not said.get("series"):
+        return case
+    found = _json(said["series"], prop)
+    if not isinstance(found, dict):
+        raise _Unreadable(f"property {prop!r} is not named series of numbers: {_shown(found)}")
+    for key, values in found.items():
+        if not _holds("numbers", values):
+            raise _Unreadable(f"property {prop!r}: {key!r} is not a list of numbers: "
+                              f"{_shown(values)}")
+    if not all(math.isfinite(s) for s in found.get("step", [])):
+        raise _Unreadable(f"property {prop!r}: 'step' has a number that is not finite")
+    return replace(case, series=tuple((k, tuple(float(x) for x in v)) for k, v in found.items()))
 
 
 def _glob(label: str) -> Optional[str]:

@@ -64,13 +64,12 @@ class Store:
             try:
                 with open(path, encoding="utf-8") as f:
                     self.manifest = json.load(f)
+            except RecursionError:
+                raise UsageError(f"{path}: not a tf-equiv records manifest (nested too "
+                                 "deeply)") from None
             except (OSError, ValueError) as e:
                 raise UsageError(f"{path}: not a tf-equiv records manifest ({e})") from None
-            if self.manifest.get("format") != FORMAT:
-                raise UsageError(f"{path}: not a tf-equiv records manifest (no format field)")
-            if self.manifest.get("format_version") != FORMAT_VERSION:
-                raise UsageError(f"{path}: records format {self.manifest.get('format_version')}, "
-                                 f"this tf-equiv reads format {FORMAT_VERSION}; record again")
+            _check_manifest(path, self.manifest)
         elif create:
             os.makedirs(self.root, exist_ok=True)
             self.manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "pairs": {}}
@@ -119,9 +118,14 @@ class Store:
     @staticmethod
     def side_run(stored: StoredPair) -> SideRun:
         """The stored TF1 side, as if it had just run; every file it names stays in its folder."""
+        # A link may point elsewhere in the folder, never out of it (as every record file).
+        path = inside(stored.folder, "events.json", f"the events of {stored.pair_id}")
         try:
-            with open(os.path.join(stored.folder, "events.json"), encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 events = json.load(f)
+        except RecursionError:
+            raise RecordsError(f"{stored.folder}/events.json: cannot be read (nested too "
+                               "deeply)") from None
         except (OSError, ValueError) as e:
             raise RecordsError(f"{stored.folder}/events.json: cannot be read ({e})") from None
         if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
@@ -137,6 +141,45 @@ class Store:
             raise RecordsError(f"{stored.folder}/events.json: {e} (recorded by another version "
                                "of tf-equiv? record again)") from None
         return SideRun("tf1", events=[(0.0, e) for e in decoded], returncode=0)
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in the words of JSON."""
+    for kind, words in ((bool, "true or false"), (dict, "an object"), (list, "a list"),
+                        (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return words
+    return "null"
+
+
+def _check_manifest(path: str, manifest: object) -> None:
+    """UsageError, naming the file and the field, unless `manifest` is one that this tf-equiv
+    wrote: every field that find() and the checks read has the type they read."""
+    if not isinstance(manifest, dict):
+        raise UsageError(f"{path}: not a tf-equiv records manifest ({_kind(manifest)}, not an "
+                         "object)")
+    if manifest.get("format") != FORMAT:
+        raise UsageError(f"{path}: not a tf-equiv records manifest (no format field)")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"{path}: records format {manifest.get('format_version')}, "
+                         f"this tf-equiv reads format {FORMAT_VERSION}; record again")
+    pairs = manifest.get("pairs")
+    if not isinstance(pairs, dict):
+        raise UsageError(f'{path}: field "pairs" is {_kind(pairs)}, not an object of pair ids '
+                         "to their records; record again")
+    for pair_id, entry in pairs.items():
+        where = f"{path}: field pairs[{json.dumps(pair_id)}]"
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where} is {_kind(entry)}, not an object; record again")
+        for key, kind, required in (("source_sha256", str, True), ("inputs_sha256", str, False),
+                                    ("environment", dict, False)):
+            if key not in entry and not required:
+                continue
+            if key not in entry:
+                raise UsageError(f"{where} has no field {key}; record again")
+            if not isinstance(entry[key], kind):
+                raise UsageError(f"{where}.{key} is {_kind(entry[key])}, not "
+                                 f"{'a string' if kind is str else 'an object'}; record again")
 
 
 #: The fields of an event that name a file in the pair's folder (a check's records, the TF1

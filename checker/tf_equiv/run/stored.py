@@ -8,9 +8,10 @@ from typing import Optional, TypedDict
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
+from tf_equiv.pair import problems_message
 from tf_equiv.plan.discover import PlannedPair
 from tf_equiv.results import CaseResult, PairResult
-from tf_equiv.run.protocol import Fatal, Inputs, Transfer
+from tf_equiv.run.protocol import Fatal, Inputs, PairSettings, Transfer
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides, transfer_message
 from tf_equiv.run.store import Store, source_sha256
 
@@ -56,19 +57,24 @@ def check_inputs(result: PairResult, stored: StoredTF1, tf2: SideRun) -> PairRes
 
 
 def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: threading.Event,
-                parts: int = 1) -> PairResult:
-    """Run the TF1 side only and store its records; each check is 'passed' once recorded."""
+                parts: int = 1) -> tuple[PairResult, SideRun]:
+    """Run the TF1 side only and store its records; each check is 'passed' once recorded.
+    Returns the run too: its module's pairs that the source does not show are found in it."""
     folder = store.pair_folder(planned.id)
     spec = replace(spec, out_dir=folder)
     run = run_sides(spec, stop, ("tf1",), parts=parts)["tf1"]
     store.save(planned.id, folder, run, source_sha256(planned.module.path))
     fatal = run.find(Fatal)
+    settings = run.find(PairSettings)
+    problems = settings.settings.get("problems") if settings else None
     cases = []
     for check, reason in planned.checks:
         case = partial(CaseResult, planned.module.display, planned.declared.name, check,
                        file=planned.module.display, line=planned.declared.line)
         event = run.check(checks.tf1_source(check))
-        if reason:
+        if problems and not fatal:
+            cases.append(case("error", problems_message(planned.declared.name, problems)))
+        elif reason:
             cases.append(case("skipped", reason))
         elif checks.tf2_only(check):
             cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
@@ -82,4 +88,4 @@ def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: thread
         else:
             cases.append(case("passed", f"{check}: TF1 records stored"))
     return PairResult(planned.module.display, planned.declared.name, tuple(cases),
-                      line=planned.declared.line)
+                      line=planned.declared.line), run

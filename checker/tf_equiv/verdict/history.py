@@ -28,6 +28,9 @@ def read_margins(path: Optional[str]) -> dict[str, float]:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return {str(k): float(v) for k, v in data.items()}
+    except RecursionError:
+        # json's decoder recurses once per nesting level: no margins file is nested at all.
+        raise UsageError(f"--margins {path}: {problem} (nested too deeply)") from None
     except (OSError, ValueError, TypeError) as e:
         raise UsageError(f"--margins {path}: {problem} ({e})") from None
 

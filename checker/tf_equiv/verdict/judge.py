@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
+from tf_equiv.pair import problems_message
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
 from tf_equiv.run.protocol import Environment, Event, Fatal, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck
@@ -135,7 +136,7 @@ def judge(module: str, pair: str, line: int, planned: Sequence[tuple[str, Option
         if fatal:
             result = case(check, "error", fatal.message, detail=fatal.detail)
         elif settings.get("problems"):
-            result = case(check, "error", f"bad Pair {pair!r}: " + "; ".join(settings["problems"]))
+            result = case(check, "error", problems_message(pair, settings["problems"]))
         elif settings.get("skip") or skip_reason:
             result = case(check, "skipped", settings.get("skip") or skip_reason)
         else:

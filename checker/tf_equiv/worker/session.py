@@ -19,14 +19,18 @@ from tf_equiv.worker.config import Numerics, configure, environment
 
 
 def pair_settings(pair: Any) -> dict:
+    """The pair's settings for the parent. A pair with bad fields still plans its checks (every
+    check that applies when `checks` itself is bad): the parent lists and reports pairs it could
+    not read in the source, a helper function's, by these checks, each an error naming the field."""
     from tf_equiv import checks
-    from tf_equiv.pair import Train
+    from tf_equiv.pair import Train, planned_checks
 
     present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
     return {
         "rtol": pair.rtol, "atol": pair.atol,
-        "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()},
-        "checks": checks.plan(pair.checks, present) if not pair.problems else [],
+        "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()}
+        if not pair.problems else {},
+        "checks": planned_checks(pair.checks, present),
         "skip": pair.skip, "xfail": pair.xfail, "timeout": pair.timeout,
         "constant": pair.constant, "line": pair.declared_at[1], "problems": list(pair.problems),
         "train": {"steps": pair.train.steps, "every": pair.train.every,
