@@ -29,7 +29,8 @@ def _workers(mark: str) -> list:
     return processes_with(mark, "environ")
 
 
-def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = ()) -> None:
+def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = (),
+         at_least: int = 0) -> None:
     report = tmp_path / "report.xml"
     mark = f"TF_EQUIV_SIGNAL_TEST={uuid.uuid4().hex}"
     env = {k: v for k, v in os.environ.items() if k not in GITHUB_VARIABLES}
@@ -38,6 +39,11 @@ def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = ()) 
                              "--junit-xml", str(report)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(delay)
+    # On a loaded machine the workers may start later than `delay`: the moment the test means is
+    # the one they are there, so it waits for them (a minute at most) before signalling.
+    waited = time.monotonic() + 60
+    while len(_workers(mark)) < at_least and time.monotonic() < waited and proc.poll() is None:
+        time.sleep(0.1)
     running = len(_workers(mark))       # the run itself, and what it started
     for sig, gap in signals:
         proc.send_signal(sig)
@@ -71,7 +77,8 @@ def _run(module: str, tmp_path, delay: float, signals: list, extra: tuple = ()) 
     (8.0, ((INT, 0.2), (INT, 0.2), (TERM, 0.2))),
 ])
 def test_signals_stop_the_run_and_leave_a_report(tmp_path, delay, signals):
-    cases, running = _run(SLOW, tmp_path, delay, list(signals), ("--no-explain",))
+    cases, running = _run(SLOW, tmp_path, delay, list(signals), ("--no-explain",),
+                          at_least=4 if delay >= 8 else 0)
     if delay >= 8:      # the run, the zygote and both sides' workers were there to be stopped
         assert running >= 4, running
     assert all(tc.result and "interrupted" in (tc.result[0].message or "") for tc in cases), \
