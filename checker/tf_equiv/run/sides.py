@@ -13,6 +13,8 @@ from typing import Callable, Optional, TypeVar
 
 from tf_equiv import checks as check_table
 from tf_equiv.checks import SIDES
+from tf_equiv.protocol import requests
+from tf_equiv.protocol.requests import NoiseRequest, Numerics, Request, RunOptions, SideRequest
 from tf_equiv.run import protocol, zygote
 from tf_equiv.run.protocol import Done, Event, PairSettings, ProtocolError, Transfer
 from tf_equiv.run.records import SideCheck
@@ -95,24 +97,29 @@ def log_tail(path: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
-class Worker:
-    """One worker process of this tf_equiv (`python -m MODULE ARGS`): a pair's side or a
-    localization worker. It runs in its own process group (a timeout or a stop kills it with
-    whatever it started), under a guardian that ends what it leaves behind (also processes that
-    left the group), in the user's module's folder, with its output in `log_path`, this
-    checkout's tf_equiv on its path (also under another interpreter, `record --python`), and
-    `threads` cores; the parent may write it one JSON line on its stdin."""
+def worker_args(request: Request) -> tuple[str, list[str]]:
+    """The module and arguments of the worker that serves `request`: its one argument is the
+    request as JSON (through the zygote too; a request is far below the size of one argument)."""
+    return "tf_equiv.worker", [requests.encode(request)]
 
-    def __init__(self, python: str, module: str, args: list, log_path: str, cwd: str,
-                 threads: int, env: Optional[dict] = None,
+
+class Worker:
+    """One worker process of this tf_equiv (`python -m MODULE ARGS`; `worker_args` gives them for
+    a request): a pair's side, the noise run, a localization side or the step-wise run. It runs in
+    its own process group (a timeout or a stop kills it with whatever it started), under a guardian
+    that ends what it leaves behind (also processes that left the group), in the user's module's
+    folder, with its output in `log_path` and this checkout's tf_equiv on its path (also under
+    another interpreter, `record --python`); the parent may write it one JSON line on its stdin."""
+
+    def __init__(self, python: str, module: str, args: list[str], log_path: str, cwd: str,
+                 env: Optional[dict[str, str]] = None,
                  on_event: Optional[Callable[[Event], None]] = None,
                  stop: Optional[threading.Event] = None) -> None:
         """`on_event(event)` sees each event of its pipe as it arrives (from `reader`, a thread
         the caller starts); a line that is no event of the protocol goes to `protocol_errors`."""
         read_fd, write_fd = os.pipe()
         path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
-        environ = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path,
-                       TF_EQUIV_THREADS=str(threads), PYTHONUNBUFFERED="1",
+        environ = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path, PYTHONUNBUFFERED="1",
                        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
         environ.update(env or {}, TF_EQUIV_EVENT_FD=str(write_fd))
         self.log_path = log_path
@@ -179,6 +186,20 @@ class SideSpec:
     env: tuple = ()                   # ((name, value), ...) set for the workers
     deadline: Optional[float] = None  # time.monotonic() by which every side is killed
     any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
+    noise: bool = False               # the TF1 training run alone, for its noise band (kernels)
+
+    @property
+    def options(self) -> RunOptions:
+        """What every worker of this run is told (the side workers and the diagnoses alike)."""
+        return RunOptions(Numerics(tuple(self.grappler_off), self.tf1_optimized),
+                          self.compat_fixes, self.threads)
+
+    def request(self, side: str) -> SideRequest | NoiseRequest:
+        """The request of the worker of `side` that runs this spec's checks."""
+        if self.noise:
+            return NoiseRequest(self.module, self.pair, self.out_dir, self.options)
+        return SideRequest(self.module, self.pair, "tf1" if side == "tf1" else "tf2",
+                           self.out_dir, tuple(self.checks), self.any_check, self.options)
 
 
 class _Process:
@@ -186,20 +207,10 @@ class _Process:
                  log_name: str, stop: Optional[threading.Event] = None) -> None:
         self.run = SideRun(side, timeout=spec.timeout, module=spec.module,
                            log_path=os.path.join(spec.out_dir, log_name))
-        cmd = ["--module", spec.module, "--pair", spec.pair,
-               "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
-        if not spec.compat_fixes:
-            cmd.append("--no-compat-fixes")
-        if spec.any_check:
-            cmd.append("--any-check")
-        if spec.grappler_off:
-            cmd += ["--grappler-off", ",".join(spec.grappler_off)]
-        if spec.tf1_optimized:
-            cmd.append("--tf1-optimized")
         self._on_event = on_event
-        self.worker = Worker(spec.python, "tf_equiv.worker", cmd, self.run.log_path,
-                             os.path.dirname(spec.module), spec.threads, dict(spec.env),
-                             self._arrived, stop)
+        module, args = worker_args(spec.request(side))
+        self.worker = Worker(spec.python, module, args, self.run.log_path,
+                             os.path.dirname(spec.module), dict(spec.env), self._arrived, stop)
         self.run.protocol_errors = self.worker.protocol_errors
         self.proc, self.started = self.worker.proc, self.worker.started
         self.send, self.kill, self.reader = self.worker.send, self.worker.kill, self.worker.reader

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import problems_message
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks, without_id
 from tf_equiv.run.protocol import Environment, Event, Fatal, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun
@@ -203,7 +203,9 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, An
         return case(check, "error", f"{check}: {e}", duration=seconds)
     judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
                   duration=seconds, warnings=outcome.warnings, records=outcome.records,
-                  cause=outcome.cause, series=outcome.series)
+                  cause=outcome.cause, series=outcome.series, hint=outcome.hint,
+                  audit=outcome.audit,
+                  statement=outcome.statement or without_id(check, outcome.message))
     kept = margin(outcome.records) if outcome.verdict == "passed" else None
     if outcome.margin is not None:      # said in the message already
         judged = replace(judged, margin=outcome.margin)

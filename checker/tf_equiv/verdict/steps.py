@@ -22,7 +22,16 @@ from typing import Any, Mapping, Optional
 
 from tf_equiv.concurrency import format_exc
 from tf_equiv.pair import tolerance_for
-from tf_equiv.results import CaseResult, PairResult, apply_marks, short
+from tf_equiv.results import (
+    CaseResult,
+    PairResult,
+    apply_marks,
+    explanation_words,
+    own_words,
+    short,
+    unmarked,
+    without_id,
+)
 from tf_equiv.run.kernels import Steps, run_steps
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.sides import SideRun, SideSpec
@@ -45,8 +54,7 @@ def confirm_training(result: PairResult, spec: SideSpec, runs: Mapping[str, Side
                  and c.verdict in ("failed", "xfailed")), None)
     if case is None:
         return result
-    free = case if case.verdict == "failed" else replace(
-        case, verdict="failed", message=case.message.removeprefix(f"xfailed ({xfail}): "))
+    free = case if case.verdict == "failed" else unmarked(case, xfail)
     try:
         span = _span(runs, settings)
         if span is None:            # not a departure from the band: a loss not finite, say
@@ -103,13 +111,12 @@ def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseRe
     found = steps.found
     header = f"step by step from TF1's state ({steps.seconds:.1f} s):"
     if found is None:
-        explanation = (f"Explanation: not confirmed step by step ({WHY}): {steps.problem}"
-                       + (f". Hint: {steps.hint}" if steps.hint else ""))
         lines = [f"not run: {steps.problem}"] + (steps.detail.splitlines() if steps.detail else [])
-        return _with(case, explanation, header, lines)
-    words, line = describe(found)
+        return _with(case, f"not confirmed step by step ({WHY}): {steps.problem}", steps.hint,
+                     header, lines)
+    words, hint, line = describe(found)
     if found.get("wrong"):
-        return _with(case, f"Explanation: {words}", header, [line])
+        return _with(case, words, hint, header, [line])
     first, last = int(found.get("first", first)), int(found.get("last", last))
     worst = found.get("worst") or {}
     divergence, band = float(worst.get("divergence", 0.0)), float(worst.get("band", 0.0))
@@ -121,31 +128,35 @@ def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseRe
         else ""
     message = (f"{CHECK}: every step agrees within its own noise: steps {first} to {last}, each "
                f"run on both sides from TF1's state ({closest}){before}")
-    departure = case.message.removeprefix(f"{CHECK}: ")
+    departure = own_words(case)
     warning = (f"{CHECK}: the free runs part by round-off that training amplifies: {departure}; "
                f"yet each of steps {first} to {last}, run on both sides from TF1's state, agrees "
                "within that step's noise, so this is not a migration bug")
     return replace(case, verdict="passed", message=message, margin=margin, explanation="",
+                   finding="", next_step="", statement=without_id(CHECK, message),
                    warnings=case.warnings + (warning,),
                    detail=f"{case.detail}\n\n{header}\n  {line}".strip())
 
 
-def _with(case: CaseResult, explanation: str, header: str, lines: list[str]) -> CaseResult:
+def _with(case: CaseResult, finding: str, hint: str, header: str, lines: list[str]
+          ) -> CaseResult:
     """A failed case that keeps its verdict, with what the steps found as its explanation."""
     body = "\n".join(f"  {line}" for line in lines)
+    explanation = explanation_words(finding, hint)
     return replace(case, message=f"{case.message}. {explanation}", explanation=explanation,
+                   finding=finding, next_step=hint,
                    detail=f"{case.detail}\n\n{header}\n{body}".strip())
 
 
-def describe(found: Mapping[str, Any]) -> tuple[str, str]:
-    """What the step-wise run found, in words: a sentence for the message, a line for the
-    detail."""
+def describe(found: Mapping[str, Any]) -> tuple[str, str, str]:
+    """What the step-wise run found, in words: a sentence for the message, its hint (or ""), a
+    line for the detail."""
     unpaired = found.get("unpaired") or []
     carried = (f" (TF2's optimizer slots {', '.join(unpaired)} have no TF1 counterpart, so the "
                "steps started at step 1)") if unpaired else ""
     wrong = found.get("wrong")
     if not wrong:
-        return ("every step agrees",
+        return ("every step agrees", "",
                 f"steps {found.get('first')}..{found.get('last')} re-run from TF1's state each; "
                 f"none differs{carried}")
     loss1, loss2 = found["loss"]
@@ -155,9 +166,9 @@ def describe(found: Mapping[str, Any]) -> tuple[str, str]:
             f"{wrong - 1}, one step already differs at {what} (divergence "
             f"{short(found['divergence'])}, that step's noise band {short(found['band'])}); "
             f"loss TF1 {loss1:.6g}, TF2 {loss2:.6g}; likely a migration bug in what one step "
-            "computes. Hint: compare the two sides' optimizer settings (learning rate and its "
-            "schedule's step count, epsilon, momentum), batch-norm momentum and regularization "
-            "losses",
+            "computes",
+            "compare the two sides' optimizer settings (learning rate and its schedule's step "
+            "count, epsilon, momentum), batch-norm momentum and regularization losses",
             f"steps {found['first']}..{wrong} re-run from TF1's state each; step {wrong} "
             f"differs first{carried}")
 

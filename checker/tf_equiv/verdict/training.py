@@ -26,13 +26,13 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv.checks import TRAINING_RUN as CHECK
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
-from tf_equiv.results import short
+from tf_equiv.results import compose, short
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome
 
-CHECK = "training_run"
 STEP = re.compile(rf"{CHECK}/(\d+)/(.+)")
 #: Points kept per series for the pictures (the terminal's sparklines, the charts).
 POINTS = 100
@@ -168,9 +168,11 @@ def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
         return None
     first = int(np.nonzero(bad1 | bad2)[0][0])
     if bad1[first] and bad2[first]:
-        return Outcome("failed", f"{CHECK}: vacuous: the loss is not finite on both sides from "
-                                 f"step {first + 1}, so nothing after it was proven. Hint: lower "
-                                 "the learning rate or the steps", cause="vacuous")
+        statement = (f"vacuous: the loss is not finite on both sides from step {first + 1}, so "
+                     "nothing after it was proven")
+        hint = "lower the learning rate or the steps"
+        return Outcome("failed", f"{CHECK}: {compose(statement, hint=hint)}", cause="vacuous",
+                       statement=statement, hint=hint)
     side, other = ("TF2", loss1) if bad2[first] else ("TF1", loss2)
     return Outcome("failed", f"{CHECK}: the loss is not finite on {side} from step {first + 1} "
                              f"(the other side's is {short(float(other[first]))})")

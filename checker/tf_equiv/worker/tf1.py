@@ -49,13 +49,15 @@ class Built:
 
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
-        numerics: Optional[Numerics] = None) -> Iterator[SideCheck]:
-    """The side's checks, stage by stage (the `tf1` roles of the check table)."""
+        numerics: Optional[Numerics] = None, noise_only: bool = False) -> Iterator[SideCheck]:
+    """The side's checks, stage by stage (the `tf1` roles of the check table); `noise_only`: the
+    training run alone, for the noise band (protocol.requests.NoiseRequest)."""
     numerics = numerics or Numerics()
     inference = check_table.stage_checks(SIDE, "inference", wanted)
     transfer = check_table.needs_transfer(wanted)
     if inference or transfer:
-        yield from _inference(pair, inputs, inference, transfer, out, channel, numerics)
+        yield from _inference(pair, inputs, inference, transfer, out, channel, numerics,
+                              noise_only)
     for check in check_table.stage_checks(SIDE, "random", wanted):
         yield from _random(pair, inputs, check, out, numerics)
 
@@ -131,6 +133,8 @@ class Inference:
     #: A training run's batches file, or the error drawing them raised.
     batches: Optional[str] = None
     batches_error: Optional[UserError] = None
+    #: Only the training run, recording only what the noise band reads (run/kernels.py).
+    noise_only: bool = False
     _total: Optional[Any] = field(default=None, repr=False)
 
     def total(self) -> Any:
@@ -158,7 +162,7 @@ def step(check: str) -> Callable[[Callable[[Inference], SideCheck]], Callable[[I
 
 
 def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
-               channel: Any, numerics: Numerics) -> Iterator[SideCheck]:
+               channel: Any, numerics: Numerics, noise_only: bool) -> Iterator[SideCheck]:
     done: set = set()
     try:
         graph = tf.Graph()
@@ -174,7 +178,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
-                                    inputs, random_ops)
+                                    inputs, random_ops, noise_only=noise_only)
                 if "training_run" in checks:
                     try:
                         context.batches = training.draw_batches(
@@ -385,7 +389,7 @@ def _training_run(c: Inference) -> SideCheck:
         yield f"{prefix}/loss", np.asarray(losses, dtype=np.float64)
 
     # The oneDNN-off run of the band (run/kernels.py) needs the training run alone.
-    only = os.environ.get("TF_EQUIV_KERNEL_RUN") == "1"
+    only = c.noise_only
     path = save_stream(os.path.join(c.out, "tf1-training_run.npz"),
                        itertools.chain(run("training_run", False, state=not only),
                                        () if only else run("noise", True)))
