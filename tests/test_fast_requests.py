@@ -13,7 +13,8 @@ from conftest import ROOT
 
 from tf_equiv.diagnose import explain
 from tf_equiv.diagnose import localize as localize_mod
-from tf_equiv.protocol import requests
+from tf_equiv.protocol import relays, requests
+from tf_equiv.protocol.relays import CaptureRelay, ErrorRelay, TransferRelay
 from tf_equiv.protocol.requests import (
     LocalizeRequest,
     NoiseRequest,
@@ -24,7 +25,7 @@ from tf_equiv.protocol.requests import (
     StepsRequest,
 )
 from tf_equiv.results import CaseResult, RecordComparison
-from tf_equiv.run import kernels, protocol, sides
+from tf_equiv.run import controller, kernels, protocol, sides
 from tf_equiv.run.protocol import Environment, Transfer
 from tf_equiv.run.sides import SideSpec
 
@@ -99,6 +100,68 @@ def test_a_worker_given_no_request_says_so_as_an_event(monkeypatch):
     assert events[0].message.startswith("tf-equiv internal error: bad request: not JSON")
 
 
+# --- the relays: what a running worker is told on its stdin ---------------------------------------
+
+EVERY_RELAY = [
+    TransferRelay("/out/tf1/transfer.npz", "/out/tf1/batches.npz"),
+    TransferRelay("/out/tf1/transfer.npz", batches_error="train.batches raised"),
+    CaptureRelay("/out/tf1/index.json"),
+    ErrorRelay("TF1 side timed out after 30 s"),
+    ErrorRelay("the TF1 localization worker exited with status 1 before finishing", "Traceback"),
+]
+
+
+@pytest.mark.parametrize("relay", EVERY_RELAY, ids=lambda r: r.kind)
+def test_every_relay_round_trips_through_one_json_line(relay):
+    line = relays.encode(relay)
+    assert "\n" not in line
+    assert relays.decode(line) == relay
+    assert relays.from_json(json.loads(json.dumps(relays.to_json(relay)))) == relay
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"kind": "index", "index": "i.json"}, "unknown relay kind 'index'; known: transfer, capture, error"),
+    ({"file": "t.npz"}, 'not a relay (no "kind")'),
+    ({"kind": "transfer", "file": "t.npz", "order": []}, "transfer relay with unknown fields: order"),
+    ({"kind": "transfer"}, "transfer relay without file"),
+    ({"kind": "capture", "index": 3}, "capture relay: index must be str, got int"),
+    ({"kind": "error", "error": None}, "error relay: error must be str, got NoneType"),
+])
+def test_the_relay_decoder_refuses_what_is_no_relay_and_says_why(data, message):
+    with pytest.raises(RequestError) as e:
+        relays.from_json(data)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_a_worker_receives_the_relay_it_waits_for_or_why_there_is_none():
+    import io
+
+    told = relays.receive(io.StringIO(relays.encode(EVERY_RELAY[0]) + "\n"), TransferRelay, "-")
+    assert told == EVERY_RELAY[0]
+    assert relays.receive(io.StringIO(""), CaptureRelay, "the parent sent nothing") == \
+        ErrorRelay("the parent sent nothing")
+    assert relays.receive(io.StringIO(relays.encode(EVERY_RELAY[3])), CaptureRelay, "-") == \
+        EVERY_RELAY[3]
+    with pytest.raises(RequestError, match="expected a capture relay, got a transfer relay"):
+        relays.receive(io.StringIO(relays.encode(EVERY_RELAY[0])), CaptureRelay, "-")
+    with pytest.raises(RequestError, match="relay not JSON"):
+        relays.receive(io.StringIO('{"file": '), TransferRelay, "-")
+
+
+def test_the_tf2_side_is_told_of_the_tf1_values_as_a_relay():
+    told = sides.transfer_message(Transfer(file="t.npz", order=["w"], batches="b.npz"))
+    assert told == TransferRelay("t.npz", "b.npz")
+    assert sides.transfer_message(Transfer(error="no graph")) == ErrorRelay("no graph")
+
+
+def test_every_relay_has_its_row_in_the_protocol_section():
+    with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("## The worker protocol"):]
+    for kind, cls in relays.RELAYS.items():
+        assert f"| `{kind}` | `{cls.__name__}` |" in section, kind
+
+
 # --- every worker kind runs under the run's numerics ----------------------------------------------
 
 def numerics_of(args: list) -> Numerics:
@@ -157,8 +220,7 @@ def spawned(monkeypatch):
         def kill(self):
             pass
 
-    for module in (sides, localize_mod, kernels):
-        monkeypatch.setattr(module, "Worker", Spy)
+    monkeypatch.setattr(controller, "Worker", Spy)    # every worker kind is spawned there
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     return started
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from tf_equiv import checks, stopping
-from tf_equiv.concurrency import format_exc
+from tf_equiv.ast_lock import format_exc
 from tf_equiv.diagnose import artifacts
 from tf_equiv.diagnose.explain import explain
 from tf_equiv.plan.discover import Module, PlannedPair
@@ -29,7 +29,7 @@ from tf_equiv.run.kernels import KernelRun
 from tf_equiv.run.protocol import Fatal, ModulePairs
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 from tf_equiv.run.store import Store
-from tf_equiv.run.stored import StoredTF1, check_inputs, record_pair, stored_tf1
+from tf_equiv.run.stored_side import StoredTF1, check_inputs, record_pair, stored_tf1
 from tf_equiv.verdict.history import read_margins, warn_shrunk, write_margins
 from tf_equiv.verdict.judge import EarlyComparisons, judge, module_error
 from tf_equiv.verdict.steps import confirm_training
@@ -84,12 +84,9 @@ def _run_pair(planned: PlannedPair, shared: Shared,
     config, threads = shared.config, shared.threads
     module, declared = planned.module, planned.declared
     started = time.monotonic()
-    timeout = declared.literals.get("timeout") or config.timeout
-    if not isinstance(timeout, (int, float)) or timeout <= 0:
-        timeout = config.timeout
-    skip = declared.literals.get("skip")
-    if isinstance(skip, str):
-        return _all(planned, "skipped", skip, named=False), {}
+    timeout = declared.timeout or config.timeout
+    if declared.skip is not None:
+        return _all(planned, "skipped", declared.skip, named=False), {}
     runnable = [c for c, reason in planned.checks if reason is None]
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
                     config.compat_fixes, config.python, config.grappler_off,

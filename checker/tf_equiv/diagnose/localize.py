@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Optional, TypeVar
 
 from tf_equiv import checks
+from tf_equiv.protocol.relays import CaptureRelay, ErrorRelay, Relay
 from tf_equiv.protocol.requests import LocalizeRequest, RunOptions, Weights
 from tf_equiv.results import short
+from tf_equiv.run.controller import Controller, Handle, exit_words, log_tail
 from tf_equiv.run.protocol import Captured, Environment, Event, Fatal, Localized
-from tf_equiv.run.sides import Worker, exit_words, log_tail, worker_args
 
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
@@ -87,34 +88,34 @@ class _Run:
 
 
 class _Worker:
-    """One side's localization process, in its own process group so that a timeout kills it all."""
+    """One side's localization process, under the controller."""
 
-    def __init__(self, side: Literal["tf1", "tf2"], run: _Run) -> None:
+    def __init__(self, side: Literal["tf1", "tf2"], run: _Run, controller: Controller) -> None:
         self.side = side
-        module, args = worker_args(LocalizeRequest(run.module, run.pair, side, run.weights,
-                                                   run.out_dir, CAPTURE_LIMIT_BYTES, run.options))
-        self.events: list[Event] = []
-        self.worker = Worker(run.python, module, args,
-                             os.path.join(run.out_dir, f"localize-{side}.log"),
-                             os.path.dirname(run.module), dict(run.env),
-                             on_event=self.events.append, stop=run.stop)
-        self.proc, self.tell = self.worker.proc, self.worker.send
-        self.worker.reader.start()
+        request = LocalizeRequest(run.module, run.pair, side, run.weights, run.out_dir,
+                                  CAPTURE_LIMIT_BYTES, run.options)
+        self.handle = controller.start(side, request, run.python,
+                                       os.path.join(run.out_dir, f"localize-{side}.log"),
+                                       os.path.dirname(run.module), dict(run.env))
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for _, event in self.handle.events]
 
     def said(self, kind: type[E]) -> Optional[E]:
         """Its event of that kind, once it has ended (its pipe read to the end)."""
-        self.worker.reader.join(5)
+        self.handle.join(5)
         return next((e for e in self.events if isinstance(e, kind)), None)
 
     def kill(self) -> None:
-        self.worker.kill()
-        self.proc.wait()
+        self.handle.kill()
+        self.handle.proc.wait()
 
     def ended(self) -> str:
-        return f"the {self.side.upper()} localization worker {exit_words(self.proc.returncode)}"
+        return f"the {self.side.upper()} localization worker {exit_words(self.handle.proc.returncode)}"
 
     def tail(self) -> str:
-        return log_tail(self.worker.log_path, TAIL_LINES)
+        return log_tail(self.handle.worker.log_path, TAIL_LINES)
 
 
 def _run(run: _Run, check: str, timeout: float) -> Localization:
@@ -128,37 +129,25 @@ def _run(run: _Run, check: str, timeout: float) -> Localization:
 
 def _located(run: _Run, check: str, timeout: float, workers: dict[str, _Worker]) -> Localization:
     """What the TF2 side found; `workers` gets both sides' workers as they start."""
-    out_dir, pair, stop = run.out_dir, run.pair, run.stop
+    out_dir = run.out_dir
     os.makedirs(out_dir, exist_ok=True)
     for stale in ("first-divergence.npz",):     # from an earlier call in this folder
         if os.path.exists(os.path.join(out_dir, stale)):
             os.unlink(os.path.join(out_dir, stale))
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
-    started = time.monotonic()
-    # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then it
-    # waits on stdin for the TF1 side's tensors.
-    workers.update(tf1=_Worker("tf1", run), tf2=_Worker("tf2", run))
-    told = False
-    try:
-        while any(w.proc.poll() is None for w in workers.values()):
-            if stop.is_set():
-                return Localization(False, "localization not finished: interrupted")
-            if time.monotonic() - started > timeout:
-                return Localization(False, f"localization of {pair}::{check} timed out after "
-                                    f"{timeout:g} s and its workers were killed. Hint: raise the "
-                                    "timeout; a large model captures many tensors")
-            if not told and workers["tf1"].proc.poll() is not None:
-                workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
-                told = True
-            elif not told and workers["tf2"].proc.poll() is not None:
-                workers["tf1"].kill()       # nobody is left to read what it captures
-            time.sleep(0.05)
-        if not told:
-            workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
-    finally:
-        # Also once they have ended: whatever the user's code started ends with its worker.
-        for w in workers.values():
-            w.kill()
+    # Whatever the user's code started ends with its worker, also once the worker has ended.
+    with Controller(run.stop, deadline=time.monotonic() + timeout) as controller:
+        # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then
+        # it waits on stdin for the TF1 side's tensors.
+        workers.update(tf1=_Worker("tf1", run, controller), tf2=_Worker("tf2", run, controller))
+        controller.wait(_Relay(workers).ended)
+    handles = [w.handle for w in workers.values()]
+    if any(h.interrupted for h in handles):
+        return Localization(False, "localization not finished: interrupted")
+    if any(h.timed_out for h in handles):
+        return Localization(False, f"localization of {run.pair}::{check} timed out after "
+                            f"{timeout:g} s and its workers were killed. Hint: raise the "
+                            "timeout; a large model captures many tensors")
     # Only the first divergence's arrays are kept (in first-divergence.npz).
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
     tf2 = workers["tf2"]
@@ -170,14 +159,31 @@ def _located(run: _Run, check: str, timeout: float, workers: dict[str, _Worker])
     return Localization(False, f"localization failed: {tf2.ended()}", tf2.tail())
 
 
-def _tf1_outcome(tf1: _Worker) -> dict:
+class _Relay:
+    """The rule of a localization's two workers: the TF2 side is told of the TF1 side's capture
+    once the TF1 side ends; a TF2 side that ends first leaves nobody to read the capture."""
+
+    def __init__(self, workers: dict[str, _Worker]) -> None:
+        self.workers, self.told = workers, False
+
+    def ended(self, handle: Handle) -> None:
+        if any(w.handle.interrupted or w.handle.timed_out for w in self.workers.values()):
+            return      # the localization has no result: nothing more is worth waiting for
+        if handle.name == "tf1" and not self.told:
+            self.workers["tf2"].handle.relay(_tf1_outcome(self.workers["tf1"]))
+            self.told = True
+        elif handle.name == "tf2" and not self.told:
+            self.workers["tf1"].kill()
+
+
+def _tf1_outcome(tf1: _Worker) -> Relay:
     """What the TF2 side is told of the TF1 side: its capture index, or why there is none."""
     captured, fatal = tf1.said(Captured), tf1.said(Fatal)
     if captured is not None:
-        return {"index": captured.index}
+        return CaptureRelay(captured.index)
     if fatal is not None:
-        return {"error": fatal.message, "detail": fatal.detail}
-    return {"error": tf1.ended(), "detail": tf1.tail()}
+        return ErrorRelay(fatal.message, fatal.detail)
+    return ErrorRelay(tf1.ended(), tf1.tail())
 
 
 def _count(n: int, noun: str) -> str:

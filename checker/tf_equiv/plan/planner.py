@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
 from tf_equiv import checks
@@ -21,6 +21,7 @@ from tf_equiv.plan.destinations import (
 )
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of
+from tf_equiv.protocol.settings import PairSettings
 from tf_equiv.results import PairResult
 from tf_equiv.run.protocol import ModulePairs
 from tf_equiv.run.sides import SideRun
@@ -135,19 +136,17 @@ def plan_module(config: Config, module: Module, declared: Sequence[DeclaredPair]
     field that selects nothing plans every check that applies, each to report the field's error."""
     out = []
     for pair in declared:
-        problems: list[str] = []
-        if "planned" in pair.literals:       # found at run time: the worker planned its checks
-            planned = [tuple(c) for c in pair.literals["planned"]]
-            problems = list(pair.literals.get("problems") or ())
+        if pair.settings is not None:       # found at run time: the worker planned its checks
+            planned = list(pair.settings.checks)
+            problems = list(pair.settings.problems)
         else:
             literal = pair.literals.get("checks")
             present = [s.field for s in checks.TABLE if s.field and s.field in pair.fields
                        and pair.literals.get(s.field, "set") is not None]
             problems = checks_problems(literal)
             planned = planned_checks(literal, present)
-        if problems and "skip" in pair.literals:
-            # A bad field outranks `skip` (as the worker judges it): the worker must run to say so.
-            pair = replace(pair, literals={k: v for k, v in pair.literals.items() if k != "skip"})
+        if problems:
+            pair = pair.without_skip()
         selected = selector(config, module.display, pair.name)
         planned = [c for c in planned if selected(c[0])]
         if planned:
@@ -165,10 +164,7 @@ def discovered(config: Config, module: Module, runs: Mapping[str, SideRun]) -> l
     event = next((r.find(ModulePairs) for r in runs.values() if r.find(ModulePairs)), None)
     if not event:
         return []
-    found = [DeclaredPair(p["name"], int(p["line"]),
-                          {"planned": p["settings"]["checks"], "skip": p["settings"]["skip"],
-                           "timeout": p["settings"]["timeout"],
-                           "problems": p["settings"].get("problems") or []}, frozenset())
+    found = [DeclaredPair(p["name"], int(p["line"]), settings=PairSettings.of(p["settings"]))
              for p in event.pairs if str(p["name"]).isidentifier()]
     return [p for p in plan_module(config, module, found) if in_shard(config, p)]
 

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import fields, replace
 from typing import Any, Optional
 
-from tf_equiv.concurrency import AST_LOCK
+from tf_equiv.ast_lock import AST_LOCK
 from tf_equiv.errors import UsageError
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, RecordComparison, Report, Verdict
 

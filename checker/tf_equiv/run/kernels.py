@@ -22,20 +22,13 @@ from typing import Any, Optional
 
 import numpy as np
 
+from tf_equiv.ast_lock import AST_LOCK
 from tf_equiv.checks import TRAINING_RUN as CHECK
-from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.protocol.requests import StepsRequest
-from tf_equiv.run.protocol import Bisected, Environment, Event, Fatal, Transfer
+from tf_equiv.run.controller import Controller, exit_words, log_tail
+from tf_equiv.run.protocol import Bisected, Environment, Fatal, Transfer
 from tf_equiv.run.records import SideCheck
-from tf_equiv.run.sides import (
-    SideRun,
-    SideSpec,
-    Worker,
-    exit_words,
-    log_tail,
-    run_sides,
-    worker_args,
-)
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 
 VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 #: In the words of the report.
@@ -178,41 +171,31 @@ def run_steps(spec: SideSpec, records: str, transfer: Transfer, first: int, last
     `records`, its batches and initial values in `transfer`), within `seconds`; never raises."""
     started = time.monotonic()
     out_dir = tempfile.mkdtemp(prefix="steps-", dir=workdir)
-    module, args = worker_args(StepsRequest(
-        spec.module, spec.pair, records, str(transfer.batches), str(transfer.file), first, last,
-        floor, factor, atol, spec.options))
-    events: list[Event] = []
-    try:
-        worker = Worker(spec.python, module, args, os.path.join(out_dir, "steps.log"),
-                        os.path.dirname(spec.module), env=dict(spec.env),
-                        on_event=events.append, stop=stop)
-    except Exception as exc:  # no process, no finding: the verdict says why
-        return Steps(problem=f"its worker could not start ({type(exc).__name__}: {exc})")
-    worker.reader.start()
-    worker.send(None)
-    deadline = started + seconds
-
-    def took() -> float:
-        return time.monotonic() - started
-
-    try:
-        while worker.proc.poll() is None:
-            if stop.is_set():
-                return Steps(problem="interrupted", seconds=took())
-            if time.monotonic() > deadline:
-                return Steps(problem=f"steps {first} to {last} timed out after {seconds:g} s",
-                             hint="raise the pair's timeout", seconds=took())
-            time.sleep(0.05)
-    finally:
-        worker.kill()
-    worker.reader.join(5)
+    request = StepsRequest(spec.module, spec.pair, records, str(transfer.batches),
+                           str(transfer.file), first, last, floor, factor, atol, spec.options)
+    with Controller(stop, deadline=started + seconds) as controller:
+        try:
+            worker = controller.start("steps", request, spec.python,
+                                      os.path.join(out_dir, "steps.log"),
+                                      os.path.dirname(spec.module), dict(spec.env))
+        except Exception as exc:  # no process, no finding: the verdict says why
+            return Steps(problem=f"its worker could not start ({type(exc).__name__}: {exc})")
+        worker.relay(None)
+        controller.wait()
+    took = time.monotonic() - started
+    if worker.interrupted:
+        return Steps(problem="interrupted", seconds=took)
+    if worker.timed_out:
+        return Steps(problem=f"steps {first} to {last} timed out after {seconds:g} s",
+                     hint="raise the pair's timeout", seconds=took)
+    events = [event for _, event in worker.events]
     said = next((e for e in events if isinstance(e, Environment)), Environment())
-    ran = replace(Steps(), seconds=took(), environment=dict(said.environment))
+    ran = replace(Steps(), seconds=took, environment=dict(said.environment))
     found = next((e for e in events if isinstance(e, Bisected)), None)
     if found is not None:
         return replace(ran, found=found.result)
     fatal = next((e for e in events if isinstance(e, Fatal)), None)
     if fatal is not None:
         return replace(ran, problem=fatal.message, detail=fatal.detail.strip())
-    return replace(ran, problem=f"its worker {exit_words(worker.proc.returncode)}",
-                   detail=log_tail(worker.log_path, 20))
+    return replace(ran, problem=f"its worker {exit_words(worker.returncode)}",
+                   detail=log_tail(worker.worker.log_path, 20))

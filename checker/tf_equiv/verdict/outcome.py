@@ -3,12 +3,13 @@ it must have compared to prove anything. No TensorFlow here."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Union
 
 import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.pair import tolerance_for
+from tf_equiv.protocol.settings import JSON, PairSettings
 from tf_equiv.results import AUDIT, HINT, compose, without_id
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
@@ -17,41 +18,41 @@ from tf_equiv.verdict.training import compare_training
 from tf_equiv.verdict.variables import created_once, variables_match
 
 
-def compare_check(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+def compare_check(check: str, found: Mapping[str, SideCheck],
+                  settings: Union[PairSettings, JSON]) -> Outcome:
     """The check's comparison of the two sides' records (only TF2's for a TF2-only check), the
     one its table row names."""
-    return _COMPARISONS[checks.spec(check).compare](check, found, settings)
+    return _COMPARISONS[checks.spec(check).compare](check, found, PairSettings.of(settings))
 
 
-def _created_once(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+def _created_once(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
     return created_once(found["tf2"].meta.get("new_variables", []))
 
 
-def _variables(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+def _variables(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
     return variables_match(found["tf1"].meta["variables"], found["tf2"].meta["variables"])
 
 
-def _training(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+def _training(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
     return compare_training(found["tf1"], found["tf2"], settings)
 
 
-def _records(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
+def _records(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
     tf1, tf2 = found["tf1"], found["tf2"]
     # Read a record at a time: a regime of inception_v3 holds 95 MB of initial values a side.
     with tf1.records() as records1, tf2.records() as records2:
         return _compare_arrays(check, tf1, tf2, records1, records2, settings)
 
 
-_COMPARISONS: dict[checks.Comparison, Callable[[str, Mapping[str, SideCheck], dict[str, Any]],
+_COMPARISONS: dict[checks.Comparison, Callable[[str, Mapping[str, SideCheck], PairSettings],
                                                Outcome]] = {
     "created_once": _created_once, "variables": _variables, "training": _training,
     "records": _records, "slots": _records}
 
 
 def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mapping[str, np.ndarray],
-                    records2: Mapping[str, np.ndarray], settings: dict[str, Any]) -> Outcome:
-    rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)
-    tolerances = settings.get("tolerances", {})
+                    records2: Mapping[str, np.ndarray], settings: PairSettings) -> Outcome:
+    rtol, atol, tolerances = settings.rtol, settings.atol, settings.tolerances
     unpaired = _unpaired_slots(records1, records2) \
         if checks.spec(check).compare == "slots" else []
     arrays1, arrays2 = _Omitting(records1, unpaired), _Omitting(records2, unpaired)
@@ -150,7 +151,7 @@ EAGER = "eager vs tf.function"
 
 
 def _with_eager(outcome: Outcome, traced: Mapping[str, np.ndarray], eager_file: str,
-                tolerances: dict, rtol: float, atol: float) -> Outcome:
+                tolerances: Mapping[str, tuple[float, float]], rtol: float, atol: float) -> Outcome:
     """Say whether the eager TF2 model agrees with its tf.function trace, to place the blame."""
     # Read a record at a time, as the check's own records are.
     with SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).records() as eager:

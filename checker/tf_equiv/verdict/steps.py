@@ -20,8 +20,8 @@ import threading
 from dataclasses import replace
 from typing import Any, Mapping, Optional
 
-from tf_equiv.concurrency import format_exc
-from tf_equiv.pair import tolerance_for
+from tf_equiv.ast_lock import format_exc
+from tf_equiv.protocol.settings import PairSettings
 from tf_equiv.results import (
     CaseResult,
     PairResult,
@@ -36,7 +36,7 @@ from tf_equiv.run.kernels import Steps, run_steps
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.sides import SideRun, SideSpec
 from tf_equiv.verdict.judge import settings_of
-from tf_equiv.verdict.training import CHECK, times, window
+from tf_equiv.verdict.training import CHECK, loss_band, times, window
 
 #: Why the steps tell what the free runs cannot, in the words of a failure that was not confirmed.
 WHY = ("each step run again on both sides from TF1's state tells a wrong step from round-off "
@@ -48,8 +48,8 @@ def confirm_training(result: PairResult, spec: SideSpec, runs: Mapping[str, Side
                      stored: bool = False) -> PairResult:
     """The result with a training run that left its band judged on its steps run from TF1's
     state (within `seconds`); `stored`: TF1's records are stored ones. Never raises."""
-    settings = settings_of(runs) or {}
-    xfail = settings.get("xfail")
+    settings = settings_of(runs) or PairSettings()
+    xfail = settings.xfail
     case = next((c for c in result.cases if c.check == CHECK and not c.cause
                  and c.verdict in ("failed", "xfailed")), None)
     if case is None:
@@ -64,21 +64,26 @@ def confirm_training(result: PairResult, spec: SideSpec, runs: Mapping[str, Side
         span = (0, 0)
         steps = Steps(problem=f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
                       detail=format_exc())
-    judged = judge_steps(free, span[0], int((settings.get("train") or {}).get("steps", span[1])),
-                         steps)
+    judged = judge_steps(free, span[0], _last(settings, span), steps)
     if case.verdict == "xfailed":
         judged = apply_marks(judged, xfail)
     return replace(result, cases=tuple(judged if c is case else c for c in result.cases),
                    duration=result.duration + steps.seconds)
 
 
-def _span(runs: Mapping[str, SideRun], settings: Mapping[str, Any]) -> Optional[tuple[int, int]]:
+def _last(settings: PairSettings, span: tuple[int, int]) -> int:
+    """The last step to run: to the end of the run, not only to where the free runs left the
+    band, since a step after it can be wrong too, and a pass says that every step agrees."""
+    return settings.train.steps if settings.train else span[1]
+
+
+def _span(runs: Mapping[str, SideRun], settings: PairSettings) -> Optional[tuple[int, int]]:
     tf1 = runs["tf1"].check(CHECK, ok=True) if "tf1" in runs else None
     tf2 = runs["tf2"].check(CHECK, ok=True) if "tf2" in runs else None
     return window(tf1, tf2, settings) if tf1 is not None and tf2 is not None else None
 
 
-def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: Mapping[str, Any],
+def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: PairSettings,
          span: tuple[int, int], stop: threading.Event, seconds: float, workdir: str,
          stored: bool) -> Steps:
     if stored:
@@ -92,15 +97,9 @@ def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: Mapping[str, Any
     if tf1 is None or not tf1.file or transfer is None or not transfer.file \
             or not transfer.batches:
         return Steps(problem="the TF1 side kept no initial values or batches to start them from")
-    floor, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
-                                settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
-    train = settings.get("train") or {}
-    factor = float(train.get("noise_factor", 10.0))
-    # To the end of the run, not only to where the free runs left the band: a step after it can
-    # be wrong too, and a pass says that every step agrees.
-    last = int(train.get("steps", span[1]))
-    return run_steps(spec, tf1.file, transfer, span[0], last, floor, factor, atol, stop, seconds,
-                     workdir)
+    factor, floor, atol = loss_band(settings)
+    return run_steps(spec, tf1.file, transfer, span[0], _last(settings, span), floor, factor, atol,
+                     stop, seconds, workdir)
 
 
 def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseResult:

@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from tf_equiv.files import write_json
+from tf_equiv.protocol import relays
+from tf_equiv.protocol.relays import CaptureRelay, ErrorRelay
 from tf_equiv.protocol.requests import LocalizeRequest, Numerics
 from tf_equiv.worker.alignment import align, block_of, culprit, in_block, stats
 
@@ -175,10 +177,10 @@ def _tf2(tf: Any, args: LocalizeRequest) -> dict:
         lambda *xs: call_user("model(inputs, training=False) traced by wrap_function",
                               model.model, tf1.restructure(inputs, iter(xs)), training=False),
         specs)
-    told = json.loads(sys.stdin.readline() or '{"error": "the parent sent nothing"}')
-    if "error" in told:
-        raise UserError(f"TF1 side: {told['error']}", told.get("detail", ""))
-    with open(told["index"], encoding="utf-8") as f:
+    told = relays.receive(sys.stdin, CaptureRelay, "the parent sent nothing")
+    if isinstance(told, ErrorRelay):
+        raise UserError(f"TF1 side: {told.error}", told.detail)
+    with open(told.index, encoding="utf-8") as f:
         index = json.load(f)
     _set_tf2_weights(tf, model, args.weights, index["variables"])
     run = _Traced(tf, traced, len(flat), [tf.constant(a) for a in flat])

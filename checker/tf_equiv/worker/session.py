@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from tf_equiv.protocol.requests import NoiseRequest, SideRequest
+from tf_equiv.protocol.settings import PairSettings, TrainSettings
 from tf_equiv.run import protocol
 from tf_equiv.run.records import save_arrays
 from tf_equiv.worker.common import (
@@ -18,25 +19,37 @@ from tf_equiv.worker.common import (
 from tf_equiv.worker.config import configure, environment
 
 
-def pair_settings(pair: Any) -> dict:
-    """The pair's settings for the parent. A pair with bad fields still plans its checks (every
-    check that applies when `checks` itself is bad): the parent lists and reports pairs it could
-    not read in the source, a helper function's, by these checks, each an error naming the field."""
+def pair_settings(pair: Any) -> dict[str, object]:
+    """The pair's settings for the parent, as the `pair` and `module` events carry them."""
+    return read_settings(pair).to_json()
+
+
+def read_settings(pair: Any) -> PairSettings:
+    """The pair's settings. A pair with bad fields still plans its checks (every check that
+    applies when `checks` itself is bad): the parent lists and reports pairs it could not read in
+    the source, a helper function's, by these checks, each an error naming the field. A field
+    found bad takes its default, which the parent can decode; no check uses it, since each
+    reports the problems instead."""
     from tf_equiv import checks
     from tf_equiv.pair import Train, planned_checks
 
     present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
-    return {
-        "rtol": pair.rtol, "atol": pair.atol,
-        "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()}
-        if not pair.problems else {},
-        "checks": planned_checks(pair.checks, present),
-        "skip": pair.skip, "xfail": pair.xfail, "timeout": pair.timeout,
-        "constant": pair.constant, "line": pair.declared_at[1], "problems": list(pair.problems),
-        "train": {"steps": pair.train.steps, "every": pair.train.every,
-                  "training": pair.train.training, "noise_factor": pair.train.noise_factor}
-        if isinstance(pair.train, Train) and not pair.problems else None,
-    }
+    bad = {problem.split(":")[0].split(".")[0] for problem in pair.problems}
+    defaults = PairSettings()
+
+    def valid(name: str) -> Any:
+        return getattr(defaults if name in bad else pair, name)
+
+    train = pair.train if isinstance(pair.train, Train) and not pair.problems else None
+    return PairSettings(
+        rtol=valid("rtol"), atol=valid("atol"),
+        tolerances={} if pair.problems else {str(k): (v[0], v[1])
+                                             for k, v in dict(pair.tolerances).items()},
+        checks=tuple(planned_checks(pair.checks, present)),
+        skip=valid("skip"), xfail=valid("xfail"), timeout=valid("timeout"),
+        constant=valid("constant"), line=pair.declared_at[1], problems=tuple(pair.problems),
+        train=TrainSettings(train.steps, train.every, train.training, train.noise_factor)
+        if train else None)
 
 
 def run_side(request: SideRequest | NoiseRequest, channel: Channel) -> int:
@@ -69,8 +82,8 @@ def run_side(request: SideRequest | NoiseRequest, channel: Channel) -> int:
         if not isinstance(pair, Pair):
             raise UserError(f"{request.pair} is not a tf_equiv.Pair in "
                             f"{os.path.basename(request.module)} (found {type(pair).__name__})")
-        settings = pair_settings(pair)
-        channel.send(protocol.PairSettings(settings))
+        settings = read_settings(pair)
+        channel.send(protocol.PairSettings(settings.to_json()))
         if pair.problems or pair.skip:
             channel.send(protocol.Done())
             return 0
@@ -85,7 +98,7 @@ def run_side(request: SideRequest | NoiseRequest, channel: Channel) -> int:
         channel.send(protocol.Done())
         return 0
     # The pair's own `checks` may narrow what the parent planned from the source text.
-    runnable = {check for check, reason in settings["checks"] if reason is None}
+    runnable = {check for check, reason in settings.checks if reason is None}
     wanted = [c for c in checks if c in runnable or any_check]
     if side == "tf1":
         from tf_equiv.worker import tf1
