@@ -8,10 +8,10 @@ import os
 import pytest
 
 from tf_equiv.checks import ALL_CHECKS, expand, plan
-from tf_equiv.engine import Config, discovered, make_plan, misnamed
 from tf_equiv.errors import UsageError
 from tf_equiv.pair import Pair, Train
 from tf_equiv.plan.discover import Module, find_modules, read_module
+from tf_equiv.plan.planner import Config, discovered, make_plan, misnamed
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of, write_timings
 from tf_equiv.results import CaseResult, PairResult, Report
 from tf_equiv.run.protocol import ModulePairs

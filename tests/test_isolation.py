@@ -12,8 +12,9 @@ import time
 import pytest
 from conftest import ROOT, check
 
+from tf_equiv.protocol.requests import RunOptions, SideRequest
 from tf_equiv.run import zygote
-from tf_equiv.run.sides import Worker
+from tf_equiv.run.sides import Worker, worker_args
 
 pytestmark = pytest.mark.tensorflow
 
@@ -57,14 +58,14 @@ def test_the_pair_after_them_is_judged_as_if_alone(runs):
 def test_a_worker_the_zygote_refuses_runs_on_its_own_and_the_others_go_on(tmp_path):
     """A request the zygote refuses (a module it does not run) must not end the zygote: the
     workers it forked before run on (they used to be killed with it)."""
-    busy = Worker(sys.executable, "tf_equiv.worker",
-                  ["--module", MODULE, "--pair", "hangs", "--side", "tf1", "--out",
-                   str(tmp_path), "--checks", "transferred_inference"],
-                  str(tmp_path / "busy.log"), os.path.dirname(MODULE), 1)
+    busy = Worker(sys.executable, *worker_args(SideRequest(
+                      MODULE, "hangs", "tf1", str(tmp_path), ("transferred_inference",),
+                      options=RunOptions(threads=1))),
+                  str(tmp_path / "busy.log"), os.path.dirname(MODULE))
     try:
         assert busy.proc.forked
         refused = Worker(sys.executable, "tf_equiv.worker.zygote", [],
-                         str(tmp_path / "refused.log"), os.path.dirname(MODULE), 1)
+                         str(tmp_path / "refused.log"), os.path.dirname(MODULE))
         assert not refused.proc.forked      # a process of its own
         refused.proc.wait(60)
         time.sleep(1.0)
@@ -106,10 +107,10 @@ def test_a_lost_zygote_is_replaced_and_its_workers_go_on(tmp_path):
     is forked from a zygote started in its place (not started on its own)."""
     def side(pair: str, name: str) -> Worker:
         (tmp_path / name).mkdir()
-        worker = Worker(sys.executable, "tf_equiv.worker",
-                        ["--module", MODULE, "--pair", pair, "--side", "tf1", "--out",
-                         str(tmp_path / name), "--checks", "transferred_inference"],
-                        str(tmp_path / f"{name}.log"), os.path.dirname(MODULE), 1)
+        worker = Worker(sys.executable, *worker_args(SideRequest(
+                            MODULE, pair, "tf1", str(tmp_path / name), ("transferred_inference",),
+                            options=RunOptions(threads=1))),
+                        str(tmp_path / f"{name}.log"), os.path.dirname(MODULE))
         worker.reader.start()
         return worker
 

@@ -1,4 +1,4 @@
-"""The check vocabulary (CONTRACT section 2) and which checks apply to a pair. No TensorFlow here."""
+"""The check vocabulary (docs/checks.md) and which checks apply to a pair. No TensorFlow here."""
 from __future__ import annotations
 
 import fnmatch
@@ -25,6 +25,17 @@ CheckId = Literal[
 Side = Literal["tf1", "tf2"]
 SIDES: tuple[Side, ...] = ("tf1", "tf2")
 
+#: How a check's records are compared (verdict/outcome.py holds one function per name):
+#: "records" record by record within tolerances; "slots" the same, leaving out optimizer slots
+#: one optimizer keeps and the other does not; "created_once" the variables a second call made;
+#: "variables" the two sides' variable specs; "training" against the run's own noise band.
+Comparison = Literal["records", "slots", "created_once", "variables", "training"]
+#: How localization sets the weights before it re-runs the forward pass.
+Weights = Literal["constant", "transferred", "checkpoint"]
+WEIGHTS: tuple[Weights, ...] = get_args(Weights)
+#: The check whose failure is told by the step where the sides part (verdict/training.py).
+TRAINING_RUN: CheckId = "training_run"
+
 
 @dataclass(frozen=True)
 class Role:
@@ -46,7 +57,14 @@ class CheckSpec:
     - `transfer`: the TF2 side needs the TF1 side's variable values (sent as they are read).
     - `regime`: (training, DeterministicRandomTestTool mode) of a random regime.
     - `explain`: a failure is about numbers, so numeric variations can tell why.
+    - `compare`: how its records are compared (Comparison).
     - `weights`: how localization sets the weights to re-run its forward pass, or None.
+    - `localize_order`: among failing checks, lower is localized first (the check whose weights
+      are closest to the TF1 side's own: transferred values before a constant or a checkpoint).
+    - `tf1_optimized_twin`: under --tf1-optimized, this check is re-run with the TF2 model in
+      tf.function to tell whether TF1's graph optimizations explain its failure.
+    - `graph_optimized`: the TF2 side's graph is optimized too (grappler's numeric passes can
+      explain a failure even without --tf1-optimized).
     - `substance`: (record prefix, what, hint) it must compare at least one record of, or it is
       vacuous; the default is the forward pass's outputs.
     - `tolerance`: its default tolerance class (TOLERANCES): "forward" (the pair's rtol and
@@ -62,7 +80,11 @@ class CheckSpec:
     transfer: bool = False
     regime: Optional[tuple[bool, str]] = None
     explain: bool = True
-    weights: Optional[str] = None
+    compare: Comparison = "records"
+    weights: Optional[Weights] = None
+    localize_order: int = 99
+    tf1_optimized_twin: bool = False
+    graph_optimized: bool = False
     substance: Optional[tuple[str, str, str]] = None
     tolerance: Literal["forward", "backward", "steps", "training", "exact"] = "forward"
 
@@ -103,12 +125,14 @@ _NO_TRAINABLE = "leave {} out with Pair(checks=[...])"
 INFERENCE, RANDOM = Role("inference"), Role("random", 1)
 INFERENCE_REGIME = "random_inference[num_random_ops]"
 TABLE: tuple[CheckSpec, ...] = (
-    CheckSpec("variables_created_once", tf2=Role("built"), explain=False, tolerance="exact"),
+    CheckSpec("variables_created_once", tf2=Role("built"), explain=False, tolerance="exact",
+              compare="created_once"),
     CheckSpec("variables_match", tf1=INFERENCE, tf2=Role("built"), explain=False,
-              tolerance="exact"),
-    CheckSpec("constant_inference", tf1=INFERENCE, tf2=Role("built"), weights="constant"),
+              tolerance="exact", compare="variables"),
+    CheckSpec("constant_inference", tf1=INFERENCE, tf2=Role("built"), weights="constant",
+              localize_order=1),
     CheckSpec("transferred_inference", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              weights="transferred"),
+              weights="transferred", localize_order=0, tf1_optimized_twin=True),
     CheckSpec("random_inference[num_random_ops]", tf1=INFERENCE, tf2=Role("built"),
               regime=(False, "num_random_ops")),
     CheckSpec("random_inference[constant]", tf1=RANDOM, tf2=Role("random"),
@@ -120,23 +144,24 @@ TABLE: tuple[CheckSpec, ...] = (
     CheckSpec("functional_training[constant]", tf2=Role("functional", 1),
               tf1_record="random_training[constant]", regime=(True, "constant")),
     CheckSpec("gradients", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              weights="transferred", tolerance="backward",
+              weights="transferred", tolerance="backward", localize_order=4,
               substance=("gradients/", "gradients of trainable variables",
                          "the model has no trainable variable with a gradient; "
                          + _NO_TRAINABLE.format("gradients"))),
     CheckSpec("optimizer_steps", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              field="optimizers", weights="transferred", tolerance="steps",
+              field="optimizers", weights="transferred", tolerance="steps", compare="slots",
+              localize_order=5,
               substance=("optimizer_steps/", "variables after an optimizer step",
                          "the model has no trainable variable; "
                          + _NO_TRAINABLE.format("optimizer_steps"))),
     CheckSpec("checkpoint_inference", tf1=INFERENCE, tf2=Role("built"), field="checkpoint",
-              weights="checkpoint"),
+              weights="checkpoint", localize_order=2),
     CheckSpec("tf_function", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
-              weights="transferred"),
+              weights="transferred", localize_order=3, graph_optimized=True),
     # Compared against the noise of its own run (verdict/training.py), not by tolerances alone;
     # a failure is told by the step where the sides part, not by numeric variations.
-    CheckSpec("training_run", tf1=INFERENCE, tf2=Role("transfer"), transfer=True, field="train",
-              explain=False, tolerance="training",
+    CheckSpec(TRAINING_RUN, tf1=INFERENCE, tf2=Role("transfer"), transfer=True, field="train",
+              explain=False, tolerance="training", compare="training",
               substance=("training_run/", "steps of a training run",
                          "the model has no trainable variable; "
                          + _NO_TRAINABLE.format("training_run"))),

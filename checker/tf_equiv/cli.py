@@ -1,4 +1,5 @@
-"""The `tf-equiv` command: a thin click layer that builds a Config and calls the engine."""
+"""The `tf-equiv` command: a thin click layer that builds a Config, plans (plan/) and calls the
+engine."""
 from __future__ import annotations
 
 import math
@@ -13,6 +14,7 @@ from tf_equiv.checks import GRAPPLER_PASSES
 from tf_equiv.errors import TfEquivError
 from tf_equiv.pair import problems_message
 from tf_equiv.plan.destinations import Output, check_distinct, check_report_path
+from tf_equiv.plan.planner import Config, make_plan
 from tf_equiv.report import github, html, junit, merge, terminal
 from tf_equiv.results import Report
 
@@ -102,12 +104,12 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
           explain: bool, grappler_off: tuple, tf1_optimized: bool, artifacts: Optional[str],
           on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
-    config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
-                           timeout=timeout, shard=shard, compat_fixes=compat_fixes,
-                           allow_empty=allow_empty, against=against, timings=timings,
-                           margins=margins, html=html_report,
-                           explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
-                           tf1_optimized=tf1_optimized, artifacts=artifacts)
+    config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
+                    timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                    allow_empty=allow_empty, against=against, timings=timings,
+                    margins=margins, html=html_report,
+                    explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
+                    tf1_optimized=tf1_optimized, artifacts=artifacts)
     _run(config, on_github)
 
 
@@ -133,20 +135,20 @@ def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: 
            timeout: float, shard: Optional[tuple], compat_fixes: bool,
            junit_xml: Optional[str]) -> None:
     """Run one side only and store its records (for checks across TensorFlow versions)."""
-    config = engine.Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
-                           timeout=timeout, shard=shard, compat_fixes=compat_fixes,
-                           record_out=out, python=python)
+    config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
+                    timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                    record_out=out, python=python)
     _run(config, False)
 
 
-def _run(config: engine.Config, on_github: bool) -> None:
+def _run(config: Config, on_github: bool) -> None:
     # A signal stops the run and still writes the report, however early it comes (the entry
     # point installed the handlers first); they stay until the process exits, so that a second
     # signal cannot cut the writing short.
     stop = stopping.STOP
     stopping.install(stop)
     try:
-        plan = engine.make_plan(config)
+        plan = make_plan(config)
     except TfEquivError as e:
         _usage_error(str(e), on_github)
     fence = github.Fence(sys.stdout) if on_github else None
@@ -207,10 +209,10 @@ def _finish(report: Report, junit_xml: Optional[str], fence: Optional[github.Fen
 def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool,
           timings: Optional[str]) -> None:
     """The pairs and checks that `check` would run, without running TensorFlow."""
-    config = engine.Config(paths=paths or (".",), select=select, shard=shard,
-                           allow_empty=allow_empty, timings=timings, listing=True)
+    config = Config(paths=paths or (".",), select=select, shard=shard,
+                    allow_empty=allow_empty, timings=timings, listing=True)
     try:
-        plan = engine.make_plan(config)
+        plan = make_plan(config)
     except TfEquivError as e:
         _usage_error(str(e))
     for broken in plan.broken:

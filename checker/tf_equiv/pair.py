@@ -12,7 +12,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from tf_equiv import checks as _checks
+from tf_equiv import checks
+from tf_equiv.protocol.settings import (
+    DEFAULT_ATOL,
+    DEFAULT_CONSTANT,
+    DEFAULT_EVERY,
+    DEFAULT_NOISE_FACTOR,
+    DEFAULT_RTOL,
+    DEFAULT_STEPS,
+    DEFAULT_TRAINING,
+)
 
 FIELDS = (
     "tf1", "tf2", "inputs", "rtol", "atol", "tolerances", "checks", "constant", "loss", "optimizers",
@@ -37,11 +46,11 @@ class Train:
     - `noise_factor`: how far outside the measured noise the sides may be before the check fails.
     """
 
-    steps: int = 100
+    steps: int = DEFAULT_STEPS
     batches: Optional[Callable[[], Iterable[Any]]] = None
-    every: int = 10
-    training: bool = True
-    noise_factor: float = 10.0
+    every: int = DEFAULT_EVERY
+    training: bool = DEFAULT_TRAINING
+    noise_factor: float = DEFAULT_NOISE_FACTOR
 
 
 @dataclass(frozen=True, init=False, eq=False)
@@ -51,11 +60,11 @@ class Pair:
     tf1: Callable[..., Any]
     tf2: Callable[[], Any]
     inputs: Any
-    rtol: float = 1e-6
-    atol: float = 1e-5
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
     tolerances: Mapping[str, tuple] = field(default_factory=dict)
     checks: Optional[Sequence[str]] = None
-    constant: float = 0.001
+    constant: float = DEFAULT_CONSTANT
     loss: Optional[Callable[[Any], Any]] = None
     optimizers: Optional[tuple] = None
     train_steps: int = 3
@@ -71,10 +80,10 @@ class Pair:
     problems: tuple = ()
 
     def __init__(self, tf1: Any = None, tf2: Any = None, inputs: Any = None, *positional: Any,
-                 rtol: float = 1e-6, atol: float = 1e-5, tolerances: Any = None, checks: Any = None,
-                 constant: float = 0.001, loss: Any = None, optimizers: Any = None,
-                 train_steps: int = 3, train: Any = None, checkpoint: Any = None,
-                 name_map: Any = None,
+                 rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: Any = None,
+                 checks: Any = None, constant: float = DEFAULT_CONSTANT, loss: Any = None,
+                 optimizers: Any = None, train_steps: int = 3, train: Any = None,
+                 checkpoint: Any = None, name_map: Any = None,
                  timeout: Any = None, skip: Any = None, xfail: Any = None, **unknown: Any) -> None:
         caller = sys._getframe(1)
         values = dict(tf1=tf1, tf2=tf2, inputs=inputs, rtol=rtol, atol=atol,
@@ -108,7 +117,7 @@ class Pair:
 
 #: Defaults by record glob, from the check table's tolerance classes (gradients/*, optimizer_steps/*).
 #: The pair's rtol/atol still apply where they are looser; `tolerances` globs override both.
-DEFAULT_TOLERANCES = _checks.default_tolerances()
+DEFAULT_TOLERANCES = checks.default_tolerances()
 
 
 def tolerance_for(record: str, tolerances: Mapping[str, Sequence[float]], rtol: float,
@@ -198,10 +207,10 @@ def checks_problems(value: Any) -> list[str]:
         return ["checks: expected at least one check id or glob, got an empty sequence, which "
                 "runs nothing; leave checks out to run every check that applies"]
     out = []
-    for pattern in _checks.expand(value)[1]:
-        close = difflib.get_close_matches(pattern, _checks.ALL_CHECKS, n=1)
+    for pattern in checks.expand(value)[1]:
+        close = difflib.get_close_matches(pattern, checks.ALL_CHECKS, n=1)
         hint = f"did you mean {close[0]!r}?" if close else \
-            f"known: {', '.join(_checks.ALL_CHECKS)}"
+            f"known: {', '.join(checks.ALL_CHECKS)}"
         out.append(f"checks: {pattern!r} matches no check id ({hint})")
     return out
 
@@ -209,7 +218,7 @@ def checks_problems(value: Any) -> list[str]:
 def planned_checks(selected: Any, present_fields: Iterable[str]) -> list[tuple[str, Optional[str]]]:
     """The checks a pair with this `checks` field runs (`checks.plan`). A bad field plans every
     check that applies, each to report the field's error: a pair never plans to nothing."""
-    return _checks.plan(None if checks_problems(selected) else selected, present_fields)
+    return checks.plan(None if checks_problems(selected) else selected, present_fields)
 
 
 def problems_message(name: str, problems: Sequence[str]) -> str:

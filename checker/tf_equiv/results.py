@@ -71,9 +71,22 @@ class CaseResult:
     #: A passing comparison's margin: the rtol used over the smallest rtol that would have passed
     #: (inf: every record equal or within atol); None where nothing was compared with a tolerance.
     margin: Optional[float] = None
-    #: Set by the diagnosis of a failing check: the explanation's one-line verdict, and where
-    #: inside the graph the sides part (the pair's localization), in words.
+    #: What the check found, without its id, randomness audit, hint or explanation: the
+    #: message's first part ("" where the message says nothing more than that).
+    statement: str = ""
+    #: What the check's own result advises, without "Hint: " ("" for none).
+    hint: str = ""
+    #: A random check's randomness audit, without "Random ops: ": each side's random ops and
+    #: where their draws stop lining up ("" without an audit).
+    audit: str = ""
+    #: Set by the diagnosis of a failing check: the explanation as the message says it
+    #: ("Explanation: ..."), its finding (the title of its cause), what it advises (its hint),
+    #: the lines it added to the detail, and where inside the graph the sides part (the pair's
+    #: localization), in words.
     explanation: str = ""
+    finding: str = ""
+    next_step: str = ""
+    explanation_detail: str = ""
     place: str = ""
     #: The block of the migrated code to fix, as localization found it: the one holding the op
     #: that differs or has no counterpart ("" when unknown or outside every block).
@@ -137,9 +150,19 @@ def apply_marks(case: CaseResult, xfail: Optional[str]) -> CaseResult:
     """pytest's non-strict xfail: a failure or error is xfailed, a pass is xpassed."""
     if not xfail or case.verdict in ("skipped",):
         return case
-    if case.verdict in ("failed", "error"):
-        return replace(case, verdict="xfailed", message=f"xfailed ({xfail}): {case.message}")
-    return replace(case, verdict="xpassed", message=f"xpassed ({xfail}): {case.message}")
+    verdict: Verdict = "xfailed" if case.verdict in ("failed", "error") else "xpassed"
+    return replace(case, verdict=verdict, message=_mark(verdict, xfail) + case.message)
+
+
+def unmarked(case: CaseResult, xfail: Optional[str]) -> CaseResult:
+    """An xfailed case as the failure it was before apply_marks."""
+    mark = _mark("xfailed", xfail)
+    message = case.message[len(mark):] if case.message.startswith(mark) else case.message
+    return replace(case, verdict="failed", message=message)
+
+
+def _mark(verdict: Verdict, xfail: Optional[str]) -> str:
+    return f"{verdict} ({xfail}): "
 
 
 def verdict_counts(cases: Iterable[CaseResult]) -> Counter[Verdict]:
@@ -186,7 +209,7 @@ def diagnosis(pair: PairResult) -> list[Cause]:
     """The pair's failing and erroring checks grouped by cause, in the order they were found:
     an error of a side, a cause the comparison names (structure, initializer, vacuous), a
     variable mismatch, an explained or localized divergence, or (without explanations) the first
-    record where the sides part."""
+    record where the sides part. Grouped by the cases' fields, never by their wording."""
     groups: dict[tuple[str, ...], list[CaseResult]] = {}
     for case in pair.cases:
         if case.verdict not in ("failed", "error"):
@@ -194,15 +217,52 @@ def diagnosis(pair: PairResult) -> list[Cause]:
         groups.setdefault(_cause_key(case), []).append(case)
     # A check explained alike but not localized (gradients, whose outputs are no forward
     # endpoint) joins the one place found with that explanation.
-    for key in [k for k in groups if k[0] == "explained" and not k[2]]:
-        placed = [k for k in groups if k[0] == "explained" and k[1] == key[1] and k[2]]
+    for key in [k for k in groups if k[0] == "explained" and not k[3]]:
+        placed = [k for k in groups if k[0] == "explained" and k[1:3] == key[1:3] and k[3]]
         if len(placed) == 1:
             groups[placed[0]].extend(groups.pop(key))
     return [_cause(key, tuple(cases)) for key, cases in groups.items()]
 
 
-def _without_check(case: CaseResult) -> str:
-    return case.message.removeprefix(f"{case.check}: ")
+def without_id(check: str, message: str) -> str:
+    """A message without the check's id it starts with (`<check>: `), as every message of a
+    check is built."""
+    prefix = f"{check}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def own_words(case: CaseResult) -> str:
+    """The case's message without its check's id in front: the words a side that crashed says
+    alike of every check."""
+    return without_id(case.check, case.message)
+
+
+def comparison_words(case: CaseResult) -> str:
+    """The case's message as its comparison made it, without the explanation that a diagnosis
+    said after it (explanations with a localization keep theirs)."""
+    said = f". {case.explanation}"
+    return case.message[:-len(said)] if case.explanation and case.message.endswith(said) \
+        else case.message
+
+
+def headline(case: CaseResult) -> str:
+    """A failing case's message without its explanation and randomness audit (what a diagnosis
+    shows once for a cause), its check's id in front."""
+    if not case.statement:
+        return comparison_words(case)
+    return f"{case.check}: " + compose(case.statement, hint="" if case.audit else case.hint)
+
+
+def compose(statement: str, audit: str = "", hint: str = "") -> str:
+    """A result's words from its fields, as its message says them: the statement, the randomness
+    audit, then the hint."""
+    return ". ".join([statement] + ([AUDIT + audit] if audit else [])
+                     + ([HINT + hint] if hint else []))
+
+
+def explanation_words(finding: str, next_step: str = "") -> str:
+    """An explanation as a message says it (CaseResult.explanation)."""
+    return f"{EXPLANATION}{finding}" + (f". {HINT}{next_step}" if next_step else "")
 
 
 def _first_divergence(case: CaseResult) -> str:
@@ -211,14 +271,15 @@ def _first_divergence(case: CaseResult) -> str:
 
 def _cause_key(case: CaseResult) -> tuple[str, ...]:
     if case.verdict == "error":
-        return ("error", _without_check(case))
+        return ("error", own_words(case))
     if case.cause:
-        return (case.cause, _without_check(case).split(". ")[0])
+        return (case.cause, case.statement or own_words(case))
     if case.check in ("variables_match", "variables_created_once"):
         return ("variables", case.check)
     if case.explanation or case.place:
-        return ("explained", case.explanation, case.place)
-    return ("diverges", _first_divergence(case) or _without_check(case))
+        # An explanation read from an older report has no finding: its words stand for it.
+        return ("explained", case.finding or case.explanation, case.next_step, case.place)
+    return ("diverges", _first_divergence(case) or own_words(case))
 
 
 def _cause(key: tuple[str, ...], cases: tuple[CaseResult, ...]) -> Cause:
@@ -231,51 +292,38 @@ def _cause(key: tuple[str, ...], cases: tuple[CaseResult, ...]) -> Cause:
                  "initializer": "an initial value is drawn differently",
                  "vacuous": "nothing finite was compared"}[kind]
         return Cause(f"{words}: {key[1]}", cases,
-                     next_step=_hint(first.message) or "fix the migrated code where it is named")
+                     next_step=first.hint or "fix the migrated code where it is named")
     if kind == "variables":
-        return Cause(_without_check(first).split(". Hint")[0], cases,
-                     next_step=_hint(first.message) or "see the variable diff under the check")
+        return Cause(first.statement or own_words(first), cases,
+                     next_step=first.hint or "see the variable diff under the check")
+    evidence = tuple(r for r in (_divergence_words(first), _audit_words(cases)) if r)
     if kind == "explained":
-        verdict = first.explanation.removeprefix("Explanation: ")
-        hint = _hint(verdict)
-        verdict = verdict.split(". Hint: ")[0]
-        numerics = "not a migration bug" in verdict
-        where = next((c.block for c in cases if c.block), "")
-        step = hint or ("" if numerics else f"fix block {where} of the migrated code" if where
-                        else "fix the migrated code where the sides part")
-        evidence = tuple(r for r in (_divergence_words(first), _audit_words(cases)) if r)
-        place = next((c.place for c in cases if c.place), "")
-        return Cause(verdict, cases, place=place, evidence=evidence, next_step=step)
-    record = key[1]
-    return Cause(f"the sides part first at {record}" if _first_divergence(first) else
-                 _without_check(first), cases, evidence=tuple(
-                     r for r in (_divergence_words(first), _audit_words(cases)) if r),
+        return Cause(key[1], cases, place=next((c.place for c in cases if c.place), ""),
+                     evidence=evidence, next_step=_next_step(first, cases))
+    return Cause(f"the sides part first at {key[1]}" if _first_divergence(first) else
+                 own_words(first), cases, evidence=evidence,
                  next_step="run with explanations (the default) to tell numerics from a bug")
 
 
-#: Where a random check's message says what the randomness audit found.
-AUDIT = "Random ops: "
+def _next_step(first: CaseResult, cases: tuple[CaseResult, ...]) -> str:
+    """What an explained cause advises: its explanation's hint, else the block to fix."""
+    if first.next_step:
+        return first.next_step
+    where = next((c.block for c in cases if c.block), "")
+    return f"fix block {where} of the migrated code" if where \
+        else "fix the migrated code where the sides part"
 
 
-def audit_sentence(message: str) -> str:
-    """The randomness audit a random check's message tells, or ""."""
-    if AUDIT not in message:
-        return ""
-    return message.split(AUDIT, 1)[1].split(". Explanation: ")[0].split(". Hint: ")[0].strip()
+#: How a message introduces its parts (`compose`, `explanation_words`).
+AUDIT, HINT, EXPLANATION = "Random ops: ", "Hint: ", "Explanation: "
 
 
 def _audit_words(cases: Iterable[CaseResult]) -> str:
     """The randomness audit of the first random check a cause explains, once for them all."""
     for case in cases:
-        said = audit_sentence(case.message)
-        if said:
-            return f"randomness audit ({case.check}): {said}"
+        if case.audit:
+            return f"randomness audit ({case.check}): {case.audit}"
     return ""
-
-
-def _hint(message: str) -> str:
-    return message.split("Hint: ", 1)[1].split(". Localization")[0].strip() \
-        if "Hint: " in message else ""
 
 
 def _divergence_words(case: CaseResult) -> str:

@@ -1,6 +1,6 @@
-"""The run's stop event. The command's entry point sets SIGINT/SIGTERM to it before anything else
-is imported, so that a signal in the first moments of `check` also ends in a report; commands
-that have nothing to stop give the signals back their default action."""
+"""The run's stop event. The command's entry point (`tf_equiv.__main__`) sets SIGINT/SIGTERM to it
+before anything else is imported, so that a signal in the first moments of `check` also ends in a
+report; commands that have nothing to stop give the signals back their default action."""
 from __future__ import annotations
 
 import os
@@ -53,10 +53,3 @@ def release() -> None:
     if _received:
         os.kill(os.getpid(), _received[0])
 
-
-def main() -> None:
-    """The `tf-equiv` console script."""
-    install()
-    from tf_equiv.cli import run
-
-    run()

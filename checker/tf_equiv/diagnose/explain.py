@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
-from tf_equiv.checks import SPECS
+from tf_equiv.checks import SPECS, TABLE
 from tf_equiv.diagnose.localize import Localization, localize
-from tf_equiv.results import CaseResult, PairResult, short
+from tf_equiv.results import CaseResult, PairResult, explanation_words, own_words, short
 from tf_equiv.run.sides import SideSpec, run_sides
 from tf_equiv.verdict.judge import judge
 
@@ -25,6 +25,9 @@ from tf_equiv.verdict.judge import judge
 NUMERIC_PASSES = ("arithmetic_optimization", "constant_folding", "remapping", "layout_optimizer")
 #: Below this many seconds left, a variation is not started.
 MIN_SECONDS = 5.0
+#: The check whose TF2 model runs in tf.function: re-run, it tells whether TF1's graph
+#: optimizations explain a failure of a check run eagerly on the TF2 side.
+GRAPH_TWIN = next(s.id for s in TABLE if s.graph_optimized)
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def variations(result: PairResult, failing: list[CaseResult], spec: SideSpec) ->
     where a graph was optimized (tf_function; every TF1 check with --tf1-optimized)."""
     env = result.environment
     optimized = frozenset(c.check for c in failing
-                          if c.check == "tf_function" or spec.tf1_optimized)
+                          if SPECS[c.check].graph_optimized or spec.tf1_optimized)
     found = []
     if optimized:
         found.append(Variation(
@@ -56,13 +59,14 @@ def variations(result: PairResult, failing: list[CaseResult], spec: SideSpec) ->
             "the other checks compare like with like; run with {passes}, or set a tolerance of "
             "rtol={rtol}",
             grappler_off=tuple(dict.fromkeys(spec.grappler_off + NUMERIC_PASSES)),
-            tf1_only=spec.tf1_optimized and "tf_function" not in optimized, applies=optimized))
-    if spec.tf1_optimized and any(c.check == "transferred_inference" for c in failing):
+            tf1_only=spec.tf1_optimized and GRAPH_TWIN not in optimized, applies=optimized))
+    twinned = frozenset(c.check for c in failing if SPECS[c.check].tf1_optimized_twin)
+    if spec.tf1_optimized and twinned:
         found.append(Variation("tf_function", "with the TF2 model in tf.function",
                                "the graph optimizations TF1 applies explain the difference, not a "
                                "migration bug", "drop --tf1-optimized to compare like with like, "
                                "or set a tolerance of rtol={rtol}",
-                               applies=frozenset({"transferred_inference"})))
+                               applies=twinned))
     if env.get("onednn") != "0":
         found.append(Variation("onednn", "with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)",
                                "oneDNN kernel numerics, not a migration bug",
@@ -85,7 +89,7 @@ def _rerun(spec: SideSpec, result: PairResult, runs: dict, checks: tuple, variat
                                                                      dir=workdir),
                        grappler_off=variation.grappler_off or spec.grappler_off,
                        env=spec.env + variation.env, deadline=deadline, any_check=True)
-    if variation.tf1_only and "tf_function" not in checks and "tf2" in runs:
+    if variation.tf1_only and GRAPH_TWIN not in checks and "tf2" in runs:
         rerun = {**run_sides(run_spec, stop, ("tf1",)), "tf2": runs["tf2"]}
     else:
         rerun = run_sides(run_spec, stop)
@@ -133,7 +137,7 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
     checks = tuple(c.check for c in failing)
     found: dict = {c.check: [] for c in failing}      # check -> [(Variation, CaseResult | None)]
     culprit: dict = {}                                  # check -> the grappler passes to blame
-    have_tf_function = {c.check: c for c in result.cases if c.check == "tf_function"}
+    have_twin = {c.check: c for c in result.cases if c.check == GRAPH_TWIN}
     # Where the outputs part first. When the graphs differ there, no numeric variation can make
     # the checks pass, and none is run (each would cost a re-run of the pair).
     located = _localize(spec, failing, checks, deadline, workdir, stop)
@@ -142,11 +146,12 @@ def explain(result: PairResult, spec: SideSpec, runs: dict, stop: threading.Even
     unexplained = list(checks)
     for variation in [] if structural else variations(result, failing, spec):
         if variation.name == "tf_function":
-            if "transferred_inference" not in unexplained:
+            targets = tuple(c for c in unexplained if c in (variation.applies or ()))
+            if not targets:
                 continue
-            ran = have_tf_function or _rerun(spec, result, runs, ("tf_function",), variation,
+            twin: dict = have_twin or _rerun(spec, result, runs, (GRAPH_TWIN,), variation,
                                              stop, deadline, workdir)
-            ran = {"transferred_inference": ran.get("tf_function")}
+            ran: dict = {c: twin.get(GRAPH_TWIN) for c in targets}
         elif unexplained:
             targets = tuple(c for c in unexplained
                             if variation.applies is None or c in variation.applies)
@@ -180,11 +185,9 @@ def _localize(spec: SideSpec, failing: list, unexplained: Sequence[str], deadlin
               workdir: str, stop: threading.Event) -> dict:
     """{check: Localization} for the first of `unexplained` whose outputs diverge: the first op
     inside the graph that differs, and whether that block or the errors upstream are to blame."""
-    order = ["transferred_inference", "constant_inference", "checkpoint_inference",
-             "tf_function", "gradients", "optimizer_steps"]
     candidates = [c for c in failing if c.check in unexplained and SPECS[c.check].weights
                   and any(r.name.startswith("outputs") and not r for r in c.records)]
-    candidates.sort(key=lambda c: order.index(c.check) if c.check in order else len(order))
+    candidates.sort(key=lambda c: SPECS[c.check].localize_order)
     left = deadline - time.monotonic()
     if not candidates or left < MIN_SECONDS or stop.is_set():
         return {}
@@ -200,7 +203,7 @@ def _localize(spec: SideSpec, failing: list, unexplained: Sequence[str], deadlin
             continue
         out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
         found[case.check] = localize(spec.module, spec.pair, case.check, out_dir, left,
-                                     spec.python, spec.threads, spec.compat_fixes, stop)
+                                     spec.options, spec.python, stop, spec.env)
     return found
 
 
@@ -222,7 +225,6 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
                structural: str = "") -> CaseResult:
     located, localized_for = shared if shared else (None, "")
     lines = []
-    passed_under = []
     for variation, outcome in tried:
         label = variation.label
         if variation.name == "grappler" and culprit:
@@ -230,38 +232,22 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
         if outcome is None:
             lines.append(f"{label}: not run (the explanation's {seconds:g} s were spent)")
         elif outcome.verdict == "passed":
-            passed_under.append((variation, label))
             lines.append(f"{label}: passes")
         elif outcome.verdict == "error" and "timed out" in outcome.message:
             lines.append(f"{label}: timed out (the explanation is bounded by the pair's "
                          f"timeout, {seconds:g} s)")
         else:
-            lines.append(f"{label}: {outcome.verdict}: {outcome.message.split(': ', 1)[-1]}")
-    if structural:
-        verdict = (f"Explanation: the graphs differ where the sides part ({structural}): no "
-                   "numeric variation changes which ops run, so none was tried; likely a "
-                   "migration bug")
-    elif passed_under:
-        variation, label = passed_under[0]
-        passes = " ".join(f"--grappler-off {p}" for p in (culprit or NUMERIC_PASSES))
-        verdict = (f"Explanation: passes {label}: {variation.meaning}. Hint: "
-                   + variation.hint.format(passes=passes, rtol=_needed_rtol(case)))
-    elif all(outcome is not None and outcome.verdict == "failed" for _, outcome in tried):
-        labels = [v.label for v, _ in tried]
-        if not any(v.name == "grappler" for v, _ in tried):
-            labels.append("the TF1 graph unoptimized, like the eager TF2 side")
-        verdict = ("Explanation: still fails " + "; ".join(labels)
-                   + ": not graph rewrites or kernel numerics; likely a migration bug")
-    else:
-        verdict = "Explanation: inconclusive (" + "; ".join(lines) + ")"
+            lines.append(f"{label}: {outcome.verdict}: {own_words(outcome)}")
+    finding, hint = _finding(case, tried, culprit, lines, structural)
     if structural:
         lines.append(f"numeric variations: not run: {structural}")
     elif not any(v.name == "cpu" for v, _ in tried):
         lines.append("CPU vs GPU: not compared (no GPU on this machine)")
     detail = "\n".join([f"explanation ({took:.1f} s):"] + [f"  {line}" for line in lines])
-    explanation = verdict
+    explanation = explanation_words(finding, hint)
+    said = explanation
     if located is not None and localized_for == case.check:
-        verdict += f". Localization: {located.message}"
+        said += f". Localization: {located.message}"
         # The arrays it names live in the run's temporary folder: not worth a line here.
         kept = [line for line in located.detail.rstrip().splitlines()
                 if not line.startswith("the arrays of both sides at ")]
@@ -269,9 +255,33 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
             detail += "\n\nlocalization:\n" + "\n".join(kept)
     elif located is not None and located.place:
         # The same first divergent output: the same place, found once for the pair.
-        verdict += f". Localization (run for {localized_for}, whose outputs part at the same " \
+        said += f". Localization (run for {localized_for}, whose outputs part at the same " \
             f"record): {located.place}"
-    return replace(case, message=f"{case.message}. {verdict}",
+    return replace(case, message=f"{case.message}. {said}",
                    detail=f"{case.detail}\n\n{detail}".strip(), explanation=explanation,
+                   finding=finding, next_step=hint, explanation_detail=detail,
                    place=located.place if located is not None else "",
                    block=located.block if located is not None else "")
+
+
+def _finding(case: CaseResult, tried: list, culprit: Optional[tuple], lines: list[str],
+             structural: str) -> tuple[str, str]:
+    """(what the variations tried say, what to do about it) for a failing check."""
+    passed_under = [v for v, outcome in tried if outcome is not None and outcome.verdict == "passed"]
+    if structural:
+        return (f"the graphs differ where the sides part ({structural}): no numeric variation "
+                "changes which ops run, so none was tried; likely a migration bug", "")
+    if passed_under:
+        variation = passed_under[0]
+        label = f"with grappler {' and '.join(culprit)} off" \
+            if variation.name == "grappler" and culprit else variation.label
+        passes = " ".join(f"--grappler-off {p}" for p in (culprit or NUMERIC_PASSES))
+        return (f"passes {label}: {variation.meaning}",
+                variation.hint.format(passes=passes, rtol=_needed_rtol(case)))
+    if all(outcome is not None and outcome.verdict == "failed" for _, outcome in tried):
+        labels = [v.label for v, _ in tried]
+        if not any(v.name == "grappler" for v, _ in tried):
+            labels.append("the TF1 graph unoptimized, like the eager TF2 side")
+        return ("still fails " + "; ".join(labels)
+                + ": not graph rewrites or kernel numerics; likely a migration bug", "")
+    return "inconclusive (" + "; ".join(lines) + ")", ""

@@ -1,9 +1,10 @@
 """Inside the graph: after a check's outputs diverge, find the first op whose output differs.
 
-Two worker processes (`python -m tf_equiv.worker.localize`) capture every intermediate tensor by op
-name: the TF1 side writes its tensors to disk, the TF2 side traces the shim model, aligns its ops
-with TF1's by name, compares them in TF1's topological order and, at the first divergence, re-runs
-the divergent block fed with TF1's values (shadow mode). Nothing here imports TensorFlow.
+Two worker processes (a `LocalizeRequest` each, under the numerics of the run that failed)
+capture every intermediate tensor by op name: the TF1 side writes its tensors to disk, the TF2
+side traces the shim model, aligns its ops with TF1's by name, compares them in TF1's
+topological order and, at the first divergence, re-runs the divergent block fed with TF1's
+values (shadow mode). Nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import Optional, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Literal, Optional, TypeVar
 
 from tf_equiv import checks
+from tf_equiv.protocol.relays import CaptureRelay, ErrorRelay, Relay
+from tf_equiv.protocol.requests import LocalizeRequest, RunOptions, Weights
 from tf_equiv.results import short
-from tf_equiv.run.protocol import Captured, Event, Fatal, Localized
-from tf_equiv.run.sides import Worker, exit_words, log_tail
+from tf_equiv.run.controller import Controller, Handle, exit_words, log_tail
+from tf_equiv.run.protocol import Captured, Environment, Event, Fatal, Localized
 
 #: The TF1 side stops capturing past this many bytes of tensors on disk, and says so.
 CAPTURE_LIMIT_BYTES = 512 * 2 ** 20
@@ -44,12 +47,16 @@ class Localization:
     #: counterpart, which may precede the first divergent op's block; "" when that op lies
     #: outside every block.
     block: str = ""
+    #: What the TF1 worker ran on, its numerics among them (its `environment` event).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
-             python: str = sys.executable, threads: int = 1,
-             compat_fixes: bool = True, stop: Optional[threading.Event] = None) -> Localization:
-    """Localize the divergence of `pair`'s `check`; never raises, returns within about `timeout`."""
+             options: RunOptions = RunOptions(threads=1), python: str = sys.executable,
+             stop: Optional[threading.Event] = None,
+             env: tuple[tuple[str, str], ...] = ()) -> Localization:
+    """Localize the divergence of `pair`'s `check` under the run's `options` and import-time
+    `env`; never raises, returns within about `timeout`."""
     weights = checks.spec(check).weights if check in checks.SPECS else None
     if weights is None:
         applies = [s.id for s in checks.TABLE if s.weights]
@@ -58,82 +65,89 @@ def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: flo
                             "transferred_inference, which runs the same forward pass at real "
                             "weights")
     try:
-        return _run(os.path.abspath(module_path), pair, check, out_dir, timeout, python, threads,
-                    compat_fixes, stop or threading.Event())
+        run = _Run(os.path.abspath(module_path), pair, weights, out_dir, options,
+                   python, env, stop or threading.Event())
+        return _run(run, check, timeout)
     except Exception as exc:  # a checker bug must never hide the check's own result
         return Localization(False, f"localization failed: internal error of tf-equiv: "
                             f"{type(exc).__name__}: {exc}")
 
 
-class _Worker:
-    """One side's localization process, in its own process group so that a timeout kills it all."""
+@dataclass(frozen=True)
+class _Run:
+    """What both sides of one localization are started with."""
 
-    def __init__(self, side: str, module: str, pair: str, check: str, out_dir: str,
-                 python: str, threads: int, compat_fixes: bool,
-                 stop: Optional[threading.Event] = None) -> None:
+    module: str
+    pair: str
+    weights: Weights
+    out_dir: str
+    options: RunOptions
+    python: str
+    env: tuple[tuple[str, str], ...]
+    stop: threading.Event
+
+
+class _Worker:
+    """One side's localization process, under the controller."""
+
+    def __init__(self, side: Literal["tf1", "tf2"], run: _Run, controller: Controller) -> None:
         self.side = side
-        weights = checks.spec(check).weights or "transferred"
-        args = ["--side", side, "--module", module, "--pair", pair, "--weights", weights,
-                "--out", out_dir, "--limit-bytes", str(CAPTURE_LIMIT_BYTES)]
-        if not compat_fixes:
-            args.append("--no-compat-fixes")
-        self.events: list[Event] = []
-        self.worker = Worker(python, "tf_equiv.worker.localize", args,
-                             os.path.join(out_dir, f"localize-{side}.log"), os.path.dirname(module),
-                             threads, on_event=self.events.append, stop=stop)
-        self.proc, self.tell = self.worker.proc, self.worker.send
-        self.worker.reader.start()
+        request = LocalizeRequest(run.module, run.pair, side, run.weights, run.out_dir,
+                                  CAPTURE_LIMIT_BYTES, run.options)
+        self.handle = controller.start(side, request, run.python,
+                                       os.path.join(run.out_dir, f"localize-{side}.log"),
+                                       os.path.dirname(run.module), dict(run.env))
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for _, event in self.handle.events]
 
     def said(self, kind: type[E]) -> Optional[E]:
         """Its event of that kind, once it has ended (its pipe read to the end)."""
-        self.worker.reader.join(5)
+        self.handle.join(5)
         return next((e for e in self.events if isinstance(e, kind)), None)
 
     def kill(self) -> None:
-        self.worker.kill()
-        self.proc.wait()
+        self.handle.kill()
+        self.handle.proc.wait()
 
     def ended(self) -> str:
-        return f"the {self.side.upper()} localization worker {exit_words(self.proc.returncode)}"
+        return f"the {self.side.upper()} localization worker {exit_words(self.handle.proc.returncode)}"
 
     def tail(self) -> str:
-        return log_tail(self.worker.log_path, TAIL_LINES)
+        return log_tail(self.handle.worker.log_path, TAIL_LINES)
 
 
-def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, python: str,
-         threads: int, compat_fixes: bool, stop: threading.Event) -> Localization:
+def _run(run: _Run, check: str, timeout: float) -> Localization:
+    """Both sides, then what the TF2 side found, with the environment the TF1 side ran on."""
+    workers: dict[str, _Worker] = {}
+    found = _located(run, check, timeout, workers)
+    tf1 = workers.get("tf1")
+    said = next((e for e in tf1.events if isinstance(e, Environment)), None) if tf1 else None
+    return replace(found, environment=dict(said.environment)) if said else found
+
+
+def _located(run: _Run, check: str, timeout: float, workers: dict[str, _Worker]) -> Localization:
+    """What the TF2 side found; `workers` gets both sides' workers as they start."""
+    out_dir = run.out_dir
     os.makedirs(out_dir, exist_ok=True)
     for stale in ("first-divergence.npz",):     # from an earlier call in this folder
         if os.path.exists(os.path.join(out_dir, stale)):
             os.unlink(os.path.join(out_dir, stale))
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
-    started = time.monotonic()
-    # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then it
-    # waits on stdin for the TF1 side's tensors.
-    workers = {side: _Worker(side, module, pair, check, out_dir, python, threads, compat_fixes,
-                             stop)
-               for side in ("tf1", "tf2")}
-    told = False
-    try:
-        while any(w.proc.poll() is None for w in workers.values()):
-            if stop.is_set():
-                return Localization(False, "localization not finished: interrupted")
-            if time.monotonic() - started > timeout:
-                return Localization(False, f"localization of {pair}::{check} timed out after "
-                                    f"{timeout:g} s and its workers were killed. Hint: raise the "
-                                    "timeout; a large model captures many tensors")
-            if not told and workers["tf1"].proc.poll() is not None:
-                workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
-                told = True
-            elif not told and workers["tf2"].proc.poll() is not None:
-                workers["tf1"].kill()       # nobody is left to read what it captures
-            time.sleep(0.05)
-        if not told:
-            workers["tf2"].tell(_tf1_outcome(workers["tf1"]))
-    finally:
-        # Also once they have ended: whatever the user's code started ends with its worker.
-        for w in workers.values():
-            w.kill()
+    # Whatever the user's code started ends with its worker, also once the worker has ended.
+    with Controller(run.stop, deadline=time.monotonic() + timeout) as controller:
+        # The TF2 side imports TensorFlow and traces its model while the TF1 side captures; then
+        # it waits on stdin for the TF1 side's tensors.
+        workers.update(tf1=_Worker("tf1", run, controller), tf2=_Worker("tf2", run, controller))
+        controller.wait(_Relay(workers).ended)
+    handles = [w.handle for w in workers.values()]
+    if any(h.interrupted for h in handles):
+        return Localization(False, "localization not finished: interrupted")
+    if any(h.timed_out for h in handles):
+        return Localization(False, f"localization of {run.pair}::{check} timed out after "
+                            f"{timeout:g} s and its workers were killed. Hint: raise the "
+                            "timeout; a large model captures many tensors")
     # Only the first divergence's arrays are kept (in first-divergence.npz).
     shutil.rmtree(os.path.join(out_dir, "tf1"), ignore_errors=True)
     tf2 = workers["tf2"]
@@ -145,14 +159,31 @@ def _run(module: str, pair: str, check: str, out_dir: str, timeout: float, pytho
     return Localization(False, f"localization failed: {tf2.ended()}", tf2.tail())
 
 
-def _tf1_outcome(tf1: _Worker) -> dict:
+class _Relay:
+    """The rule of a localization's two workers: the TF2 side is told of the TF1 side's capture
+    once the TF1 side ends; a TF2 side that ends first leaves nobody to read the capture."""
+
+    def __init__(self, workers: dict[str, _Worker]) -> None:
+        self.workers, self.told = workers, False
+
+    def ended(self, handle: Handle) -> None:
+        if any(w.handle.interrupted or w.handle.timed_out for w in self.workers.values()):
+            return      # the localization has no result: nothing more is worth waiting for
+        if handle.name == "tf1" and not self.told:
+            self.workers["tf2"].handle.relay(_tf1_outcome(self.workers["tf1"]))
+            self.told = True
+        elif handle.name == "tf2" and not self.told:
+            self.workers["tf1"].kill()
+
+
+def _tf1_outcome(tf1: _Worker) -> Relay:
     """What the TF2 side is told of the TF1 side: its capture index, or why there is none."""
     captured, fatal = tf1.said(Captured), tf1.said(Fatal)
     if captured is not None:
-        return {"index": captured.index}
+        return CaptureRelay(captured.index)
     if fatal is not None:
-        return {"error": fatal.message, "detail": fatal.detail}
-    return {"error": tf1.ended(), "detail": tf1.tail()}
+        return ErrorRelay(fatal.message, fatal.detail)
+    return ErrorRelay(tf1.ended(), tf1.tail())
 
 
 def _count(n: int, noun: str) -> str:

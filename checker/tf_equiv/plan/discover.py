@@ -4,11 +4,12 @@ from __future__ import annotations
 import ast
 import fnmatch
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Optional, Sequence
 
-from tf_equiv.concurrency import AST_LOCK
+from tf_equiv.ast_lock import AST_LOCK
 from tf_equiv.errors import UsageError
+from tf_equiv.protocol.settings import PairSettings
 
 PATTERN = "equiv_*.py"
 SKIP_DIRS = {".git", "site-packages", "node_modules", "__pycache__"}
@@ -16,12 +17,34 @@ SKIP_DIRS = {".git", "site-packages", "node_modules", "__pycache__"}
 
 @dataclass(frozen=True)
 class DeclaredPair:
-    """A `name = Pair(...)` statement, with the fields whose values are literals."""
+    """A pair of a module: a `name = Pair(...)` statement, with the fields whose values are
+    literals; or a pair a worker found when it imported the module, with the settings it read."""
 
     name: str
     line: int
-    literals: dict = field(default_factory=dict)   # field -> literal value
-    fields: frozenset = frozenset()                   # every keyword given
+    literals: dict[str, Any] = field(default_factory=dict)   # field -> literal value
+    fields: frozenset[str] = frozenset()                      # every keyword given
+    #: The settings a worker read, for a pair found at run time; None for one read in the source.
+    settings: Optional[PairSettings] = None
+
+    @property
+    def skip(self) -> Optional[str]:
+        """Its `skip` reason, where one is known before it runs."""
+        value = self.settings.skip if self.settings else self.literals.get("skip")
+        return value if isinstance(value, str) else None
+
+    @property
+    def timeout(self) -> Optional[float]:
+        """Its own `timeout`, where a valid one is known before it runs."""
+        value = self.settings.timeout if self.settings else self.literals.get("timeout")
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        return value if ok else None
+
+    def without_skip(self) -> DeclaredPair:
+        """The pair with no `skip`: a bad field outranks it (as the worker judges it), so the
+        worker must run to say what is wrong."""
+        return replace(self, literals={k: v for k, v in self.literals.items() if k != "skip"},
+                       settings=self.settings and replace(self.settings, skip=None))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pytest
 
 from tf_equiv import engine
 from tf_equiv.errors import TfEquivError
-from tf_equiv.plan import discover
+from tf_equiv.plan import discover, planner
 from tf_equiv.plan.discover import PlannedPair, skipped_dir
 from tf_equiv.pytest.entry import add_options
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult
@@ -53,7 +53,7 @@ class TfEquivWarning(UserWarning):
 class _Run:
     """What every pair of one pytest session shares: the engine config, a workdir, a stop flag."""
 
-    config: engine.Config
+    config: planner.Config
     threads: int
     stop: threading.Event = field(default_factory=threading.Event)
     _workdir: Optional[str] = None
@@ -114,9 +114,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests run one at a time, so each side may use half the cores (less under pytest-xdist).
     processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     threads = max(1, (os.cpu_count() or 1) // (2 * max(1, processes)))
-    run = _Run(engine.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
-                             compat_fixes=config.getoption("tf_equiv_compat_fixes", True),
-                             explain=config.getoption("tf_equiv_explain", True)),
+    run = _Run(planner.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
+                              compat_fixes=config.getoption("tf_equiv_compat_fixes", True),
+                              explain=config.getoption("tf_equiv_explain", True)),
                threads)
     config.stash[RUN] = run
     config.add_cleanup(run.close)
@@ -185,14 +185,14 @@ class EquivModule(pytest.File):
             broken: Optional[PairResult] = module_error(module.display, module.error,
                                                         module.error_line)
         elif module.pairs and not module.hidden:
-            broken, planned = None, engine.plan_module(run.config, module, module.pairs)
+            broken, planned = None, planner.plan_module(run.config, module, module.pairs)
         else:
             # Pairs made at import time (by a factory, say): a worker imports the module to list
             # them all; a worker, not this process, so that TensorFlow stays out of pytest.
             broken, runs = run.call(engine.collect, module, run.config, run.workdir(), run.stop)
-            planned = [] if broken else engine.discovered(run.config, module, runs)
+            planned = [] if broken else planner.discovered(run.config, module, runs)
             if broken is None:
-                broken = engine.misnamed(module, runs)
+                broken = planner.misnamed(module, runs)
                 if broken is not None:
                     yield ModuleItem.from_parent(self, name=MODULE_CASE, case=broken.cases[0])
                     broken = None

@@ -23,7 +23,9 @@ from tf_equiv.results import (
     PairResult,
     Report,
     Verdict,
+    comparison_words,
     diagnosis,
+    own_words,
     short,
     summary_line,
     verdict_counts,
@@ -98,8 +100,8 @@ def _grouped(cases: Sequence[CaseResult]) -> list[list[CaseResult]]:
     """Cases of one pair with the same verdict and message (a side that crashed) become one."""
     groups: dict[tuple[str, str, Verdict, str], list[CaseResult]] = {}
     for case in cases:
-        message = case.message.removeprefix(f"{case.check}: ")
-        groups.setdefault((case.module, case.pair, case.verdict, message), []).append(case)
+        groups.setdefault((case.module, case.pair, case.verdict, own_words(case)),
+                          []).append(case)
     return list(groups.values())
 
 
@@ -110,7 +112,7 @@ def _annotation_text(cases: Sequence[CaseResult], limit: int = 4000) -> tuple[st
         title = f"tf-equiv: {first.module}: {first.verdict}"
     else:
         title = f"tf-equiv: {first.pair}::{checks} {first.verdict}"
-    body = first.message if len(cases) == 1 else first.message.removeprefix(f"{first.check}: ")
+    body = first.message if len(cases) == 1 else own_words(first)
     if first.detail:
         lines = first.detail.rstrip().splitlines()
         body += "\n\n" + "\n".join(lines[:20]) + ("\n..." if len(lines) > 20 else "")
@@ -323,7 +325,7 @@ def training_charts(case: CaseResult) -> str:
 
 def _training_section(cases: list) -> str:
     return "### Training runs\n\n" + "".join(
-        f"{ICONS[c.verdict]} {_code(c.id)}: {_code(c.message.split('. Explanation: ')[0])}\n\n"
+        f"{ICONS[c.verdict]} {_code(c.id)}: {_code(comparison_words(c))}\n\n"
         f"{training_charts(c)}\n" for c in cases)
 
 
@@ -397,7 +399,7 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT, html: Optional[str] = No
 
 def outputs(report: Report, junit_xml: Optional[str],
             html: Optional[str] = None) -> dict[str, str]:
-    """The action's outputs (CONTRACT section 4): xfailed counts as skipped, xpassed as passed."""
+    """The action's outputs (action.yml): xfailed counts as skipped, xpassed as passed."""
     counts = report.counts()
     return {"junit-xml": junit_xml or "", "html": html or "", "total": str(len(report.cases)),
             "passed": str(counts["passed"] + counts["xpassed"]), "failed": str(counts["failed"]),

@@ -9,7 +9,7 @@ import re
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from tf_equiv.files import atomic_write
-from tf_equiv.report.read_junit import DIAGNOSIS
+from tf_equiv.report.read_junit import DIAGNOSIS, FACTS, JSON_FACTS
 from tf_equiv.report.terminal import endpoints
 from tf_equiv.results import MODULE_CASE, CaseResult, Cause, RecordComparison, Report, diagnosis
 
@@ -97,15 +97,12 @@ def _properties(report: Report, module: str) -> dict[str, str]:
         for case in pair.cases:
             if case.margin is not None:     # the rtol used over the rtol needed ("inf": equal)
                 props[f"margin.{case.name}"] = f"{case.margin:.4g}"
-            # The diagnosis's facts, so that `merge` diagnoses as the run did.
-            if case.cause:
-                props[f"cause.{case.name}"] = case.cause
-            if case.explanation:
-                props[f"explanation.{case.name}"] = case.explanation
-            if case.place:
-                props[f"place.{case.name}"] = case.place
-            if case.block:
-                props[f"block.{case.name}"] = case.block
+            # The case's fields, so that `merge` diagnoses and reports as the run did.
+            for name in FACTS:
+                value = getattr(case, name)
+                if value:
+                    props[f"{name}.{case.name}"] = json.dumps(value) if name in JSON_FACTS \
+                        else value
             if case.series:     # a training run's curves, for a report made from this file
                 props[f"series.{case.name}"] = json.dumps(dict(case.series),
                                                           separators=(",", ":"))

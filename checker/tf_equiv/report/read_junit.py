@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import fields, replace
 from typing import Any, Optional
 
-from tf_equiv.concurrency import AST_LOCK
+from tf_equiv.ast_lock import AST_LOCK
 from tf_equiv.errors import UsageError
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, RecordComparison, Report, Verdict
 
@@ -30,6 +30,13 @@ INTERRUPTED = "not run: interrupted"  # the error of every check a stopped run d
 #: dropped here, as the diagnosis is made again from the properties.
 DIAGNOSIS = "diagnosis of the pair: "
 RESULTS: dict[str, Verdict] = {"failure": "failed", "error": "error", "skipped": "skipped"}
+#: The text fields of a CaseResult that report/junit.py writes as one property each,
+#: `<field>.<pair>::<check>`; a report from an older version lacks some, which read back "".
+#: The newer ones are JSON strings: an XML attribute does not keep a line break.
+PLAIN_FACTS = ("cause", "explanation", "place", "block")
+JSON_FACTS = ("statement", "hint", "audit", "finding", "next_step", "explanation_detail")
+FACTS = PLAIN_FACTS + JSON_FACTS
+assert set(FACTS) <= {f.name for f in fields(CaseResult) if f.type == "str"}
 
 
 class _NotOurs(ValueError):
@@ -87,18 +94,18 @@ def _suite(suite: ET.Element, errors: list[str]) -> list[PairResult]:
         case = _case(tc, module, pair, check)
         if f"{pair}::{check}" in margins:
             case = replace(case, margin=margins[f"{pair}::{check}"])
-        said = facts.get(f"{pair}::{check}", {})
+        said = facts.pop(f"{pair}::{check}", {})
         if said:
-            case = replace(case, explanation=said.get("explanation", ""),
-                           place=said.get("place", ""), block=said.get("block", ""),
-                           cause=said.get("cause", ""))
-            for read in (_records, _series):
+            for read in (_texts, _records, _series):
                 try:
                     case = read(case, said)
                 except _Unreadable as e:
                     errors.append(f"test case {case.name!r} of {module!r}: {e}; the case is "
-                                  "merged without its charts")
+                                  f"merged without its {_WITHOUT[read]}")
         cases.setdefault(pair, []).append(case)
+    stray = next((f"{head}.{label}" for label, said in facts.items() for head in said), None)
+    if stray is not None:
+        raise _NotOurs(f"<testsuite name={module!r}>: property {stray!r} names no test case")
     return [PairResult(module, pair, tuple(found),
                        environment={} if pair == MODULE_CASE else dict(environment),
                        compat_fixes=() if pair == MODULE_CASE else fixes,
@@ -120,7 +127,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
         dict[str, str], tuple[str, ...], dict[str, dict[str, Any]], dict[str, float],
         dict[str, dict[str, str]]]:
     """(environment, compat fixes, {pair: tolerances}, {pair::check: margin},
-    {pair::check: {"explanation"/"place"/"block"/"cause"/"records"/"series": text}}) from the
+    {pair::check: {a name of FACTS, "records" or "series": text}}) from the
     suite's <property> elements."""
     facts: dict[str, dict[str, str]] = {}
     environment: dict[str, str] = {}
@@ -130,8 +137,7 @@ def _properties(suite: ET.Element, pairs: set[str]) -> tuple[
     for prop in suite.iterfind("properties/property"):
         key, value = prop.get("name", ""), prop.get("value", "")
         head, _, label = key.partition(".")
-        if head in ("explanation", "place", "block", "cause", "records", "series") \
-                and "::" in label:
+        if (head in FACTS or head in ("records", "series")) and "::" in label:
             facts.setdefault(label, {})[head] = value
             continue
         if head == "margin" and "::" in label:
@@ -191,6 +197,18 @@ def _json(text: str, prop: str) -> Any:
         raise _Unreadable(f"property {prop!r} is not JSON ({e})") from None
 
 
+def _texts(case: CaseResult, said: dict[str, str]) -> CaseResult:
+    """The case with its text fields (report/junit.py's `<field>.<case>`, FACTS)."""
+    texts: dict[str, Any] = {name: said[name] for name in PLAIN_FACTS if name in said}
+    for name in JSON_FACTS:
+        if name in said:
+            texts[name] = _json(said[name], f"{name}.{case.name}")
+            if not isinstance(texts[name], str):
+                raise _Unreadable(f"property {name + '.' + case.name!r} is not a string: "
+                                  f"{_shown(texts[name])}")
+    return replace(case, **texts)
+
+
 def _records(case: CaseResult, said: dict[str, str]) -> CaseResult:
     """The case with the records a failing check kept (report/junit.py's `records.<case>`)."""
     prop = f"records.{case.name}"
@@ -235,6 +253,10 @@ def _series(case: CaseResult, said: dict[str, str]) -> CaseResult:
     if not all(math.isfinite(s) for s in found.get("step", [])):
         raise _Unreadable(f"property {prop!r}: 'step' has a number that is not finite")
     return replace(case, series=tuple((k, tuple(float(x) for x in v)) for k, v in found.items()))
+
+
+#: What a case read back lacks when one of its properties cannot be read.
+_WITHOUT = {_texts: "hint, audit and explanation fields", _records: "charts", _series: "charts"}
 
 
 def _glob(label: str) -> Optional[str]:

@@ -8,16 +8,18 @@ import time
 from typing import Any, Mapping, Optional, Sequence, TextIO
 
 from tf_equiv.results import (
-    AUDIT,
     MODULE_CASE,
     CaseResult,
     PairResult,
     Report,
     Verdict,
     diagnosis,
+    headline,
+    own_words,
     short,
     summary_line,
     verdict_counts,
+    without_id,
 )
 
 BAD: tuple[Verdict, ...] = ("failed", "error")
@@ -151,20 +153,21 @@ def failures(cases: Sequence[CaseResult], stream: TextIO, repeated: frozenset | 
     # One block per pair and message: a side that crashed fails all its checks the same way.
     groups: dict[tuple[str, str, Verdict, str, str], list[CaseResult]] = {}
     for case in bad:
-        message = case.message.removeprefix(f"{case.check}: ")
-        groups.setdefault((case.module, case.pair, case.verdict, message, case.detail),
+        groups.setdefault((case.module, case.pair, case.verdict, own_words(case), case.detail),
                           []).append(case)
     for (module, pair, verdict, message, detail), group in groups.items():
         checks = ", ".join(c.check for c in group)
         title = group[0].id if len(group) == 1 else f"{module}::{pair} [{checks}]"
         stream.write(f"\n{_rule(title, '_')}\n")
-        text = group[0].message if len(group) == 1 else message
+        first = group[0]
+        text = first.message if len(group) == 1 else message
         if all(c.id in repeated for c in group):
             # Its explanation and localization are the diagnosis's, shown once above.
             # So is the randomness audit of a random check.
-            text = text.split('. Explanation: ')[0].split(f". {AUDIT}")[0]
+            text = headline(first) if len(group) == 1 else without_id(first.check,
+                                                                      headline(first))
             stream.write(f"{verdict.upper()}: {text} (diagnosis above)\n")
-            detail = detail.split("\n\nexplanation (")[0]
+            detail = _without_explanation(first)
         else:
             stream.write(f"{verdict.upper()}: {text}\n")
         if detail:
@@ -173,6 +176,14 @@ def failures(cases: Sequence[CaseResult], stream: TextIO, repeated: frozenset | 
             table = endpoint_table(case)
             if table:
                 stream.write(textwrap.indent(table, "    ") + "\n")
+
+
+def _without_explanation(case: CaseResult) -> str:
+    """The case's detail without the lines its explanation added (shown with the diagnosis)."""
+    added = case.explanation_detail
+    if not added or not case.detail.endswith(added):
+        return case.detail
+    return case.detail[:-len(added)].rstrip("\n")
 
 
 def endpoints(case: CaseResult, limit: int = MAX_ENDPOINTS) -> list:

@@ -17,20 +17,20 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
 
-from tf_equiv.concurrency import AST_LOCK
-from tf_equiv.run.protocol import Bisected, Event, Fatal, Transfer
+from tf_equiv.ast_lock import AST_LOCK
+from tf_equiv.checks import TRAINING_RUN as CHECK
+from tf_equiv.protocol.requests import StepsRequest
+from tf_equiv.run.controller import Controller, exit_words, log_tail
+from tf_equiv.run.protocol import Bisected, Environment, Fatal, Transfer
 from tf_equiv.run.records import SideCheck
-from tf_equiv.run.sides import SideRun, SideSpec, Worker, exit_words, log_tail, run_sides
+from tf_equiv.run.sides import SideRun, SideSpec, run_sides
 
-CHECK = "training_run"
 VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
-#: Tells the TF1 worker to train once and record only what the band reads (run/zygote.PER_FORK).
-ONLY_NOISE = "TF_EQUIV_KERNEL_RUN"
 #: In the words of the report.
 LABEL = "the TF1 run again with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0: other kernels, another " \
         "summation order)"
@@ -69,8 +69,8 @@ class KernelRun:
         if CHECK not in spec.checks or "tf1" not in sides or not onednn_on(spec):
             return
         # One thread: it runs beside the pair's sides, which the cores were shared out among.
-        self.spec = replace(spec, checks=(CHECK,), threads=1,
-                            env=spec.env + ((VARIABLE, "0"), (ONLY_NOISE, "1")),
+        self.spec = replace(spec, checks=(CHECK,), threads=1, noise=True,
+                            env=spec.env + ((VARIABLE, "0"),),
                             out_dir=tempfile.mkdtemp(prefix="kernels-", dir=spec.out_dir))
         self.thread = threading.Thread(target=self._run, args=(_Either(stop, self._own_stop),),
                                        daemon=True, name="tf-equiv-kernels")
@@ -160,6 +160,8 @@ class Steps:
     hint: str = ""
     detail: str = ""
     seconds: float = 0.0
+    #: What the run's worker ran on, its numerics among them (its `environment` event).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def run_steps(spec: SideSpec, records: str, transfer: Transfer, first: int, last: int,
@@ -169,42 +171,31 @@ def run_steps(spec: SideSpec, records: str, transfer: Transfer, first: int, last
     `records`, its batches and initial values in `transfer`), within `seconds`; never raises."""
     started = time.monotonic()
     out_dir = tempfile.mkdtemp(prefix="steps-", dir=workdir)
-    args = ["--module", spec.module, "--pair", spec.pair, "--records", records,
-            "--batches", str(transfer.batches), "--transfer", str(transfer.file),
-            "--first", str(first), "--last", str(last), "--floor", repr(floor),
-            "--factor", repr(factor), "--atol", repr(atol)]
-    if not spec.compat_fixes:
-        args.append("--no-compat-fixes")
-    events: list[Event] = []
-    try:
-        worker = Worker(spec.python, "tf_equiv.worker.bisect", args,
-                        os.path.join(out_dir, "steps.log"), os.path.dirname(spec.module),
-                        spec.threads, env=dict(spec.env), on_event=events.append, stop=stop)
-    except Exception as exc:  # no process, no finding: the verdict says why
-        return Steps(problem=f"its worker could not start ({type(exc).__name__}: {exc})")
-    worker.reader.start()
-    worker.send(None)
-    deadline = started + seconds
-
-    def took() -> float:
-        return time.monotonic() - started
-
-    try:
-        while worker.proc.poll() is None:
-            if stop.is_set():
-                return Steps(problem="interrupted", seconds=took())
-            if time.monotonic() > deadline:
-                return Steps(problem=f"steps {first} to {last} timed out after {seconds:g} s",
-                             hint="raise the pair's timeout", seconds=took())
-            time.sleep(0.05)
-    finally:
-        worker.kill()
-    worker.reader.join(5)
+    request = StepsRequest(spec.module, spec.pair, records, str(transfer.batches),
+                           str(transfer.file), first, last, floor, factor, atol, spec.options)
+    with Controller(stop, deadline=started + seconds) as controller:
+        try:
+            worker = controller.start("steps", request, spec.python,
+                                      os.path.join(out_dir, "steps.log"),
+                                      os.path.dirname(spec.module), dict(spec.env))
+        except Exception as exc:  # no process, no finding: the verdict says why
+            return Steps(problem=f"its worker could not start ({type(exc).__name__}: {exc})")
+        worker.relay(None)
+        controller.wait()
+    took = time.monotonic() - started
+    if worker.interrupted:
+        return Steps(problem="interrupted", seconds=took)
+    if worker.timed_out:
+        return Steps(problem=f"steps {first} to {last} timed out after {seconds:g} s",
+                     hint="raise the pair's timeout", seconds=took)
+    events = [event for _, event in worker.events]
+    said = next((e for e in events if isinstance(e, Environment)), Environment())
+    ran = replace(Steps(), seconds=took, environment=dict(said.environment))
     found = next((e for e in events if isinstance(e, Bisected)), None)
     if found is not None:
-        return Steps(found=found.result, seconds=took())
+        return replace(ran, found=found.result)
     fatal = next((e for e in events if isinstance(e, Fatal)), None)
     if fatal is not None:
-        return Steps(problem=fatal.message, detail=fatal.detail.strip(), seconds=took())
-    return Steps(problem=f"its worker {exit_words(worker.proc.returncode)}",
-                 detail=log_tail(worker.log_path, 20), seconds=took())
+        return replace(ran, problem=fatal.message, detail=fatal.detail.strip())
+    return replace(ran, problem=f"its worker {exit_words(worker.returncode)}",
+                   detail=log_tail(worker.worker.log_path, 20))

@@ -29,8 +29,8 @@ class Environment:
     """What the side runs on (versions, device, numerics) and the compatibility fixes applied."""
 
     kind: ClassVar[str] = "environment"
-    environment: dict = field(default_factory=dict)
-    compat_fixes: list = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    compat_fixes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class ModulePairs:
     """The pairs the module declares: each {"name", "line", "settings"}."""
 
     kind: ClassVar[str] = "module"
-    pairs: list = field(default_factory=list)
+    pairs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class PairSettings:
     """The pair's settings as the worker read them (tolerances, checks planned, marks, ...)."""
 
     kind: ClassVar[str] = "pair"
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Transfer:
 
     kind: ClassVar[str] = "transfer"
     file: Optional[str] = None
-    order: list = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
     error: Optional[str] = None
     batches: Optional[str] = None
     batches_error: Optional[str] = None

@@ -20,8 +20,8 @@ from typing import IO, Any, Iterable, Iterator, Literal, Mapping, Optional
 
 import numpy as np
 
+from tf_equiv.ast_lock import AST_LOCK
 from tf_equiv.checks import Side
-from tf_equiv.concurrency import AST_LOCK
 from tf_equiv.errors import RecordsError
 from tf_equiv.files import atomic_write
 

@@ -1,24 +1,23 @@
-"""Spawn a pair's two sides as subprocesses, relay the TF1 values the TF2 side waits for, enforce
-timeouts, and collect each side's events. Nothing here imports TensorFlow or user code."""
+"""A pair's sides, each in worker processes under the one controller (run/controller.py): relay
+the TF1 values the TF2 side waits for, apply the pair's own timeout, and collect each side's
+events as a `SideRun`. Nothing here imports TensorFlow or user code."""
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional, TypeVar
 
-from tf_equiv import checks as check_table
+from tf_equiv import checks
 from tf_equiv.checks import SIDES
-from tf_equiv.run import protocol, zygote
-from tf_equiv.run.protocol import Done, Event, PairSettings, ProtocolError, Transfer
+from tf_equiv.protocol.relays import ErrorRelay, Relay, TransferRelay
+from tf_equiv.protocol.requests import NoiseRequest, Numerics, RunOptions, SideRequest
+from tf_equiv.run.controller import TAIL_LINES, Controller, Handle, exit_words, log_tail
+from tf_equiv.run.controller import Worker as Worker
+from tf_equiv.run.controller import worker_args as worker_args
+from tf_equiv.run.protocol import Done, Event, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck
-
-TAIL_LINES = 50
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 E = TypeVar("E")
 
@@ -73,97 +72,6 @@ class SideRun:
         return log_tail(self.log_path, lines)
 
 
-def exit_words(code: Optional[int]) -> str:
-    """How a worker ended, in words: "was killed by SIGKILL (exit status -9)", "exited with
-    status 1 before finishing"."""
-    if code is not None and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"was killed by {name} (exit status {code})"
-    return f"exited with status {code} before finishing"
-
-
-def log_tail(path: str, lines: int = TAIL_LINES) -> str:
-    """The last `lines` lines of a worker's log ("" when there is none)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()[-200_000:]
-    except OSError:
-        return ""
-    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
-
-
-class Worker:
-    """One worker process of this tf_equiv (`python -m MODULE ARGS`): a pair's side or a
-    localization worker. It runs in its own process group (a timeout or a stop kills it with
-    whatever it started), under a guardian that ends what it leaves behind (also processes that
-    left the group), in the user's module's folder, with its output in `log_path`, this
-    checkout's tf_equiv on its path (also under another interpreter, `record --python`), and
-    `threads` cores; the parent may write it one JSON line on its stdin."""
-
-    def __init__(self, python: str, module: str, args: list, log_path: str, cwd: str,
-                 threads: int, env: Optional[dict] = None,
-                 on_event: Optional[Callable[[Event], None]] = None,
-                 stop: Optional[threading.Event] = None) -> None:
-        """`on_event(event)` sees each event of its pipe as it arrives (from `reader`, a thread
-        the caller starts); a line that is no event of the protocol goes to `protocol_errors`."""
-        read_fd, write_fd = os.pipe()
-        path = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
-        environ = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONPATH=path,
-                       TF_EQUIV_THREADS=str(threads), PYTHONUNBUFFERED="1",
-                       TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "1"))
-        environ.update(env or {}, TF_EQUIV_EVENT_FD=str(write_fd))
-        self.log_path = log_path
-        self.protocol_errors: list[str] = []
-        self.started = time.monotonic()
-        self.proc: zygote.Forked
-        try:
-            # A fork of a process that has imported TensorFlow already (one per environment);
-            # else a process of its own. Either way under a guardian, its parent (run/zygote.py).
-            try:
-                self.proc = zygote.fork(python, module, args, cwd, environ, log_path, write_fd,
-                                        stop)
-            except zygote.Unavailable:
-                self.proc = zygote.spawn(python, module, args, cwd, environ, log_path, write_fd)
-        except BaseException:
-            os.close(read_fd)
-            raise
-        finally:
-            os.close(write_fd)
-        self._on_event = on_event or (lambda event: None)
-        self.reader = threading.Thread(target=self._read, args=(read_fd,), daemon=True)
-
-    def _read(self, fd: int) -> None:
-        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    event = protocol.decode(line)
-                except ProtocolError as e:
-                    self.protocol_errors.append(str(e))
-                    continue
-                if event is not None:
-                    self._on_event(event)
-
-    def send(self, message: Optional[dict]) -> None:
-        """Write one JSON line on its stdin (None: nothing) and close it."""
-        try:
-            assert self.proc.stdin is not None
-            if message is not None:
-                self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.close()
-        except (OSError, ValueError):
-            pass   # it already ended; its own outcome says why
-
-    def kill(self) -> None:
-        """Kill its whole process group."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 @dataclass(frozen=True)
 class SideSpec:
     module: str
@@ -179,46 +87,30 @@ class SideSpec:
     env: tuple = ()                   # ((name, value), ...) set for the workers
     deadline: Optional[float] = None  # time.monotonic() by which every side is killed
     any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
+    noise: bool = False               # the TF1 training run alone, for its noise band (kernels)
+
+    @property
+    def options(self) -> RunOptions:
+        """What every worker of this run is told (the side workers and the diagnoses alike)."""
+        return RunOptions(Numerics(tuple(self.grappler_off), self.tf1_optimized),
+                          self.compat_fixes, self.threads)
+
+    def request(self, side: str) -> SideRequest | NoiseRequest:
+        """The request of the worker of `side` that runs this spec's checks."""
+        if self.noise:
+            return NoiseRequest(self.module, self.pair, self.out_dir, self.options)
+        return SideRequest(self.module, self.pair, "tf1" if side == "tf1" else "tf2",
+                           self.out_dir, tuple(self.checks), self.any_check, self.options)
 
 
-class _Process:
-    def __init__(self, side: str, spec: SideSpec, on_event: Callable[[str, Event], None],
-                 log_name: str, stop: Optional[threading.Event] = None) -> None:
-        self.run = SideRun(side, timeout=spec.timeout, module=spec.module,
-                           log_path=os.path.join(spec.out_dir, log_name))
-        cmd = ["--module", spec.module, "--pair", spec.pair,
-               "--side", side, "--out", spec.out_dir, "--checks", ",".join(spec.checks)]
-        if not spec.compat_fixes:
-            cmd.append("--no-compat-fixes")
-        if spec.any_check:
-            cmd.append("--any-check")
-        if spec.grappler_off:
-            cmd += ["--grappler-off", ",".join(spec.grappler_off)]
-        if spec.tf1_optimized:
-            cmd.append("--tf1-optimized")
-        self._on_event = on_event
-        self.worker = Worker(spec.python, "tf_equiv.worker", cmd, self.run.log_path,
-                             os.path.dirname(spec.module), spec.threads, dict(spec.env),
-                             self._arrived, stop)
-        self.run.protocol_errors = self.worker.protocol_errors
-        self.proc, self.started = self.worker.proc, self.worker.started
-        self.send, self.kill, self.reader = self.worker.send, self.worker.kill, self.worker.reader
-        if side == "tf1":
-            self.send(None)
-
-    def _arrived(self, event: Event) -> None:
-        self.run.events.append((time.monotonic() - self.started, event))
-        self._on_event(self.run.side, event)
-
-
-def split_checks(side: str, checks: tuple, parts: int) -> list:
+def split_checks(side: str, wanted: tuple, parts: int) -> list:
     """The check subsets of a side's worker processes: all in one, or first group | the rest."""
     if parts < 2:
-        return [checks]
-    parts_of = {c: role.part if (role := check_table.spec(c).role(side)) else 0 for c in checks}
-    first = tuple(c for c in checks if parts_of[c] == 0)
-    rest = tuple(c for c in checks if parts_of[c] == 1)
-    return [subset for subset in (first, rest) if subset] or [checks]
+        return [wanted]
+    parts_of = {c: role.part if (role := checks.spec(c).role(side)) else 0 for c in wanted}
+    first = tuple(c for c in wanted if parts_of[c] == 0)
+    rest = tuple(c for c in wanted if parts_of[c] == 1)
+    return [subset for subset in (first, rest) if subset] or [wanted]
 
 
 def _merge(side: str, runs: list) -> SideRun:
@@ -238,17 +130,15 @@ def _merge(side: str, runs: list) -> SideRun:
                    protocol_errors=[e for r in runs for e in r.protocol_errors])
 
 
-def transfer_message(event: Transfer) -> dict[str, Optional[str]]:
+def transfer_message(event: Transfer) -> Relay:
     """What the TF2 side is told of the TF1 values (and of a training run's batches)."""
-    message: dict[str, Optional[str]] = \
-        {"file": event.file} if event.file else {"error": event.error}
-    if event.batches or event.batches_error:
-        message.update(batches=event.batches, batches_error=event.batches_error)
-    return message
+    if not event.file:
+        return ErrorRelay(event.error or "the TF1 side sent no initial values")
+    return TransferRelay(event.file, event.batches or "", event.batches_error or "")
 
 
 def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
-              transfer: Optional[dict] = None, parts: int = 1,
+              transfer: Optional[Relay] = None, parts: int = 1,
               listener: Optional[Callable[[str, Event], None]] = None) -> dict:
     """Run the sides of one pair to completion (or timeout, or `stop`); return {side: SideRun}.
 
@@ -258,58 +148,61 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
     """
     lock = threading.Lock()
     relayed = {"done": False}
-    procs: list = []
+    controller = Controller(stop, spec.deadline)
 
-    def relay(message: dict) -> None:
+    def relay(message: Relay) -> None:
+        """The first word on the TF1 values goes to every TF2 process; later ones are moot."""
         with lock:
             if relayed["done"]:
                 return
             relayed["done"] = True
-        for p in procs:
-            if p.run.side == "tf2":
-                p.send(message)
+        for h in controller.handles:
+            if h.name == "tf2":
+                h.relay(message)
 
-    def on_event(side: str, event: Event) -> None:
+    def on_event(handle: Handle, event: Event) -> None:
         if listener is not None:
-            listener(side, event)
-        if side == "tf1" and isinstance(event, Transfer):
+            listener(handle.name, event)
+        if handle.name == "tf1" and isinstance(event, Transfer):
             relay(transfer_message(event))
         elif isinstance(event, PairSettings) and event.settings.get("timeout"):
-            for p in procs:
-                p.run.timeout = float(event.settings["timeout"])
+            for h in controller.handles:
+                h.timeout = float(event.settings["timeout"])
 
-    for side in sides:
-        for index, checks in enumerate(split_checks(side, spec.checks, parts)):
-            log = f"{side}.log" if index == 0 else f"{side}-{index + 1}.log"
-            procs.append(_Process(side, replace(spec, checks=checks), on_event, log, stop))
-    for p in procs:
-        p.reader.start()
-    tf1 = [p for p in procs if p.run.side == "tf1"]
-    if not tf1:
-        relay(transfer or {"error": "the TF1 side was not run"})
-    while True:
-        running = [p for p in procs if p.proc.poll() is None]
-        now = time.monotonic()
-        for p in running:
-            if stop.is_set():
-                p.run.interrupted = True
-                p.kill()
-            elif now - p.started > p.run.timeout or (spec.deadline and now > spec.deadline):
-                p.run.timed_out = True
-                p.kill()
-        if tf1 and all(p.proc.poll() is not None for p in tf1):
-            for p in tf1:
-                p.reader.join(5)
-            ended = next((p.run for p in tf1 if not p.run.finished), None)
-            relay({"error": ended.how_it_ended() if ended else "the TF1 side did not compute them"})
-        if not running:
-            break
-        time.sleep(0.05)
-    for p in procs:
-        # Whatever the side's code started (a subprocess, a server) ends with the side: its
-        # process group outlives the leader only through such children.
-        p.kill()
-        p.reader.join(10)
-        p.run.returncode, p.run.parent_lost = p.proc.returncode, p.proc.parent_lost
-        p.run.elapsed = time.monotonic() - p.started
-    return {side: _merge(side, [p.run for p in procs if p.run.side == side]) for side in sides}
+    def on_ended(handle: Handle) -> None:
+        tf1 = [h for h in controller.handles if h.name == "tf1"]
+        if handle.name == "tf1" and not any(h.running for h in tf1):
+            for h in tf1:
+                h.join(5)
+            runs = [_side_run(h, spec.module) for h in tf1]
+            ended = next((r for r in runs if not r.finished), None)
+            relay(ErrorRelay(ended.how_it_ended() if ended
+                             else "the TF1 side did not compute them"))
+
+    with controller:
+        for side in sides:
+            for index, subset in enumerate(split_checks(side, spec.checks, parts)):
+                log = f"{side}.log" if index == 0 else f"{side}-{index + 1}.log"
+                handle = controller.start(
+                    side, replace(spec, checks=subset).request(side), spec.python,
+                    os.path.join(spec.out_dir, log), os.path.dirname(spec.module),
+                    dict(spec.env), spec.timeout, on_event)
+                if side == "tf1":
+                    handle.relay(None)
+        if "tf1" not in sides:
+            relay(transfer or ErrorRelay("the TF1 side was not run"))
+        controller.wait(on_ended)
+    runs = [_side_run(h, spec.module) for h in controller.handles]
+    return {side: _merge(side, [r for r in runs if r.side == side]) for side in sides}
+
+
+def _side_run(handle: Handle, module: str = "") -> SideRun:
+    """What the side's process said and how it ended (so far, for one still closing)."""
+    return SideRun(handle.name, handle.events,
+                   returncode=handle.returncode if handle.returncode is not None
+                   else handle.proc.returncode,
+                   timed_out=handle.timed_out, interrupted=handle.interrupted,
+                   timeout=handle.timeout or 0.0, log_path=handle.worker.log_path,
+                   elapsed=handle.elapsed, module=module,
+                   parent_lost=handle.parent_lost or handle.proc.parent_lost,
+                   protocol_errors=handle.worker.protocol_errors)

@@ -21,13 +21,12 @@ import threading
 import time
 from typing import IO, Optional
 
-#: Environment variables a worker may set per fork: they are read after TensorFlow is imported.
-PER_FORK = frozenset({"TF_EQUIV_THREADS", "TF_EQUIV_KERNEL_RUN"})
+#: Environment variables a worker may set per fork (read after TensorFlow is imported): none, as
+#: what a worker is to do travels in its request (tf_equiv.protocol.requests), not its environment.
+PER_FORK: frozenset[str] = frozenset()
 
 #: Variables that differ between two runs of the same checker without changing TensorFlow.
-_VOLATILE = frozenset({"TF_EQUIV_EVENT_FD", "TF_EQUIV_THREADS", "TF_EQUIV_KERNEL_RUN",
-                       "PYTHONUNBUFFERED", "PWD",
-                       "OLDPWD", "_"})
+_VOLATILE = frozenset({"TF_EQUIV_EVENT_FD", "PYTHONUNBUFFERED", "PWD", "OLDPWD", "_"})
 
 #: Zygotes started again for one environment after one was lost, before its workers are spawned.
 REPLACEMENTS = 3

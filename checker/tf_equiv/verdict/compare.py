@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, TypedDi
 
 import numpy as np
 
-from tf_equiv.results import RecordComparison, Verdict, index_words, short
+from tf_equiv.results import RecordComparison, Verdict, compose, index_words, short
 
 MAX_TABLE_ROWS = 40
 #: Machine epsilon of the float formats narrower than float32. Their records reach the parent
@@ -65,6 +65,10 @@ class Outcome:
     file: str = ""         # a user-code location this outcome points at, if any
     line: int = 0
     cause: str = ""        # CaseResult.cause: a cause already named ("structure", ...)
+    #: The message's parts, as CaseResult carries them (results.compose joins them).
+    statement: str = ""
+    hint: str = ""
+    audit: str = ""
     #: A comparison that is no record by record one (training_run): its margin, and the series
     #: its pictures draw (CaseResult.series).
     margin: Optional[float] = None
@@ -331,12 +335,13 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
     before = results.index(first)
     more = f" (+{len(failing) - 1} more records differ)" if len(failing) > 1 else ""
     if first.problem == "nonfinite":
-        message = (f"{check}: vacuous: {first.name} is {first.note}; {before} of {len(results)} "
-                   f"records were finite and equal before it in forward order{more}. Hint: a "
-                   "comparison of non-finite values proves nothing; fix the overflow or compare "
-                   "with real weights (transferred_inference)")
-        return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
-                       cause="vacuous")
+        statement = (f"vacuous: {first.name} is {first.note}; {before} of {len(results)} "
+                     f"records were finite and equal before it in forward order{more}")
+        hint = ("a comparison of non-finite values proves nothing; fix the overflow or compare "
+                "with real weights (transferred_inference)")
+        return Outcome("failed", f"{check}: {compose(statement, hint=hint)}", detail=detail,
+                       records=results, warnings=warnings, cause="vacuous",
+                       statement=statement, hint=hint)
     message = f"{check}: first divergence in forward order: {first.summary()}{more}"
     # Another shape or dtype is a structure no variation of the numerics changes.
     return Outcome("failed", message, detail=detail, records=results, warnings=warnings,

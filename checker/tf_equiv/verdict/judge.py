@@ -11,8 +11,10 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import problems_message
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks
-from tf_equiv.run.protocol import Environment, Event, Fatal, PairSettings, Transfer
+from tf_equiv.protocol.settings import PairSettings
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks, without_id
+from tf_equiv.run.protocol import Environment, Event, Fatal, Transfer
+from tf_equiv.run.protocol import PairSettings as SettingsEvent  # the event that carries them
 from tf_equiv.run.records import SideCheck
 from tf_equiv.run.sides import SideRun
 from tf_equiv.verdict.compare import Outcome, margin, margin_words
@@ -25,11 +27,12 @@ def module_error(module: str, message: str, line: int, detail: str = "") -> Pair
     return PairResult(module, MODULE_CASE, (case,))
 
 
-def settings_of(runs: Mapping[str, SideRun]) -> Optional[dict[str, Any]]:
+def settings_of(runs: Mapping[str, SideRun]) -> Optional[PairSettings]:
+    """The pair's settings as a side's worker read them; None when no worker got that far."""
     for side in ("tf1", "tf2"):
-        event = runs[side].find(PairSettings) if side in runs else None
+        event = runs[side].find(SettingsEvent) if side in runs else None
         if event:
-            return event.settings
+            return PairSettings.of(event.settings)
     return None
 
 
@@ -42,7 +45,7 @@ class EarlyComparisons:
         #: Checks compared only at the end (training_run while its kernel-noise run goes on).
         self._later = frozenset(later)
         self._lock = threading.Lock()
-        self._settings: Optional[dict[str, Any]] = None
+        self._settings: Optional[PairSettings] = None
         self._found: dict[str, dict[str, SideCheck]] = {"tf1": {}, "tf2": {}}
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._futures: dict[str, Future[Outcome]] = {}
@@ -62,8 +65,8 @@ class EarlyComparisons:
     def on_event(self, side: str, event: Event) -> None:
         """Called by the runner's reader threads with every event of every side."""
         with self._lock:
-            if isinstance(event, PairSettings) and self._settings is None:
-                self._settings = event.settings
+            if isinstance(event, SettingsEvent) and self._settings is None:
+                self._settings = PairSettings.of(event.settings)
             if not isinstance(event, SideCheck) or event.status != "ok" or not self._settings:
                 return
             self._found[side][event.check] = event
@@ -78,7 +81,7 @@ class EarlyComparisons:
                     self._futures[check] = self._pool.submit(self._compare, check, arrived,
                                                              self._settings)
 
-    def _compare(self, check: str, found: dict[str, SideCheck], settings: dict[str, Any]
+    def _compare(self, check: str, found: dict[str, SideCheck], settings: PairSettings
                  ) -> Outcome:
         outcome = compare_check(check, found, settings)
         if outcome.verdict == "passed" and self._folder:
@@ -118,13 +121,14 @@ def judge(module: str, pair: str, line: int, planned: Sequence[tuple[str, Option
     `early` holds comparisons already made (EarlyComparisons.results()); with `own_plan` False,
     exactly the planned checks are judged (an explanation's, say).
     """
-    settings = settings_of(runs) or {}
+    read = settings_of(runs)
+    settings = read or PairSettings()
     # The worker knows the pair's own `checks` (not always visible in the source): keep the
     # planned checks it confirms, with its skip reasons.
     wanted = {c for c, _ in planned}
-    plan = [tuple(c) for c in settings["checks"] if c[0] in wanted] \
-        if settings.get("checks") and own_plan else list(planned)
-    line = int(settings.get("line") or line)
+    plan = [c for c in settings.checks if c[0] in wanted] \
+        if settings.checks and own_plan else list(planned)
+    line = settings.line or line
     env = _environment(runs)
 
     # case(check, verdict, message, ...): a CaseResult of this pair, at the Pair unless told.
@@ -133,18 +137,21 @@ def judge(module: str, pair: str, line: int, planned: Sequence[tuple[str, Option
     fatal = next((f for r in runs.values() if (f := r.find(Fatal))), None)
     cases = []
     for check, skip_reason in plan:
+        skip = settings.skip or skip_reason
         if fatal:
             result = case(check, "error", fatal.message, detail=fatal.detail)
-        elif settings.get("problems"):
-            result = case(check, "error", problems_message(pair, settings["problems"]))
-        elif settings.get("skip") or skip_reason:
-            result = case(check, "skipped", settings.get("skip") or skip_reason)
+        elif settings.problems:
+            result = case(check, "error", problems_message(pair, settings.problems))
+        elif skip:
+            result = case(check, "skipped", skip)
         else:
             result = _judge_check(check, runs, settings, case, (early or {}).get(check))
-        cases.append(apply_marks(result, settings.get("xfail")))
+        cases.append(apply_marks(result, settings.xfail))
+    # None for a pair whose settings no worker read; a glob's pair as a list, as reports show it.
+    tolerances: dict[str, Any] = {"rtol": None, "atol": None} if read is None else \
+        {"rtol": read.rtol, "atol": read.atol, **{g: list(t) for g, t in read.tolerances.items()}}
     return PairResult(module, pair, tuple(cases), 0.0, env["environment"], env["compat_fixes"],
-                      {"rtol": settings.get("rtol"), "atol": settings.get("atol"),
-                       **settings.get("tolerances", {})}, line)
+                      tolerances, line)
 
 
 def _environment(runs: Mapping[str, SideRun]) -> dict[str, Any]:
@@ -165,12 +172,12 @@ def _side_check(run: SideRun, check: str) -> tuple[Optional[SideCheck], float]:
     for at, event in run.events:
         if isinstance(event, SideCheck) and event.check == check:
             return event, at - previous
-        if isinstance(event, (SideCheck, PairSettings, Transfer)):
+        if isinstance(event, (SideCheck, SettingsEvent, Transfer)):
             previous = at
     return None, 0.0
 
 
-def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, Any],
+def _judge_check(check: str, runs: Mapping[str, SideRun], settings: PairSettings,
                  case: Callable[..., CaseResult], early: Optional[Outcome] = None) -> CaseResult:
     sides = checks.spec(check).sides
     found: dict[str, SideCheck] = {}
@@ -203,7 +210,9 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: dict[str, An
         return case(check, "error", f"{check}: {e}", duration=seconds)
     judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
                   duration=seconds, warnings=outcome.warnings, records=outcome.records,
-                  cause=outcome.cause, series=outcome.series)
+                  cause=outcome.cause, series=outcome.series, hint=outcome.hint,
+                  audit=outcome.audit,
+                  statement=outcome.statement or without_id(check, outcome.message))
     kept = margin(outcome.records) if outcome.verdict == "passed" else None
     if outcome.margin is not None:      # said in the message already
         judged = replace(judged, margin=outcome.margin)

@@ -3,39 +3,58 @@ it must have compared to prove anything. No TensorFlow here."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterator, Mapping
+from typing import Callable, Iterator, Mapping, Union
 
 import numpy as np
 
 from tf_equiv import checks
 from tf_equiv.pair import tolerance_for
+from tf_equiv.protocol.settings import JSON, PairSettings
+from tf_equiv.results import AUDIT, HINT, compose, without_id
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
-from tf_equiv.verdict.randomness import initializer_hint, random_ops_note, unalignable
+from tf_equiv.verdict.randomness import initializer_hint, random_ops, unalignable
 from tf_equiv.verdict.training import compare_training
 from tf_equiv.verdict.variables import created_once, variables_match
 
 
-def compare_check(check: str, found: Mapping[str, SideCheck], settings: dict[str, Any]) -> Outcome:
-    """The check's comparison of the two sides' records (only TF2's for a TF2-only check)."""
-    tf2 = found["tf2"]
-    if check == "variables_created_once":
-        return created_once(tf2.meta.get("new_variables", []))
-    tf1 = found["tf1"]
-    if check == "training_run":
-        return compare_training(tf1, tf2, settings)
-    if check == "variables_match":
-        return variables_match(tf1.meta["variables"], tf2.meta["variables"])
+def compare_check(check: str, found: Mapping[str, SideCheck],
+                  settings: Union[PairSettings, JSON]) -> Outcome:
+    """The check's comparison of the two sides' records (only TF2's for a TF2-only check), the
+    one its table row names."""
+    return _COMPARISONS[checks.spec(check).compare](check, found, PairSettings.of(settings))
+
+
+def _created_once(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
+    return created_once(found["tf2"].meta.get("new_variables", []))
+
+
+def _variables(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
+    return variables_match(found["tf1"].meta["variables"], found["tf2"].meta["variables"])
+
+
+def _training(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
+    return compare_training(found["tf1"], found["tf2"], settings)
+
+
+def _records(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
+    tf1, tf2 = found["tf1"], found["tf2"]
     # Read a record at a time: a regime of inception_v3 holds 95 MB of initial values a side.
     with tf1.records() as records1, tf2.records() as records2:
         return _compare_arrays(check, tf1, tf2, records1, records2, settings)
 
 
+_COMPARISONS: dict[checks.Comparison, Callable[[str, Mapping[str, SideCheck], PairSettings],
+                                               Outcome]] = {
+    "created_once": _created_once, "variables": _variables, "training": _training,
+    "records": _records, "slots": _records}
+
+
 def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mapping[str, np.ndarray],
-                    records2: Mapping[str, np.ndarray], settings: dict[str, Any]) -> Outcome:
-    rtol, atol = settings.get("rtol", 1e-6), settings.get("atol", 1e-5)
-    tolerances = settings.get("tolerances", {})
-    unpaired = _unpaired_slots(records1, records2) if check == "optimizer_steps" else []
+                    records2: Mapping[str, np.ndarray], settings: PairSettings) -> Outcome:
+    rtol, atol, tolerances = settings.rtol, settings.atol, settings.tolerances
+    unpaired = _unpaired_slots(records1, records2) \
+        if checks.spec(check).compare == "slots" else []
     arrays1, arrays2 = _Omitting(records1, unpaired), _Omitting(records2, unpaired)
     outcome = compare_records(check, arrays1, arrays2,
                               lambda name: tolerance_for(name, tolerances, rtol, atol),
@@ -48,9 +67,9 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
             f"optimizer slots without a counterpart of the same kind were not compared "
             f"({', '.join(kinds)}): the two optimizers keep different quantities; the variables "
             "after each step are compared",))
-    if check == "tf_function" and tf2.meta.get("eager_file"):
+    if tf2.meta.get("eager_file"):     # the TF2 side ran in tf.function and eagerly
         outcome = _with_eager(outcome, arrays2, tf2.meta["eager_file"], tolerances, rtol, atol)
-    if check == "gradients":
+    if "no_gradient" in tf1.meta or "no_gradient" in tf2.meta:
         outcome = _no_gradient(outcome, tf1.meta.get("no_gradient", []), tf2.meta.get("no_gradient", []))
     first = next((r for r in outcome.records if not r), None)
     # The first failing record, when it is an initial value (the initializer may explain it).
@@ -63,14 +82,26 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
     if why_not:
         return Outcome("skipped", why_not, records=outcome.records, warnings=outcome.warnings)
     variable = initial.name[len("initial/"):] if initial is not None else ""
-    note, shifted = random_ops_note(check, tf1.meta, tf2.meta, variable) \
-        if spec.regime and spec.tf1 and not outcome else ("", False)
-    if note:
-        outcome = replace(outcome, message=f"{outcome.message}. {note}")
+    found = random_ops(check, tf1.meta, tf2.meta, variable) \
+        if spec.regime and spec.tf1 and not outcome else None
+    if found is not None:
+        outcome = _told(check, outcome, audit=found.audit, hint=found.hint)
     if initial is not None:
-        hint = initializer_hint(arrays1[initial.name], arrays2[initial.name], shifted)
-        outcome = replace(outcome, message=f"{outcome.message}. {hint}", cause="initializer")
+        hint = initializer_hint(arrays1[initial.name], arrays2[initial.name], found is not None
+                                and found.shifted)
+        outcome = replace(_told(check, outcome, hint=hint), cause="initializer")
     return outcome
+
+
+def _told(check: str, outcome: Outcome, audit: str = "", hint: str = "") -> Outcome:
+    """The outcome with the randomness audit and a hint said after its message, and kept as its
+    fields."""
+    said = ". ".join([outcome.message] + ([AUDIT + audit] if audit else [])
+                     + ([HINT + hint] if hint else []))
+    return replace(outcome, message=said,
+                   statement=outcome.statement or without_id(check, outcome.message),
+                   audit="; ".join(filter(None, (outcome.audit, audit))),
+                   hint="; ".join(filter(None, (outcome.hint, hint))))
 
 
 class _Omitting(Mapping[str, np.ndarray]):
@@ -104,9 +135,9 @@ def _vacuous(check: str, outcome: Outcome, tf1: Mapping[str, np.ndarray],
     compared = [n for n in tf1 if n in tf2 and n.startswith(prefix) and not n.endswith("/loss")]
     if compared:
         return outcome
-    return replace(outcome, verdict="failed", cause="vacuous",
-                   message=f"{check}: vacuous: compared no {what}, so nothing was proven. "
-                           f"Hint: {why}")
+    statement = f"vacuous: compared no {what}, so nothing was proven"
+    return replace(outcome, verdict="failed", cause="vacuous", statement=statement, hint=why,
+                   message=f"{check}: {compose(statement, hint=why)}")
 
 
 def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]) -> list[str]:
@@ -115,18 +146,22 @@ def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]
     return [n for n in one_sided if n.rsplit("/", 1)[0] in tf1 and n.rsplit("/", 1)[0] in tf2]
 
 
+#: The comparison of the eager TF2 model with its tf.function trace, as its messages name it.
+EAGER = "eager vs tf.function"
+
+
 def _with_eager(outcome: Outcome, traced: Mapping[str, np.ndarray], eager_file: str,
-                tolerances: dict, rtol: float, atol: float) -> Outcome:
+                tolerances: Mapping[str, tuple[float, float]], rtol: float, atol: float) -> Outcome:
     """Say whether the eager TF2 model agrees with its tf.function trace, to place the blame."""
     # Read a record at a time, as the check's own records are.
     with SideCheck("tf2", "tf_function-eager", "ok", file=eager_file).records() as eager:
-        inner = compare_records("eager vs tf.function", eager, traced,
+        inner = compare_records(EAGER, eager, traced,
                                 lambda name: tolerance_for(name, tolerances, rtol, atol))
     if inner:
         note = "the eager TF2 model and its tf.function trace agree"
     else:
         note = ("the eager TF2 model and its tf.function trace differ too: "
-                + inner.message.split(": ", 1)[-1])
+                + without_id(EAGER, inner.message))
     if outcome:
         return replace(outcome, detail=note)
     return replace(outcome, message=f"{outcome.message}; {note}",
@@ -140,8 +175,9 @@ def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:
         return outcome
     parts = [f"no gradient on TF1 only: {', '.join(only1[:5])}"] if only1 else []
     parts += [f"no gradient on TF2 only: {', '.join(only2[:5])}"] if only2 else []
-    message = "gradients: " + "; ".join(parts)
+    statement = "; ".join(parts)
     if not outcome:
-        message += "; " + outcome.message.split(": ", 1)[-1]
-    return Outcome("failed", message, outcome.detail, outcome.records, outcome.warnings,
-                   cause="structure")
+        statement += "; " + (outcome.statement or without_id("gradients", outcome.message))
+    return Outcome("failed", f"gradients: {compose(statement, hint=outcome.hint)}",
+                   outcome.detail, outcome.records, outcome.warnings, cause="structure",
+                   statement=statement, hint=outcome.hint)

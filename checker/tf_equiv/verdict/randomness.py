@@ -2,36 +2,40 @@
 and when a random regime cannot apply at all. No TensorFlow here."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from tf_equiv.results import AUDIT, compose
+
 UNALIGNED_HINT = (
-    "Hint: same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
+    "same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
     "different draws: this variable's initializer likely draws random numbers that "
     "DeterministicRandomTestTool cannot align between the sides (tf.compat.v1.layers.dense's "
     "default kernel initializer is one; an explicit tf.compat.v1.glorot_uniform_initializer() "
     "aligns). transferred_inference, which copies the TF1 values into the TF2 model, is the check "
     "that still applies")
-CHANGED_HINT = ("Hint: the distributions differ (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} "
-                "std {s2:.3g}): the migrated code likely initializes this variable differently")
+CHANGED_HINT = ("the distributions differ (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std "
+                "{s2:.3g}): the migrated code likely initializes this variable differently")
 SHIFTED_HINT = (
-    "Hint: same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
+    "same distribution (TF1 mean {m1:.3g} std {s1:.3g}, TF2 mean {m2:.3g} std {s2:.3g}), "
     "different draws: the shifted op seeds explain them. Make both sides create the same random "
     "ops in the same order; transferred_inference, which copies the TF1 values into the TF2 model, "
     "still applies")
 SEEDED_ORDER_HINT = (
-    "Hint: make both sides create the same random ops in the same order (a draw added, left over "
+    "make both sides create the same random ops in the same order (a draw added, left over "
     "or removed; a TF1 tf.cond creates the random ops of both branches, eager TF2 runs one)")
 UNSEEDED_HINT = (
-    "Hint: where TF1 draws with a stateful op, draw with one too (tf.random.uniform, "
+    "where TF1 draws with a stateful op, draw with one too (tf.random.uniform, "
     "tf.random.normal, tf.nn.dropout, a tf.compat.v1 initializer such as "
     "tf.compat.v1.glorot_uniform_initializer()), at least while validating")
 
 
 def initializer_hint(tf1: np.ndarray, tf2: np.ndarray, shifted: bool = False) -> str:
-    """Tell a changed initializer from unaligned draws of the same one, by their first moments;
-    `shifted`: the randomness audit found the op seeds shifted between the sides."""
+    """Tell a changed initializer from unaligned draws of the same one, by their first moments
+    (a hint, without "Hint: "); `shifted`: the randomness audit found the op seeds shifted
+    between the sides."""
     m1, s1, m2, s2 = (float(f(x)) for x in (tf1, tf2) for f in (np.mean, np.std))
     template = (SHIFTED_HINT if shifted else UNALIGNED_HINT) if same_distribution(tf1, tf2) \
         else CHANGED_HINT
@@ -107,16 +111,34 @@ def _names_of(names: Sequence[str], limit: int = 3) -> str:
                                        else "")
 
 
+@dataclass(frozen=True)
+class RandomOps:
+    """What the sides' randomness audits say, as CaseResult carries it."""
+
+    audit: str          # CaseResult.audit: the random ops, and where the draws stop lining up
+    hint: str = ""      # what to change, when no initial value explains the difference
+    shifted: bool = False
+
+
 def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple[str, bool]:
-    """(text, shifted) from the sides' randomness audits (their checks' `random_ops` metadata):
+    """(text, shifted): random_ops in the words a message says them ("", False without an
+    audit)."""
+    found = random_ops(check, tf1, tf2, variable)
+    if found is None:
+        return "", False
+    return compose(AUDIT + found.audit, hint=found.hint), found.shifted
+
+
+def random_ops(check: str, tf1: dict, tf2: dict, variable: str) -> Optional[RandomOps]:
+    """The sides' randomness audits (their checks' `random_ops` metadata), or None without one:
     each side's random ops, those DeterministicRandomTestTool cannot align, and where the sides'
     draws stop lining up. `variable`: the first diverging initial value, if any (initializer_hint
     then follows, and `shifted` says whether a moved op seed, not an unaligned op, drew it)."""
     audits = {side: meta["random_ops"] for side, meta in (("TF1", tf1), ("TF2", tf2))
               if meta.get("random_ops")}
     if not audits:
-        return "", False
-    parts = ["Random ops: " + "; ".join(f"{side} {_ops_summary(a)}" for side, a in audits.items())]
+        return None
+    parts = ["; ".join(f"{side} {_ops_summary(a)}" for side, a in audits.items())]
     unseeded = [f"{side} {_draw(d)}" for side, a in audits.items() for d in a["draws"]
                 if not d["seeded"]]
     more = sum(a["unseeded"] for a in audits.values()) - 3
@@ -124,7 +146,7 @@ def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple[st
               "ask tf.random for a seed: " + ", ".join(unseeded[:3])
               + (f", +{more} more" if more > 0 else "")] if unseeded else []
     if len(audits) < 2:
-        return ". ".join(parts), False
+        return RandomOps(". ".join(parts))
     seq1, seq2 = audits["TF1"]["draws"], audits["TF2"]["draws"]
     mode = check[check.find("[") + 1:-1]
     order = _order_notes(mode, seq1, seq2, audits["TF1"]["count"], audits["TF2"]["count"])
@@ -143,9 +165,9 @@ def random_ops_note(check: str, tf1: dict, tf2: dict, variable: str) -> tuple[st
     parts += order or ([] if unseeded else [
         "Every one is seeded by DeterministicRandomTestTool and they line up between the sides, "
         "so the random numbers themselves should agree"])
-    if not variable and (unseeded or order):
-        parts.append(UNSEEDED_HINT if unseeded else SEEDED_ORDER_HINT)
-    return ". ".join(parts), shifted
+    hint = (UNSEEDED_HINT if unseeded else SEEDED_ORDER_HINT) \
+        if not variable and (unseeded or order) else ""
+    return RandomOps(". ".join(parts), hint, shifted)
 
 
 def _order_notes(mode: str, seq1: list, seq2: list, n1: int, n2: int) -> list[str]:

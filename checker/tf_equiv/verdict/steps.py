@@ -20,14 +20,23 @@ import threading
 from dataclasses import replace
 from typing import Any, Mapping, Optional
 
-from tf_equiv.concurrency import format_exc
-from tf_equiv.pair import tolerance_for
-from tf_equiv.results import CaseResult, PairResult, apply_marks, short
+from tf_equiv.ast_lock import format_exc
+from tf_equiv.protocol.settings import PairSettings
+from tf_equiv.results import (
+    CaseResult,
+    PairResult,
+    apply_marks,
+    explanation_words,
+    own_words,
+    short,
+    unmarked,
+    without_id,
+)
 from tf_equiv.run.kernels import Steps, run_steps
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.sides import SideRun, SideSpec
 from tf_equiv.verdict.judge import settings_of
-from tf_equiv.verdict.training import CHECK, times, window
+from tf_equiv.verdict.training import CHECK, loss_band, times, window
 
 #: Why the steps tell what the free runs cannot, in the words of a failure that was not confirmed.
 WHY = ("each step run again on both sides from TF1's state tells a wrong step from round-off "
@@ -39,14 +48,13 @@ def confirm_training(result: PairResult, spec: SideSpec, runs: Mapping[str, Side
                      stored: bool = False) -> PairResult:
     """The result with a training run that left its band judged on its steps run from TF1's
     state (within `seconds`); `stored`: TF1's records are stored ones. Never raises."""
-    settings = settings_of(runs) or {}
-    xfail = settings.get("xfail")
+    settings = settings_of(runs) or PairSettings()
+    xfail = settings.xfail
     case = next((c for c in result.cases if c.check == CHECK and not c.cause
                  and c.verdict in ("failed", "xfailed")), None)
     if case is None:
         return result
-    free = case if case.verdict == "failed" else replace(
-        case, verdict="failed", message=case.message.removeprefix(f"xfailed ({xfail}): "))
+    free = case if case.verdict == "failed" else unmarked(case, xfail)
     try:
         span = _span(runs, settings)
         if span is None:            # not a departure from the band: a loss not finite, say
@@ -56,21 +64,26 @@ def confirm_training(result: PairResult, spec: SideSpec, runs: Mapping[str, Side
         span = (0, 0)
         steps = Steps(problem=f"internal error of tf-equiv: {type(exc).__name__}: {exc}",
                       detail=format_exc())
-    judged = judge_steps(free, span[0], int((settings.get("train") or {}).get("steps", span[1])),
-                         steps)
+    judged = judge_steps(free, span[0], _last(settings, span), steps)
     if case.verdict == "xfailed":
         judged = apply_marks(judged, xfail)
     return replace(result, cases=tuple(judged if c is case else c for c in result.cases),
                    duration=result.duration + steps.seconds)
 
 
-def _span(runs: Mapping[str, SideRun], settings: Mapping[str, Any]) -> Optional[tuple[int, int]]:
+def _last(settings: PairSettings, span: tuple[int, int]) -> int:
+    """The last step to run: to the end of the run, not only to where the free runs left the
+    band, since a step after it can be wrong too, and a pass says that every step agrees."""
+    return settings.train.steps if settings.train else span[1]
+
+
+def _span(runs: Mapping[str, SideRun], settings: PairSettings) -> Optional[tuple[int, int]]:
     tf1 = runs["tf1"].check(CHECK, ok=True) if "tf1" in runs else None
     tf2 = runs["tf2"].check(CHECK, ok=True) if "tf2" in runs else None
     return window(tf1, tf2, settings) if tf1 is not None and tf2 is not None else None
 
 
-def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: Mapping[str, Any],
+def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: PairSettings,
          span: tuple[int, int], stop: threading.Event, seconds: float, workdir: str,
          stored: bool) -> Steps:
     if stored:
@@ -84,15 +97,9 @@ def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: Mapping[str, Any
     if tf1 is None or not tf1.file or transfer is None or not transfer.file \
             or not transfer.batches:
         return Steps(problem="the TF1 side kept no initial values or batches to start them from")
-    floor, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
-                                settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
-    train = settings.get("train") or {}
-    factor = float(train.get("noise_factor", 10.0))
-    # To the end of the run, not only to where the free runs left the band: a step after it can
-    # be wrong too, and a pass says that every step agrees.
-    last = int(train.get("steps", span[1]))
-    return run_steps(spec, tf1.file, transfer, span[0], last, floor, factor, atol, stop, seconds,
-                     workdir)
+    factor, floor, atol = loss_band(settings)
+    return run_steps(spec, tf1.file, transfer, span[0], _last(settings, span), floor, factor, atol,
+                     stop, seconds, workdir)
 
 
 def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseResult:
@@ -103,13 +110,12 @@ def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseRe
     found = steps.found
     header = f"step by step from TF1's state ({steps.seconds:.1f} s):"
     if found is None:
-        explanation = (f"Explanation: not confirmed step by step ({WHY}): {steps.problem}"
-                       + (f". Hint: {steps.hint}" if steps.hint else ""))
         lines = [f"not run: {steps.problem}"] + (steps.detail.splitlines() if steps.detail else [])
-        return _with(case, explanation, header, lines)
-    words, line = describe(found)
+        return _with(case, f"not confirmed step by step ({WHY}): {steps.problem}", steps.hint,
+                     header, lines)
+    words, hint, line = describe(found)
     if found.get("wrong"):
-        return _with(case, f"Explanation: {words}", header, [line])
+        return _with(case, words, hint, header, [line])
     first, last = int(found.get("first", first)), int(found.get("last", last))
     worst = found.get("worst") or {}
     divergence, band = float(worst.get("divergence", 0.0)), float(worst.get("band", 0.0))
@@ -121,31 +127,35 @@ def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseRe
         else ""
     message = (f"{CHECK}: every step agrees within its own noise: steps {first} to {last}, each "
                f"run on both sides from TF1's state ({closest}){before}")
-    departure = case.message.removeprefix(f"{CHECK}: ")
+    departure = own_words(case)
     warning = (f"{CHECK}: the free runs part by round-off that training amplifies: {departure}; "
                f"yet each of steps {first} to {last}, run on both sides from TF1's state, agrees "
                "within that step's noise, so this is not a migration bug")
     return replace(case, verdict="passed", message=message, margin=margin, explanation="",
+                   finding="", next_step="", statement=without_id(CHECK, message),
                    warnings=case.warnings + (warning,),
                    detail=f"{case.detail}\n\n{header}\n  {line}".strip())
 
 
-def _with(case: CaseResult, explanation: str, header: str, lines: list[str]) -> CaseResult:
+def _with(case: CaseResult, finding: str, hint: str, header: str, lines: list[str]
+          ) -> CaseResult:
     """A failed case that keeps its verdict, with what the steps found as its explanation."""
     body = "\n".join(f"  {line}" for line in lines)
+    explanation = explanation_words(finding, hint)
     return replace(case, message=f"{case.message}. {explanation}", explanation=explanation,
+                   finding=finding, next_step=hint,
                    detail=f"{case.detail}\n\n{header}\n{body}".strip())
 
 
-def describe(found: Mapping[str, Any]) -> tuple[str, str]:
-    """What the step-wise run found, in words: a sentence for the message, a line for the
-    detail."""
+def describe(found: Mapping[str, Any]) -> tuple[str, str, str]:
+    """What the step-wise run found, in words: a sentence for the message, its hint (or ""), a
+    line for the detail."""
     unpaired = found.get("unpaired") or []
     carried = (f" (TF2's optimizer slots {', '.join(unpaired)} have no TF1 counterpart, so the "
                "steps started at step 1)") if unpaired else ""
     wrong = found.get("wrong")
     if not wrong:
-        return ("every step agrees",
+        return ("every step agrees", "",
                 f"steps {found.get('first')}..{found.get('last')} re-run from TF1's state each; "
                 f"none differs{carried}")
     loss1, loss2 = found["loss"]
@@ -155,9 +165,9 @@ def describe(found: Mapping[str, Any]) -> tuple[str, str]:
             f"{wrong - 1}, one step already differs at {what} (divergence "
             f"{short(found['divergence'])}, that step's noise band {short(found['band'])}); "
             f"loss TF1 {loss1:.6g}, TF2 {loss2:.6g}; likely a migration bug in what one step "
-            "computes. Hint: compare the two sides' optimizer settings (learning rate and its "
-            "schedule's step count, epsilon, momentum), batch-norm momentum and regularization "
-            "losses",
+            "computes",
+            "compare the two sides' optimizer settings (learning rate and its schedule's step "
+            "count, epsilon, momentum), batch-norm momentum and regularization losses",
             f"steps {found['first']}..{wrong} re-run from TF1's state each; step {wrong} "
             f"differs first{carried}")
 

@@ -22,17 +22,18 @@ import contextlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from tf_equiv.checks import TRAINING_RUN as CHECK
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
-from tf_equiv.results import short
+from tf_equiv.protocol.settings import JSON, PairSettings, TrainSettings
+from tf_equiv.results import compose, short
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome
 
-CHECK = "training_run"
 STEP = re.compile(rf"{CHECK}/(\d+)/(.+)")
 #: Points kept per series for the pictures (the terminal's sparklines, the charts).
 POINTS = 100
@@ -67,22 +68,32 @@ class Point:
         return self.divergence / self.band if self.band > 0 else math.inf
 
 
-def compare_training(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Outcome:
+def train_of(settings: PairSettings) -> TrainSettings:
+    """The pair's `train`, or its defaults for a pair declared without one."""
+    return settings.train or TrainSettings()
+
+
+def loss_band(settings: PairSettings) -> tuple[float, float, float]:
+    """(noise factor, rtol, atol) the loss is judged with: how many times the run's own noise
+    the sides may differ by, and the pair's tolerance for the loss record."""
+    rtol, atol = tolerance_for(f"{CHECK}/loss", settings.tolerances, settings.rtol, settings.atol)
+    return float(train_of(settings).noise_factor), rtol, atol
+
+
+def compare_training(tf1: SideCheck, tf2: SideCheck,
+                     settings: Union[PairSettings, JSON]) -> Outcome:
     """The verdict of a training run. Records are read one at a time: a run's variables and slots
     at every recorded step, on both sides and in the noise runs, need not fit in memory."""
     with contextlib.ExitStack() as stack:
         a1, a2 = stack.enter_context(tf1.records()), stack.enter_context(tf2.records())
-        return _compare(tf1, tf2, a1, a2, settings, stack)
+        return _compare(tf1, tf2, a1, a2, PairSettings.of(settings), stack)
 
 
 def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
-             a2: Mapping[str, np.ndarray], settings: Mapping[str, Any],
+             a2: Mapping[str, np.ndarray], settings: PairSettings,
              stack: contextlib.ExitStack) -> Outcome:
-    train = settings.get("train") or {}
-    factor = float(train.get("noise_factor", 10.0))
-    every = int(train.get("every", 10))
-    rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
-                               settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
+    factor, rtol, atol = loss_band(settings)
+    every = train_of(settings).every
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
     if loss1 is None or loss2 is None or "noise/loss" not in a1:
         return Outcome("error" if loss1 is None or loss2 is None else "failed",
@@ -126,22 +137,20 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
                                        steps), detail=detail, series=series)
 
 
-def window(tf1: SideCheck, tf2: SideCheck, settings: Mapping[str, Any]) -> Optional[tuple[int, int]]:
+def window(tf1: SideCheck, tf2: SideCheck,
+           settings: Union[PairSettings, JSON]) -> Optional[tuple[int, int]]:
     """Where the free runs left the band, (first, last): from the step after the last recorded
     step where every record was still inside its band, to the step where the sides left it;
     from step 1 when TF2 keeps optimizer slots TF1 does not (their state cannot be taken from
     TF1). None when the run did not leave the band (or a loss is not finite)."""
     with contextlib.ExitStack() as stack:
         a1, a2 = stack.enter_context(tf1.records()), stack.enter_context(tf2.records())
-        return _window(tf1, a1, a2, settings, stack)
+        return _window(tf1, a1, a2, PairSettings.of(settings), stack)
 
 
 def _window(tf1: SideCheck, a1: Mapping[str, np.ndarray], a2: Mapping[str, np.ndarray],
-            settings: Mapping[str, Any], stack: contextlib.ExitStack) -> Optional[tuple[int, int]]:
-    train = settings.get("train") or {}
-    factor = float(train.get("noise_factor", 10.0))
-    rtol, atol = tolerance_for(f"{CHECK}/loss", settings.get("tolerances", {}),
-                               settings.get("rtol", 1e-6), settings.get("atol", 1e-5))
+            settings: PairSettings, stack: contextlib.ExitStack) -> Optional[tuple[int, int]]:
+    factor, rtol, atol = loss_band(settings)
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
     if loss1 is None or loss2 is None or "noise/loss" not in a1 or len(loss1) != len(loss2):
         return None
@@ -168,9 +177,11 @@ def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
         return None
     first = int(np.nonzero(bad1 | bad2)[0][0])
     if bad1[first] and bad2[first]:
-        return Outcome("failed", f"{CHECK}: vacuous: the loss is not finite on both sides from "
-                                 f"step {first + 1}, so nothing after it was proven. Hint: lower "
-                                 "the learning rate or the steps", cause="vacuous")
+        statement = (f"vacuous: the loss is not finite on both sides from step {first + 1}, so "
+                     "nothing after it was proven")
+        hint = "lower the learning rate or the steps"
+        return Outcome("failed", f"{CHECK}: {compose(statement, hint=hint)}", cause="vacuous",
+                       statement=statement, hint=hint)
     side, other = ("TF2", loss1) if bad2[first] else ("TF1", loss2)
     return Outcome("failed", f"{CHECK}: the loss is not finite on {side} from step {first + 1} "
                              f"(the other side's is {short(float(other[first]))})")

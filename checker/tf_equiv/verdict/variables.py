@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from tf_equiv.results import compose
 from tf_equiv.verdict.compare import Outcome, _names, _shape
 
 #: {TF2 variable name: TF1 variable name}.
@@ -14,7 +15,7 @@ Renames = dict[str, str]
 #: {TF2 variable name: [equally plausible TF1 variable names]}.
 Ambiguous = dict[str, list[str]]
 
-NAME_MAP_HINT = ("Hint: a renamed variable_scope or layer name; keep the TF1 names, or pass "
+NAME_MAP_HINT = ("a renamed variable_scope or layer name; keep the TF1 names, or pass "
                  "name_map=lambda tf2_name: tf1_name to the Pair for a documented difference")
 
 
@@ -54,11 +55,12 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
     diff = [f"- {_spec(by1[n])}" for n in only1] + [f"+ {_spec(by2[n])}" for n in only2] + diff
     if not problems and not tf1:
         # As a comparison of no outputs: equal empty lists prove nothing about a migration.
-        return Outcome("failed", "variables_match: vacuous: neither side has a variable (TF1 "
-                                 "global_variables() and TF2 model.variables are empty), so "
-                                 "nothing was proven. Hint: a model without variables has "
-                                 "nothing for this check to match; leave variables_match out "
-                                 "with Pair(checks=[...])", cause="vacuous")
+        statement = ("vacuous: neither side has a variable (TF1 global_variables() and TF2 "
+                     "model.variables are empty), so nothing was proven")
+        hint = ("a model without variables has nothing for this check to match; leave "
+                "variables_match out with Pair(checks=[...])")
+        return Outcome("failed", f"variables_match: {compose(statement, hint=hint)}",
+                       cause="vacuous", statement=statement, hint=hint)
     if not problems:
         return Outcome("passed", f"variables_match: {len(tf1)} variables match in name, shape, "
                                  "dtype and trainable flag")
@@ -66,14 +68,14 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
     found = suggest(tf1, tf2, [by1[n] for n in only1], [by2[n] for n in only2])
     hint = ""
     if found.code:
-        hint = f". Hint: {len(found.renames)} look renamed; pass {found.code}"
+        hint = f"{len(found.renames)} look renamed; pass {found.code}"
         if found.ambiguous:
             hint += f" ({len(found.ambiguous)} more are ambiguous, see below)"
     elif found.ambiguous:
-        hint = (f". Hint: {len(found.ambiguous)} look renamed, but each has several same-shape "
+        hint = (f"{len(found.ambiguous)} look renamed, but each has several same-shape "
                 "candidates: not guessed, see below")
     elif only1 and only2:
-        hint = f". {NAME_MAP_HINT}"
+        hint = NAME_MAP_HINT
     detail = "--- TF1 global_variables()\n+++ TF2 model.variables" + (
         " (through name_map)" if any(v.get("tf2_name", "").removesuffix(":0") != v["name"]
                                      for v in tf2) else "")
@@ -91,8 +93,9 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
         detail += ("\n\nAmbiguous (equally plausible same-shape candidates; pick by hand), "
                    "TF2 -> TF1 candidates:\n"
                    + "\n".join(f"  {a} -> {' or '.join(c)}" for a, c in found.ambiguous.items()))
-    return Outcome("failed", f"variables_match: {'; '.join(problems)} ({counts}){hint}",
-                   detail=detail)
+    statement = f"{'; '.join(problems)} ({counts})"
+    return Outcome("failed", f"variables_match: {compose(statement, hint=hint)}",
+                   detail=detail, statement=statement, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -338,9 +341,10 @@ def created_once(new: Sequence[dict]) -> Outcome:
         lines.append(f"{v['name']} {_shape(tuple(v['shape']))} created at {where}{code}")
     first = new[0]
     where = f" at {os.path.basename(first['file'])}:{first['line']}" if first.get("file") else ""
-    message = (f"variables_created_once: calling the TF2 model again created {len(new)} new "
-               f"variables, first {first['name']}{where}. Hint: create variables with "
-               "tf.compat.v1.get_variable or a layer inside the track_tf1_style_variables call, "
-               "not tf.Variable")
-    return Outcome("failed", message, detail="\n".join(lines),
-                   file=first.get("file") or "", line=int(first.get("line") or 0))
+    statement = (f"calling the TF2 model again created {len(new)} new variables, first "
+                 f"{first['name']}{where}")
+    hint = ("create variables with tf.compat.v1.get_variable or a layer inside the "
+            "track_tf1_style_variables call, not tf.Variable")
+    return Outcome("failed", f"variables_created_once: {compose(statement, hint=hint)}",
+                   detail="\n".join(lines), file=first.get("file") or "",
+                   line=int(first.get("line") or 0), statement=statement, hint=hint)

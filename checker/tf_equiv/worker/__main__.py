@@ -1,29 +1,19 @@
-"""One side of one pair, in its own process: `python -m tf_equiv.worker --side tf1|tf2 ...`.
+"""A worker, in its own process: `python -m tf_equiv.worker '<request as JSON>'`.
 
-The only place where TensorFlow and user code are imported. Results go to the parent as JSON events
-on the file descriptor named by TF_EQUIV_EVENT_FD; arrays go to .npz files in --out.
+The only place where TensorFlow and user code are imported. The one argument is a request of
+tf_equiv.protocol.requests (a pair's side, the noise run, a localization side or the step-wise
+run), dispatched on its type here. Results go to the parent as JSON events on the file descriptor
+named by TF_EQUIV_EVENT_FD; arrays go to .npz files.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+import traceback
+from typing import Any, Callable
 
-
-def _parse(argv: list) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tf_equiv.worker")
-    p.add_argument("--module", required=True)
-    p.add_argument("--pair", required=True)
-    p.add_argument("--side", choices=("tf1", "tf2"), required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--checks", default="", help="comma-separated check ids to run")
-    p.add_argument("--no-compat-fixes", action="store_true")
-    p.add_argument("--any-check", action="store_true",
-                   help="also run checks the pair's own `checks` leave out (explanations)")
-    p.add_argument("--grappler-off", default="", help="comma-separated grappler passes to turn off")
-    p.add_argument("--tf1-optimized", action="store_true",
-                   help="the TF1 graph keeps its default grappler passes in every check")
-    return p.parse_args(argv)
+from tf_equiv.protocol import requests
+from tf_equiv.protocol.requests import LocalizeRequest, Request, StepsRequest
 
 
 def private_event_fd() -> int:
@@ -34,16 +24,64 @@ def private_event_fd() -> int:
     return private
 
 
-def main(argv: list | None = None) -> int:
-    args = _parse(sys.argv[1:] if argv is None else argv)
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     # Must precede the first TensorFlow import: the shim and DeterministicRandomTestTool live in
     # tf_keras (TF >= 2.16), which tf.keras only resolves to with this set.
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    from tf_equiv.run import protocol
     from tf_equiv.worker.common import Channel
     channel = Channel(private_event_fd())
+    try:
+        request = requests.decode(argv[0] if len(argv) == 1 else "")
+    except requests.RequestError as e:
+        channel.send(protocol.Fatal(f"tf-equiv internal error: bad request: {e}"))
+        channel.send(protocol.Done())
+        return 2
+    return dispatch(request, channel)
+
+
+def dispatch(request: Request, channel: Any) -> int:
+    """Run the worker `request` asks for; its events go to `channel`."""
+    if isinstance(request, LocalizeRequest):
+        from tf_equiv.worker import localize
+        return _diagnose(f"{request.side.upper()} side", request, request.side, channel,
+                         lambda tf: localize.run(request, tf, channel))
+    if isinstance(request, StepsRequest):
+        from tf_equiv.worker import bisect
+        return _diagnose("bisection", request, "tf1", channel,
+                         lambda tf: bisect.run(request, tf, channel))
     from tf_equiv.worker import session
-    return session.run_side(args, channel)
+    return session.run_side(request, channel)
+
+
+def _diagnose(what: str, request: LocalizeRequest | StepsRequest, side: str, channel: Any,
+              compute: Callable[[Any], None]) -> int:
+    """The frame of a worker that diagnoses a pair (localize, bisect): TensorFlow set up as the
+    run's sides had it, the environment said first (the numerics it ran under), `compute(tf)`,
+    whatever goes wrong said as a Fatal event (`what` names the worker: "bisection"), then Done."""
+    from tf_equiv.run import protocol
+    from tf_equiv.worker.common import UserError
+
+    try:
+        import tensorflow as tf
+
+        from tf_equiv.worker import compat, config
+        options = request.options
+        fixes = compat.apply(options.compat_fixes)
+        config.configure(tf, options.numerics, options.threads)
+        channel.send(protocol.Environment(config.environment(tf, side, options.numerics),
+                                          list(fixes)))
+        compute(tf)
+    except UserError as e:
+        channel.send(protocol.Fatal(e.message, e.detail))
+    except Exception as exc:  # user code and the graphs it builds may raise anything
+        first = (str(exc).strip().splitlines() or [""])[0]
+        channel.send(protocol.Fatal(f"{what}: {type(exc).__name__}: {first}",
+                                    traceback.format_exc()))
+    channel.send(protocol.Done())
+    return 0
 
 
 if __name__ == "__main__":

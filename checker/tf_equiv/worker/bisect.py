@@ -1,4 +1,4 @@
-"""A training run's steps run again from TF1's state: `python -m tf_equiv.worker.bisect ...`.
+"""A training run's steps run again from TF1's state: a `StepsRequest` (tf_equiv.protocol.requests).
 
 When the free runs leave their noise band, the verdict (verdict/steps.py) rests on this. One
 process holds both sides: the TF1 training graph (worker/tf1.py) and the TF2 model at the TF1
@@ -14,41 +14,23 @@ accumulated round-off. A `bisected` event carries the finding (with the step clo
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
-import sys
 from typing import Any, Iterator
 
 import numpy as np
 
-
-def _parse(argv: list) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tf_equiv.worker.bisect")
-    p.add_argument("--module", required=True)
-    p.add_argument("--pair", required=True)
-    p.add_argument("--records", required=True, help="the TF1 side's training_run records")
-    p.add_argument("--batches", required=True)
-    p.add_argument("--transfer", required=True, help="the TF1 values both sides start from")
-    p.add_argument("--first", type=int, required=True)
-    p.add_argument("--last", type=int, required=True)
-    p.add_argument("--floor", type=float, required=True)
-    p.add_argument("--factor", type=float, required=True, help="Train.noise_factor")
-    p.add_argument("--atol", type=float, required=True)
-    p.add_argument("--no-compat-fixes", action="store_true")
-    return p.parse_args(argv)
+from tf_equiv.protocol.requests import StepsRequest
 
 
-def main(argv: list | None = None) -> int:
+def run(request: StepsRequest, tf: Any, channel: Any) -> None:
+    """The step-wise run, under the run's numerics (worker/__main__.py frames it)."""
     from tf_equiv.run import protocol
-    from tf_equiv.worker.common import diagnosis_worker
 
-    args = _parse(sys.argv[1:] if argv is None else argv)
-    return diagnosis_worker("bisection", not args.no_compat_fixes,
-                            lambda tf, channel: channel.send(protocol.Bisected(_bisect(args))))
+    channel.send(protocol.Bisected(_bisect(request)))
 
 
-def _bisect(args: argparse.Namespace) -> dict:
+def _bisect(args: StepsRequest) -> dict:
     from tf_equiv.worker import tf1, tf2, training
     from tf_equiv.worker.common import (
         SEED,
@@ -58,7 +40,6 @@ def _bisect(args: argparse.Namespace) -> dict:
         map_nested,
         resolve_inputs,
     )
-    from tf_equiv.worker.config import Numerics
 
     pair = getattr(load_module(args.module), args.pair, None)
     if pair is None or getattr(pair, "train", None) is None:
@@ -88,8 +69,8 @@ def _bisect(args: argparse.Namespace) -> dict:
     # Not `with session`: that would make the TF1 graph the default one for TF2's eager steps.
     # A second session runs each step again with round-off added (training.NOISE), drawing its
     # random numbers in step with the first: the noise of that one step.
-    with contextlib.closing(tf1.new_session(g.graph, Numerics())) as sess, \
-            contextlib.closing(tf1.new_session(g.graph, Numerics())) as noisy, seeds.scope(), \
+    with contextlib.closing(tf1.new_session(g.graph, args.options.numerics)) as sess, \
+            contextlib.closing(tf1.new_session(g.graph, args.options.numerics)) as noisy, seeds.scope(), \
             np.load(args.batches, allow_pickle=False) as z:
         sess.run(g.init)
         noisy.run(g.init)
@@ -157,6 +138,3 @@ def _one_step(before: dict, after1: dict, after2: dict, loss1: float, loss2: flo
         scale = max(moved, atol * math.sqrt(max(1, reference.size)))
         yield name, float(np.linalg.norm(value.astype(np.float64) - reference)) / scale
 
-
-if __name__ == "__main__":
-    sys.exit(main())

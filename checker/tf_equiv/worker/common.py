@@ -227,28 +227,3 @@ def guarded(side: Side, check: str, what: str, compute: Callable[[], SideCheck])
     except Exception as exc:  # user code may raise anything
         return error_result(side, check, as_user_error(what, exc))
 
-
-def diagnosis_worker(what: str, compat_fixes: bool, compute: Callable[[Any, Channel], None]) -> int:
-    """The frame of a worker that diagnoses a pair (localize, bisect): TensorFlow set up as a
-    side's, `compute(tf, channel)`, whatever goes wrong said as a Fatal event (`what` names the
-    worker: "bisection"), then Done."""
-    os.environ["TF_USE_LEGACY_KERAS"] = "1"     # before TensorFlow: the shim lives in tf_keras
-    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
-    from tf_equiv.worker.__main__ import private_event_fd
-
-    channel = Channel(private_event_fd())
-    try:
-        import tensorflow as tf
-
-        from tf_equiv.worker import compat, config
-        compat.apply(compat_fixes)
-        config.configure(tf)
-        compute(tf, channel)
-    except UserError as e:
-        channel.send(protocol.Fatal(e.message, e.detail))
-    except Exception as exc:  # user code and the graphs it builds may raise anything
-        first = (str(exc).strip().splitlines() or [""])[0]
-        channel.send(protocol.Fatal(f"{what}: {type(exc).__name__}: {first}",
-                                    traceback.format_exc()))
-    channel.send(protocol.Done())
-    return 0

@@ -5,36 +5,12 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
 from typing import Any
 
+from tf_equiv.protocol.requests import Numerics
 from tf_equiv.worker.common import SEED
 
-
-@dataclass(frozen=True)
-class Numerics:
-    """How the graphs of a run are optimized.
-
-    The eager TF2 side runs every op as written, with no graph optimizer: the TF1 graph it is
-    compared with runs the same way (grappler's meta-optimizer off), so that fused kernels and
-    folded constants, whose rounding depends on the CPU, never tell a correct migration from a
-    wrong one. Only `tf_function` compares optimized graphs, on both sides: the TF2 trace and the
-    TF1 graph with their default passes. `tf1_optimized` keeps TF1's passes on in every check.
-    """
-
-    grappler_off: tuple = ()          # passes turned off wherever grappler runs
-    tf1_optimized: bool = False
-
-    def tf1_describe(self) -> str:
-        every = "on in every check" if self.tf1_optimized else \
-            "off (meta-optimizer disabled, as the eager TF2 side runs); on for tf_function"
-        return every + self._without()
-
-    def tf2_describe(self) -> str:
-        return "none (eager); on for tf_function" + self._without()
-
-    def _without(self) -> str:
-        return f", without {', '.join(self.grappler_off)}" if self.grappler_off else ""
+__all__ = ["Numerics", "configure", "environment", "session_config"]
 
 
 def environment(tf: Any, side: str, numerics: Numerics = Numerics()) -> dict:
@@ -67,7 +43,8 @@ def session_config(tf: Any, numerics: Numerics, optimized: bool) -> Any:
     options): grappler off entirely unless `optimized`, then without the run's `grappler_off`."""
     from tensorflow.core.protobuf import rewriter_config_pb2
 
-    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
+    # The pools `configure` sized for this worker (0, TensorFlow's default, when it did not).
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
                                       inter_op_parallelism_threads=threads)
     rewrite = config.graph_options.rewrite_options
@@ -78,11 +55,12 @@ def session_config(tf: Any, numerics: Numerics, optimized: bool) -> Any:
     return config
 
 
-def configure(tf: Any, numerics: Numerics = Numerics()) -> None:
+def configure(tf: Any, numerics: Numerics = Numerics(), threads: int = 0) -> None:
+    """TensorFlow set up as every worker of a run is, before its first op (`threads` 0: the
+    default thread pools)."""
     if numerics.grappler_off:    # tf.function graphs (the TF2 side's traced checks)
         tf.config.optimizer.set_experimental_options(
             {name: False for name in numerics.grappler_off})
-    threads = int(os.environ.get("TF_EQUIV_THREADS", "0") or 0)
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -1,4 +1,4 @@
-"""Localization worker: `python -m tf_equiv.worker.localize --side tf1|tf2 ...`.
+"""Localization worker: one side of a `LocalizeRequest` (tf_equiv.protocol.requests).
 
 TF1: the pair's inference graph at the check's weights; every float tensor the outputs depend on
 is fetched in chunks and written to <out>/tf1/ (one .npy each, an index.json in creation order),
@@ -9,7 +9,6 @@ a side could not.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -19,6 +18,9 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from tf_equiv.files import write_json
+from tf_equiv.protocol import relays
+from tf_equiv.protocol.relays import CaptureRelay, ErrorRelay
+from tf_equiv.protocol.requests import LocalizeRequest, Numerics
 from tf_equiv.worker.alignment import align, block_of, culprit, in_block, stats
 
 #: Ops whose outputs are weights, inputs or constants, not computations of the forward pass.
@@ -30,40 +32,23 @@ AROUND = 3
 NAMES_SHOWN = 5
 
 
-def _parse(argv: list) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tf_equiv.worker.localize")
-    p.add_argument("--side", choices=("tf1", "tf2"), required=True)
-    p.add_argument("--module", required=True)
-    p.add_argument("--pair", required=True)
-    p.add_argument("--weights", choices=("constant", "transferred", "checkpoint"), required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--limit-bytes", type=int, required=True)
-    p.add_argument("--no-compat-fixes", action="store_true")
-    return p.parse_args(argv)
-
-
-def main(argv: list | None = None) -> int:
+def run(request: LocalizeRequest, tf: Any, channel: Any) -> None:
+    """One side of the localization, under the run's numerics (worker/__main__.py frames it)."""
     from tf_equiv.run import protocol
-    from tf_equiv.worker.common import diagnosis_worker
 
-    args = _parse(sys.argv[1:] if argv is None else argv)
-
-    def compute(tf: Any, channel: Any) -> None:
-        # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
-        # every op is computed on its own on both sides, as eager TF2 does.
-        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-        if args.side == "tf1":
-            index = os.path.join(args.out, "tf1", "index.json")
-            os.makedirs(os.path.dirname(index), exist_ok=True)
-            write_json(index, _tf1(tf, args), default=str)
-            channel.send(protocol.Captured(index))
-        else:
-            channel.send(protocol.Localized(json.loads(json.dumps(_tf2(tf, args), default=str))))
-
-    return diagnosis_worker(f"{args.side.upper()} side", not args.no_compat_fixes, compute)
+    # Fused kernels (remapping) would change an op's value depending on whether it is fetched:
+    # every op is computed on its own on both sides, as eager TF2 does.
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    if request.side == "tf1":
+        index = os.path.join(request.out, "tf1", "index.json")
+        os.makedirs(os.path.dirname(index), exist_ok=True)
+        write_json(index, _tf1(tf, request), default=str)
+        channel.send(protocol.Captured(index))
+    else:
+        channel.send(protocol.Localized(json.loads(json.dumps(_tf2(tf, request), default=str))))
 
 
-def _load(args: argparse.Namespace) -> tuple:
+def _load(args: LocalizeRequest) -> tuple:
     from tf_equiv import Pair
     from tf_equiv.worker.common import UserError, load_module, resolve_inputs
 
@@ -119,7 +104,7 @@ def _static_bytes(t: Any) -> int:
 
 # --- the TF1 side -------------------------------------------------------------------------------
 
-def _tf1(tf: Any, args: argparse.Namespace) -> dict:
+def _tf1(tf: Any, args: LocalizeRequest) -> dict:
     from tf_equiv.run.records import save_arrays
     from tf_equiv.worker import tf1
     from tf_equiv.worker.common import SEED, record_name
@@ -133,7 +118,7 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
         tensors = computed_tensors([t for _, t in built.leaves])
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
-        with _session(tf, graph) as sess:
+        with _session(tf, graph, args.options.numerics) as sess:
             sess.run(init)
             variables = ""
             if args.weights == "constant":
@@ -150,10 +135,13 @@ def _tf1(tf: Any, args: argparse.Namespace) -> dict:
             "outputs": {name: t.name for name, t in built.leaves}}
 
 
-def _session(tf: Any, graph: Any) -> Any:
-    from tf_equiv.worker.config import Numerics, session_config
+def _session(tf: Any, graph: Any, numerics: Numerics) -> Any:
+    """A session under the numerics of the run whose failure this localizes: with
+    `tf1_optimized` grappler's passes stay on, as they were (the fetched ops are not fused)."""
+    from tf_equiv.worker.config import session_config
 
-    return tf.compat.v1.Session(graph=graph, config=session_config(tf, Numerics(), False))
+    return tf.compat.v1.Session(graph=graph,
+                                config=session_config(tf, numerics, numerics.tf1_optimized))
 
 
 def _capture(sess: Any, feed: dict, tensors: list, folder: str, limit: int) -> tuple:
@@ -176,7 +164,7 @@ def _capture(sess: Any, feed: dict, tensors: list, folder: str, limit: int) -> t
 
 # --- the TF2 side -------------------------------------------------------------------------------
 
-def _tf2(tf: Any, args: argparse.Namespace) -> dict:
+def _tf2(tf: Any, args: LocalizeRequest) -> dict:
     from tf_equiv.worker import tf1, tf2
     from tf_equiv.worker.common import UserError, call_user, flatten
 
@@ -189,10 +177,10 @@ def _tf2(tf: Any, args: argparse.Namespace) -> dict:
         lambda *xs: call_user("model(inputs, training=False) traced by wrap_function",
                               model.model, tf1.restructure(inputs, iter(xs)), training=False),
         specs)
-    told = json.loads(sys.stdin.readline() or '{"error": "the parent sent nothing"}')
-    if "error" in told:
-        raise UserError(f"TF1 side: {told['error']}", told.get("detail", ""))
-    with open(told["index"], encoding="utf-8") as f:
+    told = relays.receive(sys.stdin, CaptureRelay, "the parent sent nothing")
+    if isinstance(told, ErrorRelay):
+        raise UserError(f"TF1 side: {told.error}", told.detail)
+    with open(told.index, encoding="utf-8") as f:
         index = json.load(f)
     _set_tf2_weights(tf, model, args.weights, index["variables"])
     run = _Traced(tf, traced, len(flat), [tf.constant(a) for a in flat])
@@ -231,7 +219,7 @@ class _Traced:
 
 
 def _compare(pair: Any, index: dict, run: _Traced, outputs: dict,
-             args: argparse.Namespace) -> dict:
+             args: LocalizeRequest) -> dict:
     from tf_equiv.verdict.compare import compare_arrays
 
     entries = index["entries"]
@@ -300,7 +288,7 @@ def _unprefixed(name: str, prefix: str) -> str:
 
 def _output_divergence(pair: Any, index: dict, outputs: dict, by_tensor: dict, run: _Traced,
                        strip: Callable[[str], str], position: int,
-                       args: argparse.Namespace) -> dict | None:
+                       args: LocalizeRequest) -> dict | None:
     """Every aligned op agrees: an output TF2 computes past them, through ops TF1 lacks, may
     still differ (`logits + 1e-3` outside any scope)."""
     from tf_equiv.verdict.compare import compare_arrays
@@ -414,6 +402,3 @@ def _fed_run(scope: str, inside: list, e: dict, by_tensor: dict, entries: list, 
     return {**base, "status": "matches" if c else "differs", "comparison": asdict(c),
             "fed": [_short(i) for i in entering]}
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,11 @@
 """A side's session: environment, compat fixes, the user's module and Pair, then the side's checks."""
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Any
 
+from tf_equiv.protocol.requests import NoiseRequest, SideRequest
+from tf_equiv.protocol.settings import PairSettings, TrainSettings
 from tf_equiv.run import protocol
 from tf_equiv.run.records import save_arrays
 from tf_equiv.worker.common import (
@@ -15,61 +16,81 @@ from tf_equiv.worker.common import (
     load_module,
     resolve_inputs,
 )
-from tf_equiv.worker.config import Numerics, configure, environment
+from tf_equiv.worker.config import configure, environment
 
 
-def pair_settings(pair: Any) -> dict:
-    """The pair's settings for the parent. A pair with bad fields still plans its checks (every
-    check that applies when `checks` itself is bad): the parent lists and reports pairs it could
-    not read in the source, a helper function's, by these checks, each an error naming the field."""
+def pair_settings(pair: Any) -> dict[str, object]:
+    """The pair's settings for the parent, as the `pair` and `module` events carry them."""
+    return read_settings(pair).to_json()
+
+
+def read_settings(pair: Any) -> PairSettings:
+    """The pair's settings. A pair with bad fields still plans its checks (every check that
+    applies when `checks` itself is bad): the parent lists and reports pairs it could not read in
+    the source, a helper function's, by these checks, each an error naming the field. A field
+    found bad takes its default, which the parent can decode; no check uses it, since each
+    reports the problems instead."""
     from tf_equiv import checks
     from tf_equiv.pair import Train, planned_checks
 
     present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
-    return {
-        "rtol": pair.rtol, "atol": pair.atol,
-        "tolerances": {str(k): list(v) for k, v in dict(pair.tolerances).items()}
-        if not pair.problems else {},
-        "checks": planned_checks(pair.checks, present),
-        "skip": pair.skip, "xfail": pair.xfail, "timeout": pair.timeout,
-        "constant": pair.constant, "line": pair.declared_at[1], "problems": list(pair.problems),
-        "train": {"steps": pair.train.steps, "every": pair.train.every,
-                  "training": pair.train.training, "noise_factor": pair.train.noise_factor}
-        if isinstance(pair.train, Train) and not pair.problems else None,
-    }
+    bad = {problem.split(":")[0].split(".")[0] for problem in pair.problems}
+    defaults = PairSettings()
+
+    def valid(name: str) -> Any:
+        return getattr(defaults if name in bad else pair, name)
+
+    train = pair.train if isinstance(pair.train, Train) and not pair.problems else None
+    return PairSettings(
+        rtol=valid("rtol"), atol=valid("atol"),
+        tolerances={} if pair.problems else {str(k): (v[0], v[1])
+                                             for k, v in dict(pair.tolerances).items()},
+        checks=tuple(planned_checks(pair.checks, present)),
+        skip=valid("skip"), xfail=valid("xfail"), timeout=valid("timeout"),
+        constant=valid("constant"), line=pair.declared_at[1], problems=tuple(pair.problems),
+        train=TrainSettings(train.steps, train.every, train.training, train.noise_factor)
+        if train else None)
 
 
-def run_side(args: argparse.Namespace, channel: Channel) -> int:
+def run_side(request: SideRequest | NoiseRequest, channel: Channel) -> int:
+    """One side of one pair (or, for a NoiseRequest, the TF1 training run alone)."""
     import tensorflow as tf
 
     from tf_equiv import Pair
     from tf_equiv.worker import compat
 
-    fixes = compat.apply(not args.no_compat_fixes)
-    numerics = Numerics(tuple(filter(None, args.grappler_off.split(","))), args.tf1_optimized)
-    configure(tf, numerics)
-    channel.send(protocol.Environment(environment(tf, args.side, numerics), list(fixes)))
+    noise = isinstance(request, NoiseRequest)
+    checks: tuple[str, ...]
+    if isinstance(request, NoiseRequest):
+        side, checks, any_check = "tf1", ("training_run",), False
+    else:
+        side, checks, any_check = request.side, request.checks, request.any_check
+    options = request.options
+    fixes = compat.apply(options.compat_fixes)
+    numerics = options.numerics
+    configure(tf, numerics, options.threads)
+    channel.send(protocol.Environment(environment(tf, side, numerics), list(fixes)))
     try:
-        module = load_module(args.module)
+        module = load_module(request.module)
         channel.send(protocol.ModulePairs([
             {"name": name, "line": value.declared_at[1], "settings": pair_settings(value)}
             for name, value in vars(module).items() if isinstance(value, Pair)]))
-        if not args.pair:           # collect only: which pairs does the module declare?
+        if not request.pair:        # collect only: which pairs does the module declare?
             channel.send(protocol.Done())
             return 0
-        pair = getattr(module, args.pair, None)
+        pair = getattr(module, request.pair, None)
         if not isinstance(pair, Pair):
-            raise UserError(f"{args.pair} is not a tf_equiv.Pair in {os.path.basename(args.module)} "
-                            f"(found {type(pair).__name__})")
-        settings = pair_settings(pair)
-        channel.send(protocol.PairSettings(settings))
+            raise UserError(f"{request.pair} is not a tf_equiv.Pair in "
+                            f"{os.path.basename(request.module)} (found {type(pair).__name__})")
+        settings = read_settings(pair)
+        channel.send(protocol.PairSettings(settings.to_json()))
         if pair.problems or pair.skip:
             channel.send(protocol.Done())
             return 0
         inputs = resolve_inputs(pair)
         saved = None
-        if args.side == "tf2":      # for --artifacts: the inputs beside the failing records
-            saved = save_arrays(os.path.join(args.out, "inputs.npz"),
+        if side == "tf2":           # for --artifacts: the inputs beside the failing records
+            saved = save_arrays(os.path.join(request.out, "inputs.npz"),
                                 dict(flatten(inputs, "inputs")))
         channel.send(protocol.Inputs(inputs_sha256(inputs), saved))
     except UserError as e:
@@ -77,14 +98,14 @@ def run_side(args: argparse.Namespace, channel: Channel) -> int:
         channel.send(protocol.Done())
         return 0
     # The pair's own `checks` may narrow what the parent planned from the source text.
-    runnable = {check for check, reason in settings["checks"] if reason is None}
-    wanted = [c for c in args.checks.split(",") if c in runnable or args.any_check]
-    if args.side == "tf1":
+    runnable = {check for check, reason in settings.checks if reason is None}
+    wanted = [c for c in checks if c in runnable or any_check]
+    if side == "tf1":
         from tf_equiv.worker import tf1
-        results = tf1.run(pair, inputs, wanted, args.out, channel, numerics)
+        results = tf1.run(pair, inputs, wanted, request.out, channel, numerics, noise_only=noise)
     else:
         from tf_equiv.worker import tf2
-        results = tf2.run(pair, inputs, wanted, args.out, channel)
+        results = tf2.run(pair, inputs, wanted, request.out, channel)
     for result in results:
         channel.send(result)
     channel.send(protocol.Done())

@@ -12,11 +12,12 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
-from tf_equiv import checks as check_table
+from tf_equiv import checks
 from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
 from tf_equiv.worker import audit, training
+from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.common import (
     SEED,
     UserError,
@@ -30,11 +31,10 @@ from tf_equiv.worker.common import (
     write_check,
 )
 from tf_equiv.worker.config import Numerics, session_config
-from tf_equiv.worker.numerics import default_loss, variable_spec
 
 SIDE: Side = "tf1"
-#: The random regime the inference graph is built in (check_table.INFERENCE_REGIME).
-INFERENCE_REGIME_MODE = check_table.spec(check_table.INFERENCE_REGIME).regime[1]  # type: ignore[index]
+#: The random regime the inference graph is built in (checks.INFERENCE_REGIME).
+INFERENCE_REGIME_MODE = checks.spec(checks.INFERENCE_REGIME).regime[1]  # type: ignore[index]
 
 
 @dataclass
@@ -49,14 +49,16 @@ class Built:
 
 
 def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
-        numerics: Optional[Numerics] = None) -> Iterator[SideCheck]:
-    """The side's checks, stage by stage (the `tf1` roles of the check table)."""
+        numerics: Optional[Numerics] = None, noise_only: bool = False) -> Iterator[SideCheck]:
+    """The side's checks, stage by stage (the `tf1` roles of the check table); `noise_only`: the
+    training run alone, for the noise band (protocol.requests.NoiseRequest)."""
     numerics = numerics or Numerics()
-    inference = check_table.stage_checks(SIDE, "inference", wanted)
-    transfer = check_table.needs_transfer(wanted)
+    inference = checks.stage_checks(SIDE, "inference", wanted)
+    transfer = checks.needs_transfer(wanted)
     if inference or transfer:
-        yield from _inference(pair, inputs, inference, transfer, out, channel, numerics)
-    for check in check_table.stage_checks(SIDE, "random", wanted):
+        yield from _inference(pair, inputs, inference, transfer, out, channel, numerics,
+                              noise_only)
+    for check in checks.stage_checks(SIDE, "random", wanted):
         yield from _random(pair, inputs, check, out, numerics)
 
 
@@ -126,11 +128,13 @@ class Inference:
     numerics: Numerics
     trainable: list
     inputs: Any = None
-    #: The randomness audit of the graph's build (check_table.INFERENCE_REGIME's), if asked for.
+    #: The randomness audit of the graph's build (checks.INFERENCE_REGIME's), if asked for.
     random_ops: Any = None
     #: A training run's batches file, or the error drawing them raised.
     batches: Optional[str] = None
     batches_error: Optional[UserError] = None
+    #: Only the training run, recording only what the noise band reads (run/kernels.py).
+    noise_only: bool = False
     _total: Optional[Any] = field(default=None, repr=False)
 
     def total(self) -> Any:
@@ -157,15 +161,15 @@ def step(check: str) -> Callable[[Callable[[Inference], SideCheck]], Callable[[I
     return register
 
 
-def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
-               channel: Any, numerics: Numerics) -> Iterator[SideCheck]:
+def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
+               channel: Any, numerics: Numerics, noise_only: bool) -> Iterator[SideCheck]:
     done: set = set()
     try:
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.set_random_seed(SEED)
             built, random_ops = build_inference(pair, inputs,
-                                                check_table.INFERENCE_REGIME in checks)
+                                                checks.INFERENCE_REGIME in wanted)
             trainable = tf.compat.v1.trainable_variables()
             init = tf.group(tf.compat.v1.global_variables_initializer(),
                             tf.compat.v1.local_variables_initializer())
@@ -174,8 +178,8 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
-                                    inputs, random_ops)
-                if "training_run" in checks:
+                                    inputs, random_ops, noise_only=noise_only)
+                if "training_run" in wanted:
                     try:
                         context.batches = training.draw_batches(
                             pair.train, inputs, os.path.join(out, "tf1-batches.npz"))
@@ -188,7 +192,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
                                           batches_error=error.message if error else None))
                     transfer = False
                 for check, compute in STEPS.items():
-                    if check in checks:
+                    if check in wanted:
                         done.add(check)
                         yield guarded(SIDE, check, f"the TF1 {check} run",
                                       partial(compute, context))
@@ -196,7 +200,7 @@ def _inference(pair: Any, inputs: Any, checks: list, transfer: bool, out: str,
         e = as_user_error("the TF1 inference graph", exc)
         if transfer:
             channel.send(Transfer(error=e.message))
-        for check in checks:
+        for check in wanted:
             if check not in done:
                 yield error_result(SIDE, check, e)
 
@@ -207,13 +211,13 @@ def _variables_match(c: Inference) -> SideCheck:
     return SideCheck(SIDE, "variables_match", "ok", meta={"variables": specs})
 
 
-@step(check_table.INFERENCE_REGIME)
+@step(checks.INFERENCE_REGIME)
 def _inference_regime(c: Inference) -> SideCheck:
     """The regime's records, as `_random` writes them: the initial values the tool gave, then the
     forward pass at them (before any step changes the weights)."""
     arrays = {f"initial/{name}": value for name, value in c.initial.items()}
     arrays.update(_forward(c.sess, c.built)[0])
-    return write_check(c.out, SIDE, check_table.INFERENCE_REGIME, arrays, list(arrays),
+    return write_check(c.out, SIDE, checks.INFERENCE_REGIME, arrays, list(arrays),
                        audit.meta(c.random_ops))
 
 
@@ -385,7 +389,7 @@ def _training_run(c: Inference) -> SideCheck:
         yield f"{prefix}/loss", np.asarray(losses, dtype=np.float64)
 
     # The oneDNN-off run of the band (run/kernels.py) needs the training run alone.
-    only = os.environ.get("TF_EQUIV_KERNEL_RUN") == "1"
+    only = c.noise_only
     path = save_stream(os.path.join(c.out, "tf1-training_run.npz"),
                        itertools.chain(run("training_run", False, state=not only),
                                        () if only else run("noise", True)))
@@ -455,7 +459,7 @@ def _checkpoint(c: Inference) -> SideCheck:
 
 
 def _random(pair: Any, inputs: Any, check: str, out: str, numerics: Numerics) -> Iterator[SideCheck]:
-    training, mode = check_table.spec(check).regime or (False, "constant")
+    training, mode = checks.spec(check).regime or (False, "constant")
     try:
         tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
         with tool.scope():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -13,10 +12,13 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
-from tf_equiv import checks as check_table
+from tf_equiv import checks
 from tf_equiv.checks import Side
+from tf_equiv.protocol import relays
+from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
 from tf_equiv.worker import audit, training
+from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.common import (
     SEED,
     UserError,
@@ -31,7 +33,6 @@ from tf_equiv.worker.common import (
     record_name,
     write_check,
 )
-from tf_equiv.worker.numerics import default_loss, variable_spec
 
 SIDE: Side = "tf2"
 Step = Callable[["Model", str], SideCheck]
@@ -58,7 +59,7 @@ class Model:
         self.transferred: dict = {}
         self.batches: Optional[str] = None
         self.batches_error = ""
-        #: The records of check_table.INFERENCE_REGIME, kept from the first call (build_model).
+        #: The records of checks.INFERENCE_REGIME, kept from the first call (build_model).
         self.regime: Optional[tuple[dict, dict]] = None
         fresh_keras_state()
         self.model = call_user("tf2()", pair.tf2)
@@ -115,18 +116,18 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
     once, the random regimes, the functional model, then the built model at the TF1 values (last:
     it waits for them)."""
     model: Optional[Model] = None
-    first = check_table.stage_checks(SIDE, "built", wanted)
-    later = check_table.stage_checks(SIDE, "transfer", wanted)
-    others = [c for c in first + later if c != check_table.INFERENCE_REGIME]
+    first = checks.stage_checks(SIDE, "built", wanted)
+    later = checks.stage_checks(SIDE, "transfer", wanted)
+    others = [c for c in first + later if c != checks.INFERENCE_REGIME]
     if first or later:
         try:
-            model = build_model(pair, inputs, check_table.INFERENCE_REGIME in first)
+            model = build_model(pair, inputs, checks.INFERENCE_REGIME in first)
             if others:
                 second_call(model)
         except Exception as exc:  # user code may raise anything
             e = as_user_error("the TF2 model", exc)
             # A model that cannot be called twice still has its first call's regime records.
-            done = [c for c in first if model is not None and c == check_table.INFERENCE_REGIME]
+            done = [c for c in first if model is not None and c == checks.INFERENCE_REGIME]
             yield from _steps("built", done, model, out) if model is not None else ()
             yield from (error_result(SIDE, c, e) for c in first + later if c not in done)
             first = later = []
@@ -135,10 +136,10 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any) -> Iterato
             yield from _steps("built", first, model, out)
             if not later:           # no later check reads it: its memory is free for the regimes
                 model = None
-    for check in check_table.stage_checks(SIDE, "random", wanted):
+    for check in checks.stage_checks(SIDE, "random", wanted):
         yield guarded(SIDE, check, f"the TF2 {check} run",
                       partial(_random, pair, inputs, check, out))
-    for check in check_table.stage_checks(SIDE, "functional", wanted):
+    for check in checks.stage_checks(SIDE, "functional", wanted):
         yield guarded(SIDE, check, f"the TF2 {check} run",
                       partial(_functional, pair, inputs, check, out))
     if later and model is not None:
@@ -150,7 +151,7 @@ def build_model(pair: Any, inputs: Any, regime: bool = False) -> Model:
     under a fresh DeterministicRandomTestTool(mode="num_random_ops"), training off. With `regime`
     the records of that check are kept (`Model.regime`): the initial values the tool gave, the
     outputs of that call, the randomness audit; one model for both, not two."""
-    _, mode = check_table.spec(check_table.INFERENCE_REGIME).regime or (False, "num_random_ops")
+    _, mode = checks.spec(checks.INFERENCE_REGIME).regime or (False, "num_random_ops")
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     initial: dict = {}
     with tool.scope(), (audit.recording() if regime else contextlib.nullcontext()) as random_ops:
@@ -196,13 +197,13 @@ def second_call(model: Model) -> None:
     model.second_call_created = new
 
 
-@step("built", check_table.INFERENCE_REGIME)   # first: its records hold the initial values
+@step("built", checks.INFERENCE_REGIME)   # first: its records hold the initial values
 def _inference_regime(model: Model, out: str) -> SideCheck:
     if model.regime is None:
         raise UserError("the first call's records were not kept")
     arrays, meta = model.regime
     model.regime = None
-    return write_check(out, SIDE, check_table.INFERENCE_REGIME, arrays, list(arrays), meta)
+    return write_check(out, SIDE, checks.INFERENCE_REGIME, arrays, list(arrays), meta)
 
 
 @step("built", "variables_created_once")
@@ -248,14 +249,13 @@ def _checkpoint(model: Model, out: str) -> SideCheck:
 def _receive_transfer(model: Model) -> dict:
     """Block until the parent says where the TF1 side's initial values are (or why there are
     none); the model keeps where the batches of a training run are (or why there are none)."""
-    line = sys.stdin.readline()
-    message = json.loads(line) if line.strip() else {"error": "the TF1 side ended without them"}
-    model.batches = message.get("batches")
-    model.batches_error = message.get("batches_error") or \
+    told = relays.receive(sys.stdin, TransferRelay, "the TF1 side ended without them")
+    model.batches = (told.batches or None) if isinstance(told, TransferRelay) else None
+    model.batches_error = (told.batches_error if isinstance(told, TransferRelay) else "") or \
         ("" if model.batches else "the TF1 side drew no batches")
-    if "error" in message:
-        raise UserError(f"no TF1 values to transfer: {message['error']}")
-    with np.load(message["file"], allow_pickle=False) as z:
+    if isinstance(told, ErrorRelay):
+        raise UserError(f"no TF1 values to transfer: {told.error}")
+    with np.load(told.file, allow_pickle=False) as z:
         return {name: z[name] for name in z.files}
 
 
@@ -282,20 +282,20 @@ def assign_transfer(model: Model, values: dict) -> None:
                         + ". See variables_match; pass name_map= for renamed variables")
 
 
-def _transferred(model: Model, checks: list, out: str) -> Iterator[SideCheck]:
+def _transferred(model: Model, wanted: list, out: str) -> Iterator[SideCheck]:
     try:
         model.transferred = _receive_transfer(model)
         assign_transfer(model, model.transferred)
     except Exception as exc:  # user code (name_map) may raise anything
         e = as_user_error("transferring the TF1 values", exc)
-        yield from (error_result(SIDE, c, e) for c in checks)
+        yield from (error_result(SIDE, c, e) for c in wanted)
         return
-    yield from _steps("transfer", checks, model, out)
+    yield from _steps("transfer", wanted, model, out)
 
 
-def _steps(stage: str, checks: list, model: Model, out: str) -> Iterator[SideCheck]:
+def _steps(stage: str, wanted: list, model: Model, out: str) -> Iterator[SideCheck]:
     for check, compute in STEPS[stage].items():
-        if check in checks:
+        if check in wanted:
             yield guarded(SIDE, check, f"the TF2 {check} run", partial(compute, model, out))
 
 
@@ -506,7 +506,7 @@ def _snapshot_creator(initial: dict) -> Callable[..., Any]:
 
 
 def _random(pair: Any, inputs: Any, check: str, out: str) -> SideCheck:
-    training, mode = check_table.spec(check).regime or (False, "constant")
+    training, mode = checks.spec(check).regime or (False, "constant")
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     initial: dict = {}
     with tool.scope(), audit.recording() as random_ops:
@@ -536,7 +536,7 @@ def _audit(random_ops: Any, model: Model) -> dict:
 
 
 def _functional(pair: Any, inputs: Any, check: str, out: str) -> SideCheck:
-    training, mode = check_table.spec(check).regime or (True, "constant")
+    training, mode = checks.spec(check).regime or (True, "constant")
     tool = tf.compat.v1.keras.utils.DeterministicRandomTestTool(mode=mode)
     with tool.scope(), audit.recording() as random_ops:
         layer = Model(pair, inputs)

@@ -29,7 +29,7 @@ import sys
 from typing import Any, NoReturn
 
 #: The worker modules a fork may run; anything else is refused.
-MODULES = ("tf_equiv.worker", "tf_equiv.worker.localize", "tf_equiv.worker.bisect")
+MODULES = ("tf_equiv.worker",)
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36

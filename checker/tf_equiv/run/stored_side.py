@@ -4,12 +4,13 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from functools import partial
-from typing import Optional, TypedDict
+from typing import TypedDict
 
 from tf_equiv import checks
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import problems_message
 from tf_equiv.plan.discover import PlannedPair
+from tf_equiv.protocol.relays import Relay
 from tf_equiv.results import CaseResult, PairResult
 from tf_equiv.run.protocol import Fatal, Inputs, PairSettings, Transfer
 from tf_equiv.run.sides import SideRun, SideSpec, run_sides, transfer_message
@@ -20,7 +21,7 @@ class StoredTF1(TypedDict):
     """A pair's stored TF1 side, ready to be compared with a TF2 side run now."""
 
     run: SideRun                        # the stored side, as if it had just run
-    transfer: dict[str, Optional[str]]  # what the TF2 side is told of the TF1 values
+    transfer: Relay                     # what the TF2 side is told of the TF1 values
     inputs: str                         # the SHA-256 of the inputs it was recorded with
 
 

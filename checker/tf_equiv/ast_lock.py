@@ -1,5 +1,5 @@
-"""What the checker's threads (pairs run side by side, their comparisons, a training run's
-oneDNN-off run) must not do at the same time. No TensorFlow here."""
+"""The lock around `ast`: what the checker's threads (pairs run side by side, their comparisons,
+a training run's oneDNN-off run) must not do at the same time. No TensorFlow here."""
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,4 @@
-"""runner: both sides split over two processes each, as on a machine with idle cores."""
+"""run/sides.py: both sides split over two processes each, as on a machine with idle cores."""
 from __future__ import annotations
 
 import os

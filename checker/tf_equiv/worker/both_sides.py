@@ -1,4 +1,5 @@
-"""TensorFlow helpers both sides use the same way, so that both compute the same objective."""
+"""TensorFlow helpers both sides call alike (the default loss, a variable's spec), so that both
+compute the same objective and describe their variables the same way."""
 from __future__ import annotations
 
 from typing import Any
