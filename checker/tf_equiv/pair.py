@@ -53,6 +53,26 @@ class Train:
     noise_factor: float = DEFAULT_NOISE_FACTOR
 
 
+@dataclass(frozen=True)
+class ModelFn:
+    """An Estimator `model_fn` as the TF1 side (see docs/pairs.md): called in the fresh TF1 graph
+    as `model_fn(features, labels, mode, params[, config])`, it returns an `EstimatorSpec`.
+    PREDICT (labels None, as an Estimator passes them) gives the inference checks'
+    outputs, `spec.predictions`; TRAIN gives the training checks' loss, `spec.loss`, and their
+    optimizer step, `spec.train_op`.
+
+    - `labels`: arrays (or nested arrays) shaped like the batch, or a function returning them;
+      the TF2 side receives them too, as `loss(labels, outputs)`.
+    - `params`: passed as `params` (an Estimator passes `{}` when it has none).
+    - `config`: passed as `config` when the `model_fn` takes that argument.
+    """
+
+    model_fn: Callable[..., Any]
+    labels: Any = None
+    params: Optional[Mapping[str, Any]] = None
+    config: Any = None
+
+
 @dataclass(frozen=True, init=False, eq=False)
 class Pair:
     """A TF1.x forward pass and its TF2 migration, compared by tf-equiv (see the README)."""
@@ -148,10 +168,13 @@ def validate(v: Mapping[str, Any]) -> list[str]:
     def bad(name: str, expected: str) -> None:
         out.append(f"{name}: expected {expected}, got {_show(v[name])}")
 
+    model_fn = isinstance(v["tf1"], ModelFn)
     for name, what in (("tf1", "a function (inputs, training) -> outputs"),
                        ("tf2", "a factory () -> model (a class or function)")):
-        if not callable(v[name]):
+        if not callable(v[name]) and not (name == "tf1" and model_fn):
             bad(name, what)
+    if model_fn:
+        out += _model_fn_problems(v["tf1"], v["loss"])
     if v["inputs"] is None:
         bad("inputs", "a function returning nested arrays, or nested arrays")
     for name in ("rtol", "atol"):
@@ -175,8 +198,12 @@ def validate(v: Mapping[str, Any]) -> list[str]:
             bad(name, "a function or None")
     opt = v["optimizers"]
     if opt is not None and not (isinstance(opt, (tuple, list)) and len(opt) == 2
-                                and all(callable(f) for f in opt)):
+                                and (callable(opt[0]) or (model_fn and opt[0] is None))
+                                and callable(opt[1])):
         bad("optimizers", "a pair of factories (tf1_factory, tf2_factory)")
+    elif opt is not None and model_fn and opt[0] is not None:
+        bad("optimizers", "(None, tf2_factory) with tf1=ModelFn (the TF1 step is the "
+                          "model_fn's spec.train_op)")
     if not isinstance(v["train_steps"], int) or isinstance(v["train_steps"], bool) \
             or v["train_steps"] < 1:
         bad("train_steps", "a positive integer")
@@ -246,6 +273,22 @@ def _train_problems(train: Any, optimizers: Any) -> list[str]:
                    f"{_show(train.noise_factor)}")
     if optimizers is None:
         out.append("train: training_run needs optimizers=(tf1_factory, tf2_factory) too")
+    return out
+
+
+def _model_fn_problems(fn: ModelFn, loss: Any) -> list[str]:
+    out = []
+    if not callable(fn.model_fn):
+        out.append(f"tf1.model_fn: expected a function (features, labels, mode, params[, config])"
+                   f" -> EstimatorSpec, got {_show(fn.model_fn)}")
+    if fn.labels is None:
+        out.append("tf1.labels: expected arrays shaped like the batch, or a function returning "
+                   "them, got None")
+    if fn.params is not None and not isinstance(fn.params, Mapping):
+        out.append(f"tf1.params: expected a dict or None, got {_show(fn.params)}")
+    if loss is None:
+        out.append("loss: a ModelFn pair needs loss=(labels, outputs) -> scalar, the TF2 side of "
+                   "the model_fn's spec.loss (for example tf.keras.losses.MeanSquaredError())")
     return out
 
 

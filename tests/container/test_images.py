@@ -29,8 +29,8 @@ from docker_helpers import (
 # The images run TensorFlow.
 pytestmark = [enabled, pytest.mark.tensorflow]
 
-EXAMPLES = ("equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py", "equiv_resnet_small_train.py",
-            "equiv_resnet_v1_50.py")
+EXAMPLES = ("equiv_estimator.py", "equiv_inception_v3.py", "equiv_mlp.py", "equiv_mlp_keras.py",
+            "equiv_resnet_small_train.py", "equiv_resnet_v1_50.py")
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,9 @@ def test_examples_pass_in_the_container(image, ws):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = os.path.join(ws, "reports", "examples.xml")
     cases = junit_cases(report)
-    assert {c.verdict for c in cases.values()} == {"passed"}
+    # The Estimator example's TF1 checks are skipped: the image's TensorFlow has no tf.estimator.
+    assert {c.verdict for k, c in cases.items() if "equiv_estimator" not in k} == {"passed"}
+    assert {c.verdict for c in cases.values()} <= {"passed", "skipped"}
     assert {k.split("::")[0] for k in cases} == {f"examples/{m}" for m in EXAMPLES}
     # Written as the uid given to --user, not root and not the image's user.
     assert os.stat(report).st_uid == UID

@@ -6,7 +6,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from tf_equiv.worker.common import flatten
+from tf_equiv.worker.common import call_user, flatten, map_nested
 
 
 def default_loss(outputs: Any) -> Any:
@@ -14,6 +14,17 @@ def default_loss(outputs: Any) -> Any:
     terms = [tf.reduce_sum(tf.cast(t, tf.float32)) for _, t in flatten(outputs)
              if tf.is_tensor(t) and t.dtype.is_floating]
     return tf.add_n(terms) if terms else tf.constant(0.0)
+
+
+def pair_loss(pair: Any, outputs: Any) -> Any:
+    """The pair's objective on the TF2 side: `loss(outputs)`, `loss(labels, outputs)` with
+    tf1=ModelFn (the labels its model_fn gets, in Keras's order), or the default loss."""
+    from tf_equiv.worker import model_fn
+
+    if model_fn.is_model_fn(pair):
+        labels = map_nested(model_fn.labels(pair), tf.constant)
+        return call_user("loss(labels, outputs)", pair.loss, labels, outputs)
+    return call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
 
 
 def variable_spec(v: Any, name: str, tf2_name: str | None = None) -> dict:

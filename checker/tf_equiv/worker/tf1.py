@@ -5,7 +5,7 @@ import contextlib
 import itertools
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Iterator, Optional
 
@@ -17,6 +17,7 @@ from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
 from tf_equiv.worker import audit, training
+from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.common import (
     SEED,
@@ -53,6 +54,12 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
     """The side's checks, stage by stage (the `tf1` roles of the check table); `noise_only`: the
     training run alone, for the noise band (protocol.requests.NoiseRequest)."""
     numerics = numerics or Numerics()
+    unrunnable = estimator.unrunnable(pair)
+    if unrunnable:
+        if checks.needs_transfer(wanted):
+            channel.send(Transfer(error=unrunnable.message))
+        yield from (replace(unrunnable, check=check) for check in wanted)
+        return
     inference = checks.stage_checks(SIDE, "inference", wanted)
     transfer = checks.needs_transfer(wanted)
     if inference or transfer:
@@ -85,7 +92,8 @@ def build(pair: Any, inputs: Any, training: bool) -> Built:
                                                    name=name.replace("/", "_"))
                     for name, a in flat_inputs}
     structured = restructure(inputs, iter(placeholders.values()))
-    outputs = call_user(f"tf1(inputs, training={training})", pair.tf1, structured, training)
+    forward = estimator.forward(pair) if estimator.is_model_fn(pair) else pair.tf1
+    outputs = call_user(f"tf1(inputs, training={training})", forward, structured, training)
     position = {op.name: i for i, op in enumerate(graph.get_operations())}
     leaves = []
     for name, leaf in flatten(outputs):
@@ -95,7 +103,7 @@ def build(pair: Any, inputs: Any, training: bool) -> Built:
     leaves.sort(key=lambda item: position.get(item[1].op.name, len(position)))
     feed = {placeholders[n]: a for n, a in flat_inputs}
     return Built(feed, outputs, leaves, tf.compat.v1.losses.get_regularization_loss(),
-                 tf.compat.v1.global_variables())
+                 estimator.model_variables(graph))
 
 
 def restructure(value: Any, leaves: Iterator[Any]) -> Any:
@@ -246,6 +254,8 @@ def _tf_function(c: Inference) -> SideCheck:
 
 @step("gradients")
 def _gradients(c: Inference) -> SideCheck:
+    if estimator.is_model_fn(c.pair):
+        return estimator.gradients(c)
     grads = tf.gradients(c.total(), c.trainable)
     present = [(v, g) for v, g in zip(c.trainable, grads) if g is not None]
     values = c.sess.run([g for _, g in present], c.built.feed)
@@ -258,6 +268,8 @@ def _gradients(c: Inference) -> SideCheck:
 def _optimizer_steps(c: Inference) -> SideCheck:
     """`train_steps` optimizer steps from the transferred values: the loss, then every variable
     and slot after each step."""
+    if estimator.is_model_fn(c.pair):
+        return estimator.optimizer_steps(c)
     before = set(tf.compat.v1.global_variables())
     total = c.total()
     # As a TF1 training script does: schedules read the global step (the decay helpers,
@@ -318,17 +330,11 @@ def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
         tf.compat.v1.set_random_seed(SEED)
         built = build(pair, inputs, training=pair.train.training)
         trainable = tf.compat.v1.trainable_variables()
-        loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
-            else default_loss(built.outputs)
-        total = loss + built.reg
-        global_step = tf.compat.v1.train.get_or_create_global_step()
-        optimizer = call_user("optimizers[0]()", pair.optimizers[0])
-        updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
-        with tf.control_dependencies([total, *updates]):
-            train_op = optimizer.minimize(total, var_list=trainable, global_step=global_step)
-        slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
-                 for v in trainable for kind in optimizer.get_slot_names()
-                 if optimizer.get_slot(v, kind) is not None]
+        if estimator.is_model_fn(pair):     # the model_fn's own step, its UPDATE_OPS as wired
+            spec = estimator.train_spec(graph, trainable)
+            total, train_op, slots = spec.loss, spec.train_op, spec.slots
+        else:
+            total, train_op, slots = _minimize(pair, built, trainable)
         watched = [(record_name(v.name), v) for v in built.variables] + slots
         known = {id(v) for _, v in watched}
         others = [(record_name(v.name), v) for v in tf.compat.v1.global_variables()
@@ -340,6 +346,22 @@ def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
                         tf.compat.v1.local_variables_initializer())
     return TrainingGraph(graph, list(built.feed), total, train_op, watched, others, assigns,
                          feeds, init)
+
+
+def _minimize(pair: Any, built: Built, trainable: list) -> tuple[Any, Any, list]:
+    """The loss, the `optimizers[0]` step (after the loss and the UPDATE_OPS) and its slots."""
+    loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
+        else default_loss(built.outputs)
+    total = loss + built.reg
+    global_step = tf.compat.v1.train.get_or_create_global_step()
+    optimizer = call_user("optimizers[0]()", pair.optimizers[0])
+    updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies([total, *updates]):
+        train_op = optimizer.minimize(total, var_list=trainable, global_step=global_step)
+    slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
+             for v in trainable for kind in optimizer.get_slot_names()
+             if optimizer.get_slot(v, kind) is not None]
+    return total, train_op, slots
 
 
 @step("training_run")

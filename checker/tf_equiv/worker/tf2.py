@@ -18,7 +18,7 @@ from tf_equiv.protocol import relays
 from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
 from tf_equiv.worker import audit, training
-from tf_equiv.worker.both_sides import default_loss, variable_spec
+from tf_equiv.worker.both_sides import pair_loss, variable_spec
 from tf_equiv.worker.common import (
     SEED,
     UserError,
@@ -310,7 +310,7 @@ def _gradients(model: Model, out: str) -> SideCheck:
     pair = model.pair
     with tf.GradientTape() as tape:
         outputs = model(False)
-        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
+        loss = pair_loss(pair, outputs)
         losses = list(getattr(model.model, "losses", []) or [])
         total = loss + (tf.add_n(losses) if losses else 0.0)
     trainable = list(model.model.trainable_variables)
@@ -455,8 +455,7 @@ def _step(model: Model, optimizer: Any, trainable: list, batch: Any, training: b
     with tf.GradientTape() as tape:
         outputs = call_user(what or f"model(batch, training={training})", model.model, batch,
                             training=training)
-        loss = call_user("loss(outputs)", pair.loss, outputs) if pair.loss \
-            else default_loss(outputs)
+        loss = pair_loss(pair, outputs)
         regularization = list(getattr(model.model, "losses", []) or [])
         total = loss + (tf.add_n(regularization) if regularization else 0.0)
     grads = tape.gradient(total, trainable)
