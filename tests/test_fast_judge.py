@@ -96,6 +96,16 @@ def test_a_side_that_died_says_how(tmp_path):
     assert "TF1 side timed out after 30 s" in message
 
 
+def test_a_timed_out_side_is_a_field_of_its_cases(tmp_path):
+    """Explanations read it (a re-run that ran out of time), not the message's words."""
+    runs = both(tmp_path, np.ones(3), np.ones(3))
+    runs["tf1"] = side("tf1", settings(), finished=False, returncode=-9)
+    assert not any(c.timed_out for c in judge("equiv_m.py", "p", 1, PLAN, runs).cases)
+    runs["tf1"] = side("tf1", settings(), finished=False, timed_out=True, timeout=30)
+    errors = [c for c in judge("equiv_m.py", "p", 1, PLAN, runs).cases if c.verdict == "error"]
+    assert errors and all(c.timed_out for c in errors)
+
+
 def test_a_side_finished_without_the_check(tmp_path):
     runs = both(tmp_path, np.ones(3), np.ones(3))
     runs["tf2"] = side("tf2", settings(), protocol_errors=["unknown event kind 'chekc'"])

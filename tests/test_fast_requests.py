@@ -230,8 +230,7 @@ def spawned(monkeypatch):
                          ids=["tf1-optimized", "grappler-off"])
 def test_every_worker_kind_runs_under_the_run_options(spawned, numerics, tmp_path):
     spec = SideSpec(BLOCKS, "wrong_block", ("transferred_inference", "training_run"),
-                    str(tmp_path), 30, 1, grappler_off=numerics.grappler_off,
-                    tf1_optimized=numerics.tf1_optimized)
+                    str(tmp_path), 30, RunOptions(numerics, threads=1))
     stop = threading.Event()
     sides.run_sides(spec, stop)
     kernels.KernelRun(spec, ("tf1",), stop).close()
@@ -252,8 +251,8 @@ def test_every_worker_kind_runs_under_the_run_options(spawned, numerics, tmp_pat
 
 def test_the_requests_carry_the_rest_of_the_run(spawned, tmp_path):
     """Compatibility fixes, threads, the noise run's kind and the pair's own fields travel too."""
-    spec = SideSpec(BLOCKS, "wrong_block", ("training_run",), str(tmp_path), 30, 3,
-                    compat_fixes=False, any_check=True)
+    spec = SideSpec(BLOCKS, "wrong_block", ("training_run",), str(tmp_path), 30,
+                    RunOptions(compat_fixes=False, threads=3), any_check=True)
     sides.run_sides(spec, threading.Event())
     kernels.KernelRun(spec, ("tf1",), threading.Event()).close()
     localize_mod.localize(BLOCKS, "wrong_block", "constant_inference", str(tmp_path), 30,

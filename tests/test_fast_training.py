@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tf_equiv
+from tf_equiv.protocol.requests import RunOptions
 from tf_equiv.report import github, html, junit
 from tf_equiv.report.read_junit import read_junit
 from tf_equiv.results import CaseResult, PairResult, Report
@@ -319,7 +320,8 @@ def test_against_stored_records_a_run_that_left_the_band_fails_saying_why(tmp_pa
     settings = {**SETTINGS, "checks": [["training_run", None]]}
     runs = {"tf1": _side_run("tf1", tf1, settings, Transfer(file="t.npz", batches="b.npz")),
             "tf2": _side_run("tf2", tf2, settings)}
-    spec = SideSpec("equiv_t.py", "net", ("training_run",), str(tmp_path), 60.0, 1)
+    spec = SideSpec("equiv_t.py", "net", ("training_run",), str(tmp_path), 60.0,
+                    RunOptions(threads=1))
     result = PairResult("equiv_t.py", "net", (case,))
     confirmed = confirm_training(result, spec, runs, threading.Event(), 60.0, str(tmp_path),
                                  stored=True)

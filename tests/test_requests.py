@@ -30,8 +30,8 @@ def test_localization_runs_under_the_numerics_of_the_run_that_failed(tmp_path):
 
 def test_the_steps_run_under_the_numerics_of_the_run_that_failed(tmp_path):
     """`adam_epsilon`'s first step is wrong (TF2's Adam epsilon differs from TF1's)."""
-    spec = SideSpec(TRAINING, "adam_epsilon", ("training_run",), str(tmp_path), 300, 1,
-                    grappler_off=("constant_folding",), tf1_optimized=True)
+    spec = SideSpec(TRAINING, "adam_epsilon", ("training_run",), str(tmp_path), 300,
+                    RunOptions(Numerics(("constant_folding",), True), threads=1))
     stop = threading.Event()
     tf1 = run_sides(spec, stop, ("tf1",))["tf1"]
     records, transfer = tf1.check("training_run", ok=True), tf1.find(Transfer)

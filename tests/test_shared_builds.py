@@ -28,7 +28,7 @@ from tf_equiv.worker import compat, tf1, tf2
 from tf_equiv.worker.common import load_module, resolve_inputs
 from tf_equiv.worker.config import Numerics, configure
 compat.apply(True)
-configure(tf, Numerics())
+configure(tf)
 pair = getattr(load_module(module), name)
 inputs = resolve_inputs(pair)
 regime = "random_inference[num_random_ops]"

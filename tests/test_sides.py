@@ -7,6 +7,7 @@ import threading
 import pytest
 from conftest import FIXTURES
 
+from tf_equiv.protocol.requests import RunOptions
 from tf_equiv.run.sides import SideSpec, run_sides, split_checks
 from tf_equiv.verdict.judge import judge
 
@@ -25,7 +26,7 @@ def test_split_checks_keeps_each_regime_together():
 @pytest.mark.tensorflow
 def test_a_pair_split_over_four_processes_gives_the_same_verdicts(tmp_path):
     spec = SideSpec(os.path.join(FIXTURES, "equiv_good.py"), "good", CHECKS, str(tmp_path), 300.0,
-                    1)
+                    RunOptions(threads=1))
     runs = run_sides(spec, threading.Event(), parts=2)
     assert os.path.exists(tmp_path / "tf1-2.log") and os.path.exists(tmp_path / "tf2-2.log")
     result = judge("equiv_good.py", "good", 5, [(c, None) for c in CHECKS], runs)

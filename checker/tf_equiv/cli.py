@@ -15,6 +15,7 @@ from tf_equiv.errors import TfEquivError
 from tf_equiv.pair import problems_message
 from tf_equiv.plan.destinations import Output, check_distinct, check_report_path
 from tf_equiv.plan.planner import Config, make_plan
+from tf_equiv.protocol.requests import Numerics, RunOptions
 from tf_equiv.report import github, html, junit, merge, terminal
 from tf_equiv.results import Report
 
@@ -104,12 +105,12 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
           explain: bool, grappler_off: tuple, tf1_optimized: bool, artifacts: Optional[str],
           on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
+    options = RunOptions(Numerics(tuple(dict.fromkeys(grappler_off)), tf1_optimized),
+                         compat_fixes)
     config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
-                    timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                    timeout=timeout, shard=shard, options=options,
                     allow_empty=allow_empty, against=against, timings=timings,
-                    margins=margins, html=html_report,
-                    explain=explain, grappler_off=tuple(dict.fromkeys(grappler_off)),
-                    tf1_optimized=tf1_optimized, artifacts=artifacts)
+                    margins=margins, html=html_report, explain=explain, artifacts=artifacts)
     _run(config, on_github)
 
 
@@ -136,7 +137,7 @@ def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: 
            junit_xml: Optional[str]) -> None:
     """Run one side only and store its records (for checks across TensorFlow versions)."""
     config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
-                    timeout=timeout, shard=shard, compat_fixes=compat_fixes,
+                    timeout=timeout, shard=shard, options=RunOptions(compat_fixes=compat_fixes),
                     record_out=out, python=python)
     _run(config, False)
 

@@ -23,7 +23,6 @@ from tf_equiv.diagnose.explain import explain
 from tf_equiv.plan.discover import Module, PlannedPair
 from tf_equiv.plan.planner import Config, Plan, discovered, make_plan, misnamed
 from tf_equiv.plan.shards import write_timings
-from tf_equiv.protocol.requests import Numerics, RunOptions
 from tf_equiv.results import CaseResult, PairResult, Report, Verdict
 from tf_equiv.run.kernels import KernelRun
 from tf_equiv.run.protocol import Fatal, ModulePairs
@@ -88,9 +87,8 @@ def _run_pair(planned: PlannedPair, shared: Shared,
     if declared.skip is not None:
         return _all(planned, "skipped", declared.skip, named=False), {}
     runnable = [c for c, reason in planned.checks if reason is None]
-    spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout), threads,
-                    config.compat_fixes, config.python, config.grappler_off,
-                    tf1_optimized=config.tf1_optimized)
+    spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout),
+                    replace(config.options, threads=threads), config.python)
     if config.record_out:
         assert shared.store is not None, "make_plan opens the store of record --out"
         result, recorded = record_pair(planned, spec, shared.store, shared.stop, shared.parts)
@@ -165,9 +163,7 @@ def _diagnosed(result: PairResult, shared: Shared, spec: SideSpec, runs: dict[st
 
 def _rerun_options(config: Config) -> tuple[str, ...]:
     """The options of this run that change the numbers, for the artifacts' re-run command."""
-    options = RunOptions(Numerics(tuple(config.grappler_off), config.tf1_optimized),
-                         config.compat_fixes).flags()
-    return options + ((f"--against={config.against}",) if config.against else ())
+    return config.options.flags() + ((f"--against={config.against}",) if config.against else ())
 
 
 def _note_all(result: PairResult, note: str, detail: str) -> PairResult:
@@ -191,8 +187,8 @@ def _all(planned: PlannedPair, verdict: Verdict, message: str, detail: str = "",
 def collect(module: Module, config: Config, workdir: str, stop: threading.Event) -> Finished:
     """Import a module in a worker to list its pairs: (PairResult for an import error, runs)."""
     out_dir = tempfile.mkdtemp(prefix="collect-", dir=workdir)
-    spec = SideSpec(module.path, "", (), out_dir, config.timeout, 1, config.compat_fixes,
-                    config.python)
+    spec = SideSpec(module.path, "", (), out_dir, config.timeout,
+                    replace(config.options, threads=1), config.python)
     try:
         runs = run_sides(spec, stop, ("tf2",))
     except Exception as exc:  # a checker bug must not lose the other modules' results

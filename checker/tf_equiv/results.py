@@ -91,6 +91,9 @@ class CaseResult:
     #: The block of the migrated code to fix, as localization found it: the one holding the op
     #: that differs or has no counterpart ("" when unknown or outside every block).
     block: str = ""
+    #: An error because a side ran past its timeout and was killed (explanations say so of a
+    #: re-run); only the run that judged it knows, JUnit does not keep it.
+    timed_out: bool = False
     #: Named series of numbers a picture draws (training_run: step, loss_tf1, loss_tf2,
     #: divergence, band), each thinned to at most a hundred points.
     series: tuple[tuple[str, tuple[float, ...]], ...] = ()

@@ -48,9 +48,9 @@ class Variation:
 def variations(result: PairResult, failing: list[CaseResult], spec: SideSpec) -> list[Variation]:
     """The variations that can change the failing checks' numbers in this run: grappler only
     where a graph was optimized (tf_function; every TF1 check with --tf1-optimized)."""
-    env = result.environment
+    env, numerics = result.environment, spec.options.numerics
     optimized = frozenset(c.check for c in failing
-                          if SPECS[c.check].graph_optimized or spec.tf1_optimized)
+                          if SPECS[c.check].graph_optimized or numerics.tf1_optimized)
     found = []
     if optimized:
         found.append(Variation(
@@ -58,10 +58,10 @@ def variations(result: PairResult, failing: list[CaseResult], spec: SideSpec) ->
             "graph-rewrite numerics of the optimized graphs, not a migration bug",
             "the other checks compare like with like; run with {passes}, or set a tolerance of "
             "rtol={rtol}",
-            grappler_off=tuple(dict.fromkeys(spec.grappler_off + NUMERIC_PASSES)),
-            tf1_only=spec.tf1_optimized and GRAPH_TWIN not in optimized, applies=optimized))
+            grappler_off=tuple(dict.fromkeys(numerics.grappler_off + NUMERIC_PASSES)),
+            tf1_only=numerics.tf1_optimized and GRAPH_TWIN not in optimized, applies=optimized))
     twinned = frozenset(c.check for c in failing if SPECS[c.check].tf1_optimized_twin)
-    if spec.tf1_optimized and twinned:
+    if numerics.tf1_optimized and twinned:
         found.append(Variation("tf_function", "with the TF2 model in tf.function",
                                "the graph optimizations TF1 applies explain the difference, not a "
                                "migration bug", "drop --tf1-optimized to compare like with like, "
@@ -85,10 +85,13 @@ def _rerun(spec: SideSpec, result: PairResult, runs: dict, checks: tuple, variat
     """{check: CaseResult} of `checks` under the variation ({} when no time was left)."""
     if deadline - time.monotonic() < MIN_SECONDS or stop.is_set():
         return {}
+    options = spec.options
+    if variation.grappler_off:
+        options = replace(options, numerics=replace(options.numerics,
+                                                     grappler_off=variation.grappler_off))
     run_spec = replace(spec, checks=checks, out_dir=tempfile.mkdtemp(prefix="explain-",
                                                                      dir=workdir),
-                       grappler_off=variation.grappler_off or spec.grappler_off,
-                       env=spec.env + variation.env, deadline=deadline, any_check=True)
+                       options=options, env=spec.env + variation.env, deadline=deadline, any_check=True)
     if variation.tf1_only and GRAPH_TWIN not in checks and "tf2" in runs:
         rerun = {**run_sides(run_spec, stop, ("tf1",)), "tf2": runs["tf2"]}
     else:
@@ -109,7 +112,8 @@ def _fewest_passes(spec: SideSpec, result: PairResult, runs: dict, checks: tuple
         if not trial:
             break
         ran = _rerun(spec, result, runs, checks,
-                     replace(variation, grappler_off=spec.grappler_off + tuple(trial)),
+                     replace(variation,
+                             grappler_off=spec.options.numerics.grappler_off + tuple(trial)),
                      stop, deadline, workdir)
         if not ran:
             return tuple(needed)          # out of time: what is known so far
@@ -233,7 +237,7 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
             lines.append(f"{label}: not run (the explanation's {seconds:g} s were spent)")
         elif outcome.verdict == "passed":
             lines.append(f"{label}: passes")
-        elif outcome.verdict == "error" and "timed out" in outcome.message:
+        elif outcome.timed_out:
             lines.append(f"{label}: timed out (the explanation is bounded by the pair's "
                          f"timeout, {seconds:g} s)")
         else:

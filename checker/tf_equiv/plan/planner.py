@@ -21,6 +21,7 @@ from tf_equiv.plan.destinations import (
 )
 from tf_equiv.plan.discover import DeclaredPair, Module, PlannedPair, find_modules, read_module
 from tf_equiv.plan.shards import assign_shards, read_timings, shard_of
+from tf_equiv.protocol.requests import RunOptions
 from tf_equiv.protocol.settings import PairSettings
 from tf_equiv.results import PairResult
 from tf_equiv.run.protocol import ModulePairs
@@ -40,7 +41,6 @@ class Config:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout: float = 900.0
     shard: Optional[tuple[int, int]] = None  # (index, count), 1-based
-    compat_fixes: bool = True
     allow_empty: bool = False
     against: Optional[str] = None          # compare with stored TF1 records instead of running TF1
     record_out: Optional[str] = None       # store the TF1 side's records instead of comparing
@@ -50,8 +50,9 @@ class Config:
     margins: Optional[str] = None          # JSON {case id: margin}, warned against, then updated
     html: Optional[str] = None             # the self-contained HTML report
     explain: bool = True                   # re-run failed checks under numeric variations
-    grappler_off: tuple[str, ...] = ()     # grappler passes turned off for the whole run
-    tf1_optimized: bool = False            # TF1 keeps its graph optimizations in every check
+    #: What every worker of the run is told (numerics, compatibility fixes); the engine sets
+    #: the threads each side process may use.
+    options: RunOptions = RunOptions()
     artifacts: Optional[str] = None        # folder for the arrays of failing records
 
 

@@ -26,6 +26,7 @@ from tf_equiv import engine
 from tf_equiv.errors import TfEquivError
 from tf_equiv.plan import discover, planner
 from tf_equiv.plan.discover import PlannedPair, skipped_dir
+from tf_equiv.protocol.requests import RunOptions
 from tf_equiv.pytest.entry import add_options
 from tf_equiv.results import MODULE_CASE, CaseResult, PairResult
 from tf_equiv.verdict.judge import module_error
@@ -115,7 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     processes = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     threads = max(1, (os.cpu_count() or 1) // (2 * max(1, processes)))
     run = _Run(planner.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
-                              compat_fixes=config.getoption("tf_equiv_compat_fixes", True),
+                              options=RunOptions(compat_fixes=config.getoption(
+                                  "tf_equiv_compat_fixes", True)),
                               explain=config.getoption("tf_equiv_explain", True)),
                threads)
     config.stash[RUN] = run

@@ -69,7 +69,8 @@ class KernelRun:
         if CHECK not in spec.checks or "tf1" not in sides or not onednn_on(spec):
             return
         # One thread: it runs beside the pair's sides, which the cores were shared out among.
-        self.spec = replace(spec, checks=(CHECK,), threads=1, noise=True,
+        self.spec = replace(spec, checks=(CHECK,), options=replace(spec.options, threads=1),
+                            noise=True,
                             env=spec.env + ((VARIABLE, "0"),),
                             out_dir=tempfile.mkdtemp(prefix="kernels-", dir=spec.out_dir))
         self.thread = threading.Thread(target=self._run, args=(_Either(stop, self._own_stop),),

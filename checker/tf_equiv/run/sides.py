@@ -12,7 +12,7 @@ from typing import Callable, Optional, TypeVar
 from tf_equiv import checks
 from tf_equiv.checks import SIDES
 from tf_equiv.protocol.relays import ErrorRelay, Relay, TransferRelay
-from tf_equiv.protocol.requests import NoiseRequest, Numerics, RunOptions, SideRequest
+from tf_equiv.protocol.requests import NoiseRequest, RunOptions, SideRequest
 from tf_equiv.run.controller import TAIL_LINES, Controller, Handle, exit_words, log_tail
 from tf_equiv.run.controller import Worker as Worker
 from tf_equiv.run.controller import worker_args as worker_args
@@ -79,21 +79,13 @@ class SideSpec:
     checks: tuple
     out_dir: str
     timeout: float
-    threads: int
-    compat_fixes: bool = True
+    #: What every worker of this run is told (the side workers and the diagnoses alike).
+    options: RunOptions = RunOptions()
     python: str = sys.executable
-    grappler_off: tuple = ()          # grappler passes turned off wherever grappler runs
-    tf1_optimized: bool = False       # the TF1 graph keeps its default passes in every check
     env: tuple = ()                   # ((name, value), ...) set for the workers
     deadline: Optional[float] = None  # time.monotonic() by which every side is killed
     any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
     noise: bool = False               # the TF1 training run alone, for its noise band (kernels)
-
-    @property
-    def options(self) -> RunOptions:
-        """What every worker of this run is told (the side workers and the diagnoses alike)."""
-        return RunOptions(Numerics(tuple(self.grappler_off), self.tf1_optimized),
-                          self.compat_fixes, self.threads)
 
     def request(self, side: str) -> SideRequest | NoiseRequest:
         """The request of the worker of `side` that runs this spec's checks."""

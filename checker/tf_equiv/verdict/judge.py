@@ -197,7 +197,9 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: PairSettings
             tail = run.log_tail()
             detail = (f"last {len(tail.splitlines())} lines of its output:\n{tail}" if tail
                       else "it printed nothing")
-            return case(check, "error", f"{check}: {verdict_msg}", detail=detail, duration=seconds)
+            timed_out = run.timed_out and not run.interrupted and not run.finished
+            return case(check, "error", f"{check}: {verdict_msg}", detail=detail, duration=seconds,
+                        timed_out=timed_out)
         if result.status == "error":
             return case(check, "error", f"{check}: {side.upper()} side: {result.message}",
                         detail=result.detail, duration=seconds)

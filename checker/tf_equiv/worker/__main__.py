@@ -70,7 +70,7 @@ def _diagnose(what: str, request: LocalizeRequest | StepsRequest, side: str, cha
         from tf_equiv.worker import compat, config
         options = request.options
         fixes = compat.apply(options.compat_fixes)
-        config.configure(tf, options.numerics, options.threads)
+        config.configure(tf, options)
         channel.send(protocol.Environment(config.environment(tf, side, options.numerics),
                                           list(fixes)))
         compute(tf)

@@ -7,7 +7,7 @@ import os
 import platform
 from typing import Any
 
-from tf_equiv.protocol.requests import Numerics
+from tf_equiv.protocol.requests import Numerics, RunOptions
 from tf_equiv.worker.common import SEED
 
 __all__ = ["Numerics", "configure", "environment", "session_config"]
@@ -55,9 +55,10 @@ def session_config(tf: Any, numerics: Numerics, optimized: bool) -> Any:
     return config
 
 
-def configure(tf: Any, numerics: Numerics = Numerics(), threads: int = 0) -> None:
-    """TensorFlow set up as every worker of a run is, before its first op (`threads` 0: the
-    default thread pools)."""
+def configure(tf: Any, options: RunOptions = RunOptions()) -> None:
+    """TensorFlow set up as every worker of a run is, before its first op (`options.threads` 0:
+    the default thread pools). The compatibility fixes are applied by worker/compat.py."""
+    numerics, threads = options.numerics, options.threads
     if numerics.grappler_off:    # tf.function graphs (the TF2 side's traced checks)
         tf.config.optimizer.set_experimental_options(
             {name: False for name in numerics.grappler_off})

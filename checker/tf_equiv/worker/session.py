@@ -68,7 +68,7 @@ def run_side(request: SideRequest | NoiseRequest, channel: Channel) -> int:
     options = request.options
     fixes = compat.apply(options.compat_fixes)
     numerics = options.numerics
-    configure(tf, numerics, options.threads)
+    configure(tf, options)
     channel.send(protocol.Environment(environment(tf, side, numerics), list(fixes)))
     try:
         module = load_module(request.module)
