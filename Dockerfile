@@ -9,7 +9,10 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TF_USE_LEGACY_KERAS=1
+    TF_USE_LEGACY_KERAS=1 \
+    TF_EQUIV_TF1_PYTHON=
+# TF_EQUIV_TF1_PYTHON empty: both sides run with the image's interpreter, whatever a mounted
+# project's pyproject.toml names for its own machine (--tf1-python still chooses another).
 
 WORKDIR /opt/tf-equiv
 COPY constraints.txt ./

@@ -10,7 +10,10 @@ pytestmark = pytest.mark.tensorflow
 
 @pytest.mark.parametrize("onednn", ["1", "0"])
 def test_examples_pass(tmp_path, onednn):
-    run = check(tmp_path, ".", cwd=EXAMPLES, env={"TF_ENABLE_ONEDNN_OPTS": onednn})
+    # Both sides under this TensorFlow, not examples/pyproject.toml's legacy interpreter
+    # (tests/test_tf1_python.py runs that).
+    run = check(tmp_path, ".", cwd=EXAMPLES,
+                env={"TF_ENABLE_ONEDNN_OPTS": onednn, "TF_EQUIV_TF1_PYTHON": ""})
     assert run.returncode == 0, run.stdout[-3000:]
     verdicts = {k: c.verdict for k, c in run.cases.items()
                 if not k.startswith("equiv_estimator.py::")}

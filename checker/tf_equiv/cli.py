@@ -11,8 +11,9 @@ import click
 
 from tf_equiv import __version__, engine, stopping
 from tf_equiv.checks import GRAPPLER_PASSES
-from tf_equiv.errors import TfEquivError
+from tf_equiv.errors import TfEquivError, UsageError
 from tf_equiv.pair import problems_message
+from tf_equiv.plan import interpreters
 from tf_equiv.plan.destinations import Output, check_distinct, check_report_path
 from tf_equiv.plan.planner import Config, make_plan
 from tf_equiv.protocol.requests import Numerics, RunOptions
@@ -98,19 +99,35 @@ def main(ctx: click.Context) -> None:
 @click.option("--artifacts", type=click.Path(), metavar="DIR",
               help="Save both sides' arrays of each failing check's first divergent record, the "
                    "inputs, a JSON index and a re-run command (at most 256 MiB of arrays).")
+@click.option("--tf1-python", "tf1_python", metavar="PY",
+              show_default=f"${interpreters.VARIABLE}, else [tool.tf-equiv] tf1-python in the "
+                           "nearest pyproject.toml, else this interpreter",
+              help="Run every TF1-side worker with the interpreter PY (an environment with the "
+                   "TensorFlow the TF1 code runs on, such as 2.15 for tf.estimator); the TF2 "
+                   "side runs with this one.")
 @github_option
 def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, timeout: float,
           shard: Optional[tuple], compat_fixes: bool, allow_empty: bool, against: Optional[str],
           timings: Optional[str], html_report: Optional[str], margins: Optional[str],
           explain: bool, grappler_off: tuple, tf1_optimized: bool, artifacts: Optional[str],
-          on_github: bool) -> None:
+          tf1_python: Optional[str], on_github: bool) -> None:
     """Run every pair found under PATHS (default: .)."""
     options = RunOptions(Numerics(tuple(dict.fromkeys(grappler_off)), tf1_optimized),
                          compat_fixes)
+    legacy = None
+    try:
+        if against and tf1_python is not None:
+            raise UsageError("--tf1-python with --against: the TF1 side is read from the "
+                               "stored records, not run")
+        if not against:     # no TF1 worker runs: a setting of the project is not needed
+            legacy = interpreters.tf1_python(tf1_python, paths or (".",))
+    except TfEquivError as e:
+        _usage_error(str(e), on_github)
     config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                     timeout=timeout, shard=shard, options=options,
                     allow_empty=allow_empty, against=against, timings=timings,
-                    margins=margins, html=html_report, explain=explain, artifacts=artifacts)
+                    margins=margins, html=html_report, explain=explain, artifacts=artifacts,
+                    tf1_python=legacy)
     _run(config, on_github)
 
 

@@ -88,7 +88,8 @@ def _run_pair(planned: PlannedPair, shared: Shared,
         return _all(planned, "skipped", declared.skip, named=False), {}
     runnable = [c for c, reason in planned.checks if reason is None]
     spec = SideSpec(module.path, declared.name, tuple(runnable), out_dir, float(timeout),
-                    replace(config.options, threads=threads), config.python)
+                    replace(config.options, threads=threads), config.python,
+                    tf1_python=config.tf1_python)
     if config.record_out:
         assert shared.store is not None, "make_plan opens the store of record --out"
         result, recorded = record_pair(planned, spec, shared.store, shared.stop, shared.parts)
@@ -163,7 +164,8 @@ def _diagnosed(result: PairResult, shared: Shared, spec: SideSpec, runs: dict[st
 
 def _rerun_options(config: Config) -> tuple[str, ...]:
     """The options of this run that change the numbers, for the artifacts' re-run command."""
-    return config.options.flags() + ((f"--against={config.against}",) if config.against else ())
+    return config.options.flags() + ((f"--against={config.against}",) if config.against else ()) \
+        + ((f"--tf1-python={config.tf1_python}",) if config.tf1_python else ())
 
 
 def _note_all(result: PairResult, note: str, detail: str) -> PairResult:

@@ -207,7 +207,8 @@ def _localize(spec: SideSpec, failing: list, unexplained: Sequence[str], deadlin
             continue
         out_dir = tempfile.mkdtemp(prefix="localize-", dir=workdir)
         found[case.check] = localize(spec.module, spec.pair, case.check, out_dir, left,
-                                     spec.options, spec.python, stop, spec.env)
+                                     spec.options, spec.python, stop, spec.env,
+                                     spec.tf1_python)
     return found
 
 

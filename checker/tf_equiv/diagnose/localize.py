@@ -54,9 +54,11 @@ class Localization:
 def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: float,
              options: RunOptions = RunOptions(threads=1), python: str = sys.executable,
              stop: Optional[threading.Event] = None,
-             env: tuple[tuple[str, str], ...] = ()) -> Localization:
+             env: tuple[tuple[str, str], ...] = (),
+             tf1_python: Optional[str] = None) -> Localization:
     """Localize the divergence of `pair`'s `check` under the run's `options` and import-time
-    `env`; never raises, returns within about `timeout`."""
+    `env`, the TF1 worker under `tf1_python` where given; never raises, returns within about
+    `timeout`."""
     weights = checks.spec(check).weights if check in checks.SPECS else None
     if weights is None:
         applies = [s.id for s in checks.TABLE if s.weights]
@@ -66,7 +68,7 @@ def localize(module_path: str, pair: str, check: str, out_dir: str, timeout: flo
                             "weights")
     try:
         run = _Run(os.path.abspath(module_path), pair, weights, out_dir, options,
-                   python, env, stop or threading.Event())
+                   python, env, stop or threading.Event(), tf1_python or python)
         return _run(run, check, timeout)
     except Exception as exc:  # a checker bug must never hide the check's own result
         return Localization(False, f"localization failed: internal error of tf-equiv: "
@@ -85,6 +87,7 @@ class _Run:
     python: str
     env: tuple[tuple[str, str], ...]
     stop: threading.Event
+    tf1_python: str             # the TF1 worker's interpreter (`python` but for --tf1-python)
 
 
 class _Worker:
@@ -94,7 +97,8 @@ class _Worker:
         self.side = side
         request = LocalizeRequest(run.module, run.pair, side, run.weights, run.out_dir,
                                   CAPTURE_LIMIT_BYTES, run.options)
-        self.handle = controller.start(side, request, run.python,
+        self.handle = controller.start(side, request,
+                                       run.tf1_python if side == "tf1" else run.python,
                                        os.path.join(run.out_dir, f"localize-{side}.log"),
                                        os.path.dirname(run.module), dict(run.env))
 

@@ -45,6 +45,9 @@ class Config:
     against: Optional[str] = None          # compare with stored TF1 records instead of running TF1
     record_out: Optional[str] = None       # store the TF1 side's records instead of comparing
     python: str = sys.executable           # the interpreter of the workers (record: legacy TF)
+    #: The TF1-side workers' interpreter where it is another (`--tf1-python`, resolved by
+    #: plan/interpreters.py); None: `python`.
+    tf1_python: Optional[str] = None
     timings: Optional[str] = None          # JSON {pair id: seconds}, read for --shard, then updated
     listing: bool = False                  # `list`: plan only, write nothing
     margins: Optional[str] = None          # JSON {case id: margin}, warned against, then updated

@@ -82,10 +82,22 @@ class SideSpec:
     #: What every worker of this run is told (the side workers and the diagnoses alike).
     options: RunOptions = RunOptions()
     python: str = sys.executable
+    #: Every TF1-side worker's interpreter where it is another (`--tf1-python`); None: `python`.
+    tf1_python: Optional[str] = None
     env: tuple = ()                   # ((name, value), ...) set for the workers
     deadline: Optional[float] = None  # time.monotonic() by which every side is killed
     any_check: bool = False           # run checks beyond the pair's own `checks` (explanations)
     noise: bool = False               # the TF1 training run alone, for its noise band (kernels)
+
+    def interpreter(self, side: str) -> str:
+        """The interpreter of `side`'s workers (the noise run is a TF1 side)."""
+        return self.tf1_python if side == "tf1" and self.tf1_python else self.python
+
+    @property
+    def cross_version(self) -> bool:
+        """Whether the sides run under two interpreters, so no one process holds both."""
+        return bool(self.tf1_python) and \
+            os.path.abspath(str(self.tf1_python)) != os.path.abspath(self.python)
 
     def request(self, side: str) -> SideRequest | NoiseRequest:
         """The request of the worker of `side` that runs this spec's checks."""
@@ -176,7 +188,7 @@ def run_sides(spec: SideSpec, stop: threading.Event, sides: tuple = SIDES,
             for index, subset in enumerate(split_checks(side, spec.checks, parts)):
                 log = f"{side}.log" if index == 0 else f"{side}-{index + 1}.log"
                 handle = controller.start(
-                    side, replace(spec, checks=subset).request(side), spec.python,
+                    side, replace(spec, checks=subset).request(side), spec.interpreter(side),
                     os.path.join(spec.out_dir, log), os.path.dirname(spec.module),
                     dict(spec.env), spec.timeout, on_event)
                 if side == "tf1":

@@ -33,7 +33,7 @@ from tf_equiv.results import (
     without_id,
 )
 from tf_equiv.run.kernels import Steps, run_steps
-from tf_equiv.run.protocol import Transfer
+from tf_equiv.run.protocol import Environment, Transfer
 from tf_equiv.run.sides import SideRun, SideSpec
 from tf_equiv.verdict.judge import settings_of
 from tf_equiv.verdict.training import CHECK, loss_band, times, window
@@ -92,6 +92,10 @@ def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: PairSettings,
         return Steps(problem="the steps run both sides in one process under this TensorFlow, "
                              "so they are not run against stored TF1 records",
                      hint="check without --against to tell a wrong step from amplified round-off")
+    if spec.cross_version:
+        return Steps(problem=f"the steps run both sides in one process, and {two_versions(runs)}",
+                     hint="check the pair with both sides under one TensorFlow (without "
+                          "--tf1-python) to tell a wrong step from amplified round-off")
     tf1 = runs["tf1"].check(CHECK, ok=True)
     transfer = runs["tf1"].find(Transfer)
     if tf1 is None or not tf1.file or transfer is None or not transfer.file \
@@ -100,6 +104,15 @@ def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: PairSettings,
     factor, floor, atol = loss_band(settings)
     return run_steps(spec, tf1.file, transfer, span[0], _last(settings, span), floor, factor, atol,
                      stop, seconds, workdir)
+
+
+def two_versions(runs: Mapping[str, SideRun]) -> str:
+    """Which TensorFlow each side ran under (--tf1-python), in words."""
+    def version(side: str) -> str:
+        said = runs[side].find(Environment) if side in runs else None
+        return (said.environment if said else {}).get("tensorflow", "unknown")
+    return (f"the TF1 side runs under TensorFlow {version('tf1')} (--tf1-python), the TF2 side "
+            f"under TensorFlow {version('tf2')}")
 
 
 def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseResult:
