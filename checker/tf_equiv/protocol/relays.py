@@ -7,12 +7,11 @@ why there is none (`ErrorRelay`). Encoded and strictly decoded as the requests a
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
 from typing import IO, ClassVar, TypeVar, Union
 
-from tf_equiv.protocol.requests import RequestError, _build  # one strict field check for both
+from tf_equiv.protocol import requests  # one strict decoder for both
+from tf_equiv.protocol.requests import RequestError
 
 
 @dataclass(frozen=True)
@@ -48,30 +47,21 @@ RELAYS: dict[str, type[Relay]] = {cls.kind: cls for cls in (TransferRelay, Captu
 
 
 def to_json(relay: Relay) -> dict[str, object]:
-    return {"kind": relay.kind, **dataclasses.asdict(relay)}
+    return requests.to_json(relay)
 
 
 def encode(relay: Relay) -> str:
-    return json.dumps(to_json(relay), separators=(",", ":"))
+    return requests.encode(relay)
 
 
 def from_json(data: object) -> Relay:
     """The relay a JSON object stands for; RequestError names what is wrong with it."""
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not isinstance(kind, str):
-        raise RequestError(f"not a relay (no \"kind\"): {str(data)[:80]}")
-    if kind not in RELAYS:
-        raise RequestError(f"unknown relay kind {kind!r}; known: {', '.join(RELAYS)}")
-    return _build(RELAYS[kind], {k: v for k, v in data.items() if k != "kind"}, f"{kind} relay")
+    return requests.tagged(data, RELAYS, "relay")
 
 
 def decode(text: str) -> Relay:
     """The relay in one JSON line; RequestError also for text that is not JSON."""
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise RequestError(f"relay not JSON: {e}") from None
-    return from_json(data)
+    return from_json(requests.parsed(text, "relay not JSON"))
 
 
 R = TypeVar("R", TransferRelay, CaptureRelay)

@@ -132,34 +132,45 @@ REQUESTS: dict[str, type[Request]] = {
     cls.kind: cls for cls in (SideRequest, NoiseRequest, LocalizeRequest, StepsRequest)}
 
 
-def to_json(request: Request) -> dict[str, Any]:
-    return {"kind": request.kind, **dataclasses.asdict(request)}
+_D = typing.TypeVar("_D")
 
 
-def encode(request: Request) -> str:
-    return json.dumps(to_json(request), separators=(",", ":"))
+def to_json(message: Any) -> dict[str, Any]:
+    """A request or relay as its JSON object: its kind, then its fields."""
+    return {"kind": message.kind, **dataclasses.asdict(message)}
+
+
+def encode(message: Any) -> str:
+    return json.dumps(to_json(message), separators=(",", ":"))
 
 
 def from_json(data: object) -> Request:
     """The request a JSON object stands for; RequestError names what is wrong with it."""
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not isinstance(kind, str):
-        raise RequestError(f"not a request (no \"kind\"): {str(data)[:80]}")
-    if kind not in REQUESTS:
-        raise RequestError(f"unknown request kind {kind!r}; known: {', '.join(REQUESTS)}")
-    return _build(REQUESTS[kind], {k: v for k, v in data.items() if k != "kind"}, f"{kind} request")
+    return tagged(data, REQUESTS, "request")
 
 
 def decode(text: str) -> Request:
     """The request in one JSON document; RequestError also for text that is not JSON."""
+    return from_json(parsed(text, "not JSON"))
+
+
+def tagged(data: object, kinds: dict[str, type[_D]], noun: str) -> _D:
+    """The message of one of `kinds` that a JSON object names by its "kind"; every field checked
+    strictly (the one decoder of requests and relays)."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(kind, str):
+        raise RequestError(f"not a {noun} (no \"kind\"): {str(data)[:80]}")
+    if kind not in kinds:
+        raise RequestError(f"unknown {noun} kind {kind!r}; known: {', '.join(kinds)}")
+    return _build(kinds[kind], {k: v for k, v in data.items() if k != "kind"}, f"{kind} {noun}")
+
+
+def parsed(text: str, not_json: str) -> object:
+    """The JSON document in `text`; RequestError (`not_json: why`) for text that is not JSON."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError as e:
-        raise RequestError(f"not JSON: {e}") from None
-    return from_json(data)
-
-
-_D = typing.TypeVar("_D")
+        raise RequestError(f"{not_json}: {e}") from None
 
 
 def _build(cls: type[_D], payload: dict[str, object], what: str) -> _D:
