@@ -36,7 +36,13 @@ def not_on_a_runner(monkeypatch):
 def case(check: str, verdict: str, message: str, pair: str = "net", module: str = MODULE,
          **kw) -> CaseResult:
     kw.setdefault("line", 7)
+    kw.setdefault("words", said(check, message))
     return CaseResult(module, pair, check, verdict, message, **kw)
+
+
+def said(check: str, message: str) -> str:
+    """CaseResult.words of a message led by its check's id, as the checker builds it."""
+    return message[len(check) + 2:] if message.startswith(f"{check}: ") else ""
 
 
 def endpoints(*values: tuple) -> tuple:

@@ -13,9 +13,11 @@ from tf_equiv.results import (
     CaseResult,
     PairResult,
     Report,
+    appended,
     compose,
     diagnosis,
     explanation_words,
+    own_words,
 )
 from tf_equiv.run.protocol import PairSettings
 from tf_equiv.run.records import SideCheck, save_arrays
@@ -147,3 +149,15 @@ def test_rewording_an_explanations_hint_leaves_the_causes_as_they_were():
         "constant_inference, transferred_inference", "tf_function"]
     assert odd[0][1] == "set rtol. Hint: Explanation: . Localization"
     assert plain[1][1] == odd[1][1] == "fix block b2 of the migrated code"
+
+
+def test_a_case_keeps_its_words_apart_from_its_check_id():
+    """Reporters group the checks of a crashed side by `words`, never by cutting the message."""
+    case = CaseResult("equiv_x.py", "p", "gradients", "error", "gradients: TF2 side crashed",
+                      words="TF2 side crashed")
+    said = appended(case, "; and more")
+    assert (said.message, said.words) == ("gradients: TF2 side crashed; and more",
+                                          "TF2 side crashed; and more")
+    assert own_words(said) == "TF2 side crashed; and more"
+    skipped = CaseResult("equiv_x.py", "p", "gradients", "skipped", "not a Keras layer")
+    assert own_words(appended(skipped, ".")) == "not a Keras layer."

@@ -182,7 +182,7 @@ def test_a_sparkline_draws_linear_and_log_values():
 def _trained_report(tmp_path) -> Report:
     outcome = compare_training(*_runs(tmp_path, drift=1e-3), SETTINGS)
     case = CaseResult("equiv_t.py", "net", "training_run", outcome.verdict, outcome.message,
-                      detail=outcome.detail, series=outcome.series)
+                      detail=outcome.detail, series=outcome.series, words=outcome.words)
     return Report((PairResult("equiv_t.py", "net", (case,)),), 1.0)
 
 
@@ -247,7 +247,7 @@ def _left_the_band(tmp_path):
     tf1, tf2 = _runs(tmp_path, drift=1e-3)
     outcome = compare_training(tf1, tf2, SETTINGS)
     case = CaseResult("equiv_t.py", "net", "training_run", outcome.verdict, outcome.message,
-                      detail=outcome.detail, series=outcome.series)
+                      detail=outcome.detail, series=outcome.series, words=outcome.words)
     return case, tf1, tf2
 
 

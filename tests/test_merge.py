@@ -28,7 +28,13 @@ TABLE = ("record          shape   max abs  max rel  worst index  mismatched  rto
 def case(module: str, pair: str, check: str, verdict: str, message: str, **kw) -> CaseResult:
     kw.setdefault("file", module)
     kw.setdefault("line", 12)
+    kw.setdefault("words", said(check, message))
     return CaseResult(module, pair, check, verdict, message, **kw)
+
+
+def said(check: str, message: str) -> str:
+    """CaseResult.words of a message led by its check's id, as the checker builds it."""
+    return message[len(check) + 2:] if message.startswith(f"{check}: ") else ""
 
 
 def mlp_pair() -> PairResult:

@@ -182,6 +182,7 @@ def _all(planned: PlannedPair, verdict: Verdict, message: str, detail: str = "",
     return PairResult(module.display, declared.name, tuple(
         CaseResult(module.display, declared.name, c, verdict,
                    f"{c}: {message}" if named else message, detail=detail,
+                   words=message if named else "",
                    file=module.display, line=declared.line) for c, _ in planned.checks),
         line=declared.line)
 

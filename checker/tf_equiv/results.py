@@ -97,6 +97,10 @@ class CaseResult:
     #: Named series of numbers a picture draws (training_run: step, loss_tf1, loss_tf2,
     #: divergence, band), each thinned to at most a hundred points.
     series: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    #: The message without the check's id it starts with (`<check>: `) and without an xfail
+    #: mark: the words a side that crashed says alike of every check, by which reporters group
+    #: them. "" where the message names no check (a skip, a module's error): it is its own words.
+    words: str = ""
 
     @property
     def name(self) -> str:
@@ -227,17 +231,14 @@ def diagnosis(pair: PairResult) -> list[Cause]:
     return [_cause(key, tuple(cases)) for key, cases in groups.items()]
 
 
-def without_id(check: str, message: str) -> str:
-    """A message without the check's id it starts with (`<check>: `), as every message of a
-    check is built."""
-    prefix = f"{check}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
 def own_words(case: CaseResult) -> str:
-    """The case's message without its check's id in front: the words a side that crashed says
-    alike of every check."""
-    return without_id(case.check, case.message)
+    """The case's message without its check's id in front (CaseResult.words)."""
+    return case.words or case.message
+
+
+def appended(case: CaseResult, text: str) -> CaseResult:
+    """The case with `text` said after its message (and its words)."""
+    return replace(case, message=case.message + text, words=case.words and case.words + text)
 
 
 def comparison_words(case: CaseResult) -> str:
@@ -253,7 +254,15 @@ def headline(case: CaseResult) -> str:
     shows once for a cause), its check's id in front."""
     if not case.statement:
         return comparison_words(case)
-    return f"{case.check}: " + compose(case.statement, hint="" if case.audit else case.hint)
+    return f"{case.check}: " + headline_words(case)
+
+
+def headline_words(case: CaseResult) -> str:
+    """The headline without the check's id in front (the words of the checks it groups)."""
+    if case.statement:
+        return compose(case.statement, hint="" if case.audit else case.hint)
+    said, words = f". {case.explanation}", own_words(case)
+    return words[:-len(said)] if case.explanation and words.endswith(said) else words
 
 
 def compose(statement: str, audit: str = "", hint: str = "") -> str:

@@ -17,7 +17,14 @@ from typing import Optional, Sequence
 
 from tf_equiv.checks import SPECS, TABLE
 from tf_equiv.diagnose.localize import Localization, localize
-from tf_equiv.results import CaseResult, PairResult, explanation_words, own_words, short
+from tf_equiv.results import (
+    CaseResult,
+    PairResult,
+    appended,
+    explanation_words,
+    own_words,
+    short,
+)
 from tf_equiv.run.sides import SideSpec, run_sides
 from tf_equiv.verdict.judge import judge
 
@@ -262,7 +269,7 @@ def _explained(case: CaseResult, tried: list, culprit: Optional[tuple], seconds:
         # The same first divergent output: the same place, found once for the pair.
         said += f". Localization (run for {localized_for}, whose outputs part at the same " \
             f"record): {located.place}"
-    return replace(case, message=f"{case.message}. {said}",
+    return replace(appended(case, f". {said}"),
                    detail=f"{case.detail}\n\n{detail}".strip(), explanation=explanation,
                    finding=finding, next_step=hint, explanation_detail=detail,
                    place=located.place if located is not None else "",

@@ -15,11 +15,11 @@ from tf_equiv.results import (
     Verdict,
     diagnosis,
     headline,
+    headline_words,
     own_words,
     short,
     summary_line,
     verdict_counts,
-    without_id,
 )
 
 BAD: tuple[Verdict, ...] = ("failed", "error")
@@ -164,8 +164,7 @@ def failures(cases: Sequence[CaseResult], stream: TextIO, repeated: frozenset | 
         if all(c.id in repeated for c in group):
             # Its explanation and localization are the diagnosis's, shown once above.
             # So is the randomness audit of a random check.
-            text = headline(first) if len(group) == 1 else without_id(first.check,
-                                                                      headline(first))
+            text = headline(first) if len(group) == 1 else headline_words(first)
             stream.write(f"{verdict.upper()}: {text} (diagnosis above)\n")
             detail = _without_explanation(first)
         else:

@@ -53,7 +53,8 @@ def check_inputs(result: PairResult, stored: StoredTF1, tf2: SideRun) -> PairRes
         return result
     message = (f"stale TF1 records: the inputs differ from the recorded ones (sha256 "
                f"{stored['inputs'][:12]} recorded, {now[:12]} now); record again")
-    return replace(result, cases=tuple(replace(c, verdict="error", message=f"{c.check}: {message}")
+    return replace(result, cases=tuple(replace(c, verdict="error", message=f"{c.check}: {message}",
+                                                   words=message)
                                        for c in result.cases))
 
 
@@ -78,15 +79,18 @@ def record_pair(planned: PlannedPair, spec: SideSpec, store: Store, stop: thread
         elif reason:
             cases.append(case("skipped", reason))
         elif checks.tf2_only(check):
-            cases.append(case("skipped", f"{check}: TF2 only, nothing to record"))
+            cases.append(case("skipped", f"{check}: TF2 only, nothing to record",
+                              words="TF2 only, nothing to record"))
         elif fatal:
             cases.append(case("error", fatal.message, detail=fatal.detail))
         elif event is None:
-            cases.append(case("error", f"{check}: {run.how_it_ended()}", detail=run.log_tail()))
+            ended = run.how_it_ended()
+            cases.append(case("error", f"{check}: {ended}", detail=run.log_tail(), words=ended))
         elif event.status != "ok":
             cases.append(case("error" if event.status == "error" else "skipped",
-                              f"{check}: TF1 side: {event.message}", detail=event.detail))
+                              f"{check}: TF1 side: {event.message}", detail=event.detail,
+                              words=f"TF1 side: {event.message}"))
         else:
-            cases.append(case("passed", f"{check}: TF1 records stored"))
+            cases.append(case("passed", f"{check}: TF1 records stored", words="TF1 records stored"))
     return PairResult(planned.module.display, planned.declared.name, tuple(cases),
                       line=planned.declared.line), run

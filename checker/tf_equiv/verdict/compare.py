@@ -73,6 +73,8 @@ class Outcome:
     #: its pictures draw (CaseResult.series).
     margin: Optional[float] = None
     series: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    #: CaseResult.words: the message without the check's id it starts with.
+    words: str = ""
 
     def __bool__(self) -> bool:
         return self.verdict == "passed"
@@ -322,15 +324,16 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
     structure = _structure_note(only1, only2)
     failing = [r for r in results if not r]
     if not failing and not structure:
-        return Outcome("passed", f"{check}: {len(results)} records match", records=results,
-                       warnings=warnings)
+        words = f"{len(results)} records match"
+        return Outcome("passed", f"{check}: {words}", records=results, warnings=warnings,
+                       words=words)
     detail = table(results)
     if structure:
-        message = f"{check}: {structure}"
+        words = structure
         if failing:
-            message += f"; and {len(failing)} common records differ, first {failing[0].name}"
-        return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
-                       cause="structure")
+            words += f"; and {len(failing)} common records differ, first {failing[0].name}"
+        return Outcome("failed", f"{check}: {words}", detail=detail, records=results,
+                       warnings=warnings, cause="structure", words=words)
     first = failing[0]
     before = results.index(first)
     more = f" (+{len(failing) - 1} more records differ)" if len(failing) > 1 else ""
@@ -339,12 +342,14 @@ def compare_records(check: str, tf1: Mapping[str, np.ndarray], tf2: Mapping[str,
                      f"records were finite and equal before it in forward order{more}")
         hint = ("a comparison of non-finite values proves nothing; fix the overflow or compare "
                 "with real weights (transferred_inference)")
-        return Outcome("failed", f"{check}: {compose(statement, hint=hint)}", detail=detail,
-                       records=results, warnings=warnings, cause="vacuous",
-                       statement=statement, hint=hint)
-    message = f"{check}: first divergence in forward order: {first.summary()}{more}"
+        words = compose(statement, hint=hint)
+        return Outcome("failed", f"{check}: {words}", detail=detail, records=results,
+                       warnings=warnings, cause="vacuous", statement=statement, hint=hint,
+                       words=words)
+    words = f"first divergence in forward order: {first.summary()}{more}"
     # Another shape or dtype is a structure no variation of the numerics changes.
-    return Outcome("failed", message, detail=detail, records=results, warnings=warnings,
+    return Outcome("failed", f"{check}: {words}", detail=detail, records=results,
+                   warnings=warnings, words=words,
                    cause="structure" if first.problem in ("shape", "dtype") else "")
 
 

@@ -12,7 +12,7 @@ from tf_equiv import checks
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import problems_message
 from tf_equiv.protocol.settings import PairSettings
-from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, apply_marks, without_id
+from tf_equiv.results import MODULE_CASE, CaseResult, PairResult, appended, apply_marks
 from tf_equiv.run.protocol import Environment, Event, Fatal, Transfer
 from tf_equiv.run.protocol import PairSettings as SettingsEvent  # the event that carries them
 from tf_equiv.run.records import SideCheck
@@ -199,26 +199,27 @@ def _judge_check(check: str, runs: Mapping[str, SideRun], settings: PairSettings
                       else "it printed nothing")
             timed_out = run.timed_out and not run.interrupted and not run.finished
             return case(check, "error", f"{check}: {verdict_msg}", detail=detail, duration=seconds,
-                        timed_out=timed_out)
+                        timed_out=timed_out, words=verdict_msg)
         if result.status == "error":
-            return case(check, "error", f"{check}: {side.upper()} side: {result.message}",
-                        detail=result.detail, duration=seconds)
+            said = f"{side.upper()} side: {result.message}"
+            return case(check, "error", f"{check}: {said}", detail=result.detail,
+                        duration=seconds, words=said)
         if result.status == "skipped":
             return case(check, "skipped", result.message, duration=seconds)
         found[side] = result
     try:
         outcome = early or compare_check(check, found, settings)
     except RecordsError as e:
-        return case(check, "error", f"{check}: {e}", duration=seconds)
+        return case(check, "error", f"{check}: {e}", duration=seconds, words=str(e))
     judged = case(check, outcome.verdict, outcome.message, detail=outcome.detail,
                   duration=seconds, warnings=outcome.warnings, records=outcome.records,
                   cause=outcome.cause, series=outcome.series, hint=outcome.hint,
-                  audit=outcome.audit,
-                  statement=outcome.statement or without_id(check, outcome.message))
+                  audit=outcome.audit, words=outcome.words,
+                  statement=outcome.statement or outcome.words or outcome.message)
     kept = margin(outcome.records) if outcome.verdict == "passed" else None
     if outcome.margin is not None:      # said in the message already
         judged = replace(judged, margin=outcome.margin)
     elif kept is not None:
-        judged = replace(judged, margin=kept[0], message=f"{judged.message}; {margin_words(kept)}")
+        judged = replace(appended(judged, f"; {margin_words(kept)}"), margin=kept[0])
     # An outcome that points at a user-code line (a variable's creator) is located there.
     return replace(judged, file=outcome.file, line=outcome.line) if outcome.line else judged

@@ -10,7 +10,7 @@ import numpy as np
 from tf_equiv import checks
 from tf_equiv.pair import tolerance_for
 from tf_equiv.protocol.settings import JSON, PairSettings
-from tf_equiv.results import AUDIT, HINT, compose, without_id
+from tf_equiv.results import AUDIT, HINT, compose
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
 from tf_equiv.verdict.randomness import initializer_hint, random_ops, unalignable
@@ -96,10 +96,9 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
 def _told(check: str, outcome: Outcome, audit: str = "", hint: str = "") -> Outcome:
     """The outcome with the randomness audit and a hint said after its message, and kept as its
     fields."""
-    said = ". ".join([outcome.message] + ([AUDIT + audit] if audit else [])
-                     + ([HINT + hint] if hint else []))
-    return replace(outcome, message=said,
-                   statement=outcome.statement or without_id(check, outcome.message),
+    more = "".join(([". " + AUDIT + audit] if audit else []) + ([". " + HINT + hint] if hint else []))
+    return replace(outcome, message=outcome.message + more, words=outcome.words + more,
+                   statement=outcome.statement or outcome.words or outcome.message,
                    audit="; ".join(filter(None, (outcome.audit, audit))),
                    hint="; ".join(filter(None, (outcome.hint, hint))))
 
@@ -137,7 +136,8 @@ def _vacuous(check: str, outcome: Outcome, tf1: Mapping[str, np.ndarray],
         return outcome
     statement = f"vacuous: compared no {what}, so nothing was proven"
     return replace(outcome, verdict="failed", cause="vacuous", statement=statement, hint=why,
-                   message=f"{check}: {compose(statement, hint=why)}")
+                   message=f"{check}: {compose(statement, hint=why)}",
+                   words=compose(statement, hint=why))
 
 
 def _unpaired_slots(tf1: Mapping[str, np.ndarray], tf2: Mapping[str, np.ndarray]) -> list[str]:
@@ -161,10 +161,10 @@ def _with_eager(outcome: Outcome, traced: Mapping[str, np.ndarray], eager_file: 
         note = "the eager TF2 model and its tf.function trace agree"
     else:
         note = ("the eager TF2 model and its tf.function trace differ too: "
-                + without_id(EAGER, inner.message))
+                + inner.words)
     if outcome:
         return replace(outcome, detail=note)
-    return replace(outcome, message=f"{outcome.message}; {note}",
+    return replace(outcome, message=f"{outcome.message}; {note}", words=f"{outcome.words}; {note}",
                    detail=f"{outcome.detail}\n{note}".strip())
 
 
@@ -177,7 +177,8 @@ def _no_gradient(outcome: Outcome, tf1: list, tf2: list) -> Outcome:
     parts += [f"no gradient on TF2 only: {', '.join(only2[:5])}"] if only2 else []
     statement = "; ".join(parts)
     if not outcome:
-        statement += "; " + (outcome.statement or without_id("gradients", outcome.message))
-    return Outcome("failed", f"gradients: {compose(statement, hint=outcome.hint)}",
-                   outcome.detail, outcome.records, outcome.warnings, cause="structure",
-                   statement=statement, hint=outcome.hint)
+        statement += "; " + (outcome.statement or outcome.words or outcome.message)
+    words = compose(statement, hint=outcome.hint)
+    return Outcome("failed", f"gradients: {words}", outcome.detail, outcome.records,
+                   outcome.warnings, cause="structure", statement=statement, hint=outcome.hint,
+                   words=words)

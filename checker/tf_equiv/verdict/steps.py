@@ -25,12 +25,12 @@ from tf_equiv.protocol.settings import PairSettings
 from tf_equiv.results import (
     CaseResult,
     PairResult,
+    appended,
     apply_marks,
     explanation_words,
     own_words,
     short,
     unmarked,
-    without_id,
 )
 from tf_equiv.run.kernels import Steps, run_steps
 from tf_equiv.run.protocol import Environment, Transfer
@@ -138,14 +138,14 @@ def judge_steps(case: CaseResult, first: int, last: int, steps: Steps) -> CaseRe
                if divergence > 0 else "the sides are equal at every step, margin inf")
     before = f"; steps 1 to {first - 1} inside the noise band of the free runs" if first > 1 \
         else ""
-    message = (f"{CHECK}: every step agrees within its own noise: steps {first} to {last}, each "
-               f"run on both sides from TF1's state ({closest}){before}")
+    statement = (f"every step agrees within its own noise: steps {first} to {last}, each run on "
+                 f"both sides from TF1's state ({closest}){before}")
     departure = own_words(case)
     warning = (f"{CHECK}: the free runs part by round-off that training amplifies: {departure}; "
                f"yet each of steps {first} to {last}, run on both sides from TF1's state, agrees "
                "within that step's noise, so this is not a migration bug")
-    return replace(case, verdict="passed", message=message, margin=margin, explanation="",
-                   finding="", next_step="", statement=without_id(CHECK, message),
+    return replace(case, verdict="passed", message=f"{CHECK}: {statement}", words=statement,
+                   margin=margin, explanation="", finding="", next_step="", statement=statement,
                    warnings=case.warnings + (warning,),
                    detail=f"{case.detail}\n\n{header}\n  {line}".strip())
 
@@ -155,7 +155,7 @@ def _with(case: CaseResult, finding: str, hint: str, header: str, lines: list[st
     """A failed case that keeps its verdict, with what the steps found as its explanation."""
     body = "\n".join(f"  {line}" for line in lines)
     explanation = explanation_words(finding, hint)
-    return replace(case, message=f"{case.message}. {explanation}", explanation=explanation,
+    return replace(appended(case, f". {explanation}"), explanation=explanation,
                    finding=finding, next_step=hint,
                    detail=f"{case.detail}\n\n{header}\n{body}".strip())
 

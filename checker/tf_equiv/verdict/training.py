@@ -30,7 +30,7 @@ from tf_equiv.checks import TRAINING_RUN as CHECK
 from tf_equiv.errors import RecordsError
 from tf_equiv.pair import tolerance_for
 from tf_equiv.protocol.settings import JSON, PairSettings, TrainSettings
-from tf_equiv.results import compose, short
+from tf_equiv.results import Verdict, compose, short
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome
 
@@ -96,11 +96,11 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
     every = train_of(settings).every
     loss1, loss2 = a1.get(f"{CHECK}/loss"), a2.get(f"{CHECK}/loss")
     if loss1 is None or loss2 is None or "noise/loss" not in a1:
-        return Outcome("error" if loss1 is None or loss2 is None else "failed",
-                       f"{CHECK}: a side recorded no loss series", cause="structure")
+        return _said("error" if loss1 is None or loss2 is None else "failed",
+                     "a side recorded no loss series", cause="structure")
     if len(loss1) != len(loss2):
-        return Outcome("failed", f"{CHECK}: TF1 trained {len(loss1)} steps, TF2 {len(loss2)}",
-                       cause="structure")
+        return _said("failed", f"TF1 trained {len(loss1)} steps, TF2 {len(loss2)}",
+                     cause="structure")
     broken = _nonfinite(loss1, loss2)
     if broken is not None:
         return broken
@@ -110,11 +110,11 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
     band = factor * np.maximum.accumulate(_loss_noise(shadows, loss1, scale)) + rtol
     points, missing, compared = _variables(a1, a2, shadows, factor, rtol, atol)
     if missing:
-        return Outcome("failed", f"{CHECK}: structure differs: {len(missing)} variables or slots "
-                                 f"only in TF1: {', '.join(missing[:5])}", cause="structure")
+        return _said("failed", f"structure differs: {len(missing)} variables or slots only in "
+                               f"TF1: {', '.join(missing[:5])}", cause="structure")
     if not compared:
-        return Outcome("failed", f"{CHECK}: vacuous: compared no variable after a step, so "
-                                 "nothing was proven", cause="vacuous")
+        return _said("failed", "vacuous: compared no variable after a step, so nothing was "
+                               "proven", cause="vacuous")
     series = _series(loss1, loss2, divergence, band)
     detail = _detail(loss1, loss2, divergence, band, tf1.meta, tf2.meta, shadows)
     out_loss = np.nonzero(divergence > band)[0]
@@ -130,11 +130,19 @@ def _compare(tf1: SideCheck, tf2: SideCheck, a1: Mapping[str, np.ndarray],
         where = (f"; closest to it: {closest[1]}, divergence {short(closest[2])} against a band "
                  f"of {short(closest[3])}, margin {times(margin)}x") if closest else \
             "; the sides are equal at every step, margin inf"
-        return Outcome("passed", f"{CHECK}: {steps} steps inside the noise band (the loss every "
-                                 f"step, {len(compared)} variables and slots every {every})"
-                                 f"{where}", detail=detail, series=series, margin=margin)
-    return Outcome("failed", _departure(loss1, loss2, divergence, band, out_loss, out_vars, every,
-                                       steps), detail=detail, series=series)
+        return _said("passed", f"{steps} steps inside the noise band (the loss every step, "
+                               f"{len(compared)} variables and slots every {every}){where}",
+                     detail=detail, series=series, margin=margin)
+    return _said("failed", _departure(loss1, loss2, divergence, band, out_loss, out_vars, every,
+                                      steps), detail=detail, series=series)
+
+
+def _said(verdict: Verdict, words: str, detail: str = "", cause: str = "",
+          series: tuple[tuple[str, tuple[float, ...]], ...] = (),
+          margin: Optional[float] = None) -> Outcome:
+    """An outcome whose message is the check's id and `words`."""
+    return Outcome(verdict, f"{CHECK}: {words}", detail, cause=cause, series=series,
+                   margin=margin, words=words)
 
 
 def window(tf1: SideCheck, tf2: SideCheck,
@@ -180,11 +188,12 @@ def _nonfinite(loss1: np.ndarray, loss2: np.ndarray) -> Optional[Outcome]:
         statement = (f"vacuous: the loss is not finite on both sides from step {first + 1}, so "
                      "nothing after it was proven")
         hint = "lower the learning rate or the steps"
-        return Outcome("failed", f"{CHECK}: {compose(statement, hint=hint)}", cause="vacuous",
-                       statement=statement, hint=hint)
+        words = compose(statement, hint=hint)
+        return Outcome("failed", f"{CHECK}: {words}", cause="vacuous", statement=statement,
+                       hint=hint, words=words)
     side, other = ("TF2", loss1) if bad2[first] else ("TF1", loss2)
-    return Outcome("failed", f"{CHECK}: the loss is not finite on {side} from step {first + 1} "
-                             f"(the other side's is {short(float(other[first]))})")
+    return _said("failed", f"the loss is not finite on {side} from step {first + 1} (the other "
+                           f"side's is {short(float(other[first]))})")
 
 
 class _Renamed(Mapping[str, np.ndarray]):
@@ -330,13 +339,13 @@ def _departure(loss1: np.ndarray, loss2: np.ndarray, divergence: np.ndarray, ban
         "; every variable was still inside its band where it was recorded"
     if len(out_loss) and (first_var is None or out_loss[0] + 1 <= first_var.step):
         i = int(out_loss[0])
-        return (f"{CHECK}: the sides leave the noise band at step {i + 1} of {steps}: loss TF1 "
+        return (f"the sides leave the noise band at step {i + 1} of {steps}: loss TF1 "
                 f"{_loss(loss1[i])}, TF2 {_loss(loss2[i])} (divergence {short(divergence[i])}, "
                 f"{times(divergence[i] / band[i])}x the band {short(band[i])}){moved}")
     assert first_var is not None
     after = max(0, first_var.step - every)
     i = first_var.step - 1
-    return (f"{CHECK}: the sides leave the noise band between step {after + 1} and step "
+    return (f"the sides leave the noise band between step {after + 1} and step "
             f"{first_var.step} of {steps} (variables are recorded every {every} steps; the loss "
             f"stayed inside: TF1 {_loss(loss1[i])}, TF2 {_loss(loss2[i])} at step "
             f"{first_var.step}){moved}")

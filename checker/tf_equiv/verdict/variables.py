@@ -59,11 +59,12 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
                      "model.variables are empty), so nothing was proven")
         hint = ("a model without variables has nothing for this check to match; leave "
                 "variables_match out with Pair(checks=[...])")
-        return Outcome("failed", f"variables_match: {compose(statement, hint=hint)}",
-                       cause="vacuous", statement=statement, hint=hint)
+        words = compose(statement, hint=hint)
+        return Outcome("failed", f"variables_match: {words}", cause="vacuous",
+                       statement=statement, hint=hint, words=words)
     if not problems:
-        return Outcome("passed", f"variables_match: {len(tf1)} variables match in name, shape, "
-                                 "dtype and trainable flag")
+        words = f"{len(tf1)} variables match in name, shape, dtype and trainable flag"
+        return Outcome("passed", f"variables_match: {words}", words=words)
     counts = f"count TF1 {len(tf1)}, TF2 {len(tf2)}"
     found = suggest(tf1, tf2, [by1[n] for n in only1], [by2[n] for n in only2])
     hint = ""
@@ -94,8 +95,9 @@ def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
                    "TF2 -> TF1 candidates:\n"
                    + "\n".join(f"  {a} -> {' or '.join(c)}" for a, c in found.ambiguous.items()))
     statement = f"{'; '.join(problems)} ({counts})"
-    return Outcome("failed", f"variables_match: {compose(statement, hint=hint)}",
-                   detail=detail, statement=statement, hint=hint)
+    words = compose(statement, hint=hint)
+    return Outcome("failed", f"variables_match: {words}", detail=detail, statement=statement,
+                   hint=hint, words=words)
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,8 @@ def list_or(value: object) -> object:
 def created_once(new: Sequence[dict]) -> Outcome:
     """Calling the TF2 model again must create no variable; name each creator's user-code line."""
     if not new:
-        return Outcome("passed", "variables_created_once: the second call created no variable")
+        words = "the second call created no variable"
+        return Outcome("passed", f"variables_created_once: {words}", words=words)
     lines = []
     for v in new:
         where = f"{os.path.basename(v['file'])}:{v['line']}" if v.get("file") else "unknown line"
@@ -345,6 +348,7 @@ def created_once(new: Sequence[dict]) -> Outcome:
                  f"{first['name']}{where}")
     hint = ("create variables with tf.compat.v1.get_variable or a layer inside the "
             "track_tf1_style_variables call, not tf.Variable")
-    return Outcome("failed", f"variables_created_once: {compose(statement, hint=hint)}",
+    words = compose(statement, hint=hint)
+    return Outcome("failed", f"variables_created_once: {words}", words=words,
                    detail="\n".join(lines), file=first.get("file") or "",
                    line=int(first.get("line") or 0), statement=statement, hint=hint)
