@@ -25,7 +25,8 @@ os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 how, side, module, name, out = sys.argv[1:6]
 import tensorflow as tf
 from tf_equiv.worker import compat, tf1, tf2
-from tf_equiv.worker.common import load_module, resolve_inputs
+from tf_equiv.worker.inputs import resolve_inputs
+from tf_equiv.worker.user_code import load_module
 from tf_equiv.worker.config import Numerics, configure
 compat.apply(True)
 configure(tf)

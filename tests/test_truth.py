@@ -107,7 +107,7 @@ def test_a_named_cause_is_not_explained_again(tmp_path):
 
 
 def test_the_cause_of_a_wrapped_error_is_its_own_line():
-    from tf_equiv.worker.common import cause_line
+    from tf_equiv.worker.user_code import cause_line
 
     keras = ValueError("Exception encountered when calling layer 'm' (type M).\n\nin user code:\n\n"
                        "    File \"m.py\", line 3, in call  *\n        return f(x)\n\n"

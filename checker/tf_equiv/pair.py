@@ -82,11 +82,11 @@ class Pair:
     inputs: Any
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
-    tolerances: Mapping[str, tuple] = field(default_factory=dict)
+    tolerances: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     checks: Optional[Sequence[str]] = None
     constant: float = DEFAULT_CONSTANT
     loss: Optional[Callable[[Any], Any]] = None
-    optimizers: Optional[tuple] = None
+    optimizers: Optional[tuple[Any, Any]] = None
     train_steps: int = 3
     train: Optional[Train] = None
     checkpoint: Optional[str] = None
@@ -95,9 +95,9 @@ class Pair:
     skip: Optional[str] = None
     xfail: Optional[str] = None
     #: Where the Pair was declared: (file, line).
-    declared_at: tuple = ("", 0)
+    declared_at: tuple[str, int] = ("", 0)
     #: What is wrong with the declaration, one line per field; empty when valid.
-    problems: tuple = ()
+    problems: tuple[str, ...] = ()
 
     def __init__(self, tf1: Any = None, tf2: Any = None, inputs: Any = None, *positional: Any,
                  rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: Any = None,

@@ -5,7 +5,7 @@ import difflib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from tf_equiv.results import compose
 from tf_equiv.verdict.compare import Outcome, _names, _shape
@@ -14,17 +14,23 @@ from tf_equiv.verdict.compare import Outcome, _names, _shape
 Renames = dict[str, str]
 #: {TF2 variable name: [equally plausible TF1 variable names]}.
 Ambiguous = dict[str, list[str]]
+#: A variable as a side describes it (worker.both_sides.variable_spec): name, shape, dtype, ...
+VariableSpec = dict[str, Any]
+#: score[TF2 index][TF1 index]: how plausible the rename is (a float), None where it is not
+#: allowed. Any, not Optional[float]: the code tests each cell for None where it reads it, which
+#: mypy cannot follow through an index.
+Score = list[list[Any]]
 
 NAME_MAP_HINT = ("a renamed variable_scope or layer name; keep the TF1 names, or pass "
                  "name_map=lambda tf2_name: tf1_name to the Pair for a documented difference")
 
 
-def _spec(v: dict) -> str:
+def _spec(v: VariableSpec) -> str:
     flag = "" if v.get("trainable", True) else " non-trainable"
     return f"{v['name']} {_shape(tuple(v['shape']))} {v['dtype']}{flag}"
 
 
-def variables_match(tf1: Sequence[dict], tf2: Sequence[dict]) -> Outcome:
+def variables_match(tf1: Sequence[VariableSpec], tf2: Sequence[VariableSpec]) -> Outcome:
     """Count, names (TF2 names through name_map), shapes, dtypes and trainable flags must be equal."""
     problems: list[str] = []
     diff: list[str] = []
@@ -111,8 +117,8 @@ class Suggestion:
     ambiguous: Ambiguous = field(default_factory=dict)  # TF2 name -> [equally good TF1 names]
 
 
-def suggest(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
-            only2: Sequence[dict]) -> Suggestion:
+def suggest(tf1: Sequence[VariableSpec], tf2: Sequence[VariableSpec], only1: Sequence[VariableSpec],
+            only2: Sequence[VariableSpec]) -> Suggestion:
     """One rewrite rule that maps every TF2 name onto a TF1 variable of the same shape and dtype
     when there is one; else a global assignment by path and shape, ties left unguessed."""
     if not only1 or not only2:
@@ -124,7 +130,7 @@ def suggest(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
     return Suggestion(suggest_name_map(renames) if renames else "", renames, False, ambiguous)
 
 
-def _compatible(a: dict, b: dict) -> bool:
+def _compatible(a: VariableSpec, b: VariableSpec) -> bool:
     return list_or(a["shape"]) == list_or(b["shape"]) and a["dtype"] == b["dtype"]
 
 
@@ -168,12 +174,12 @@ def _apply(expression: str, name: str) -> Optional[str]:
     return mapped.removesuffix(":0") if isinstance(mapped, str) else None
 
 
-def find_rule(tf1: Sequence[dict], tf2: Sequence[dict], only1: Sequence[dict],
-              only2: Sequence[dict]) -> Optional[tuple[str, Renames]]:
+def find_rule(tf1: Sequence[VariableSpec], tf2: Sequence[VariableSpec], only1: Sequence[VariableSpec],
+              only2: Sequence[VariableSpec]) -> Optional[tuple[str, Renames]]:
     """(code, renames) of the shortest rule that sends every TF2 variable, matched or not, to a
     distinct TF1 variable of the same shape and dtype; None when no rule does."""
     by1 = {v["name"]: v for v in tf1}
-    tried: set = set()
+    tried: set[str] = set()
     found = []
     for b in only2:
         for a in only1:
@@ -219,7 +225,8 @@ def plausibility(tf2_name: str, tf1_name: str) -> float:
 TIE_MARGIN = 0.25
 
 
-def assign_renames(only1: Sequence[dict], only2: Sequence[dict]) -> tuple[Renames, Ambiguous]:
+def assign_renames(only1: Sequence[VariableSpec],
+                   only2: Sequence[VariableSpec]) -> tuple[Renames, Ambiguous]:
     """({TF2: TF1} renames, {TF2: [TF1 candidates]} ties) by the assignment of highest total
     plausibility among same-shape, same-dtype pairs. A TF2 name that an assignment of about the
     same total would send elsewhere is a tie: listed, not guessed. The scopes of the sure renames
@@ -245,7 +252,7 @@ def _scope(name: str) -> str:
     return name.rpartition("/")[0]
 
 
-def _assign(score: list, names1: list[str], names2: list[str]) -> tuple[Renames, Ambiguous]:
+def _assign(score: Score, names1: list[str], names2: list[str]) -> tuple[Renames, Ambiguous]:
     chosen = _best_assignment(score)
     renames: Renames = {}
     ambiguous: Ambiguous = {}
@@ -259,7 +266,7 @@ def _assign(score: list, names1: list[str], names2: list[str]) -> tuple[Renames,
     return renames, ambiguous
 
 
-def _swap_loses_little(score: list, chosen: dict[int, int], i: int, j: int, k: int) -> bool:
+def _swap_loses_little(score: Score, chosen: dict[int, int], i: int, j: int, k: int) -> bool:
     """Whether giving TF1 name k to TF2 name i (and j to whoever had k) costs under TIE_MARGIN."""
     holder = next((h for h, col in chosen.items() if col == k), None)
     if holder is None:
@@ -269,7 +276,7 @@ def _swap_loses_little(score: list, chosen: dict[int, int], i: int, j: int, k: i
     return score[i][j] + score[holder][k] - score[i][k] - score[holder][j] < TIE_MARGIN
 
 
-def _best_assignment(score: list) -> dict[int, int]:
+def _best_assignment(score: Score) -> dict[int, int]:
     """{row: column} maximizing the total score over allowed (not None) cells: the Hungarian
     method on the rows and columns, with forbidden cells priced out."""
     rows, cols = len(score), len(score[0]) if score else 0
@@ -314,7 +321,7 @@ def _best_assignment(score: list) -> dict[int, int]:
     return out
 
 
-def infer_renames(only1: Sequence[dict], only2: Sequence[dict]) -> Renames:
+def infer_renames(only1: Sequence[VariableSpec], only2: Sequence[VariableSpec]) -> Renames:
     """{TF2 name: TF1 name} for unmatched variables of equal shape and dtype that are not tied."""
     return assign_renames(only1, only2)[0]
 
@@ -332,7 +339,7 @@ def list_or(value: object) -> object:
     return list(value) if isinstance(value, (list, tuple)) else value
 
 
-def created_once(new: Sequence[dict]) -> Outcome:
+def created_once(new: Sequence[VariableSpec]) -> Outcome:
     """Calling the TF2 model again must create no variable; name each creator's user-code line."""
     if not new:
         words = "the second call created no variable"

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
     from tf_equiv.run import protocol
-    from tf_equiv.worker.common import Channel
+    from tf_equiv.worker.channel import Channel
     channel = Channel(private_event_fd())
     try:
         request = requests.decode(argv[0] if len(argv) == 1 else "")
@@ -62,7 +62,7 @@ def _diagnose(what: str, request: LocalizeRequest | StepsRequest, side: str, cha
     run's sides had it, the environment said first (the numerics it ran under), `compute(tf)`,
     whatever goes wrong said as a Fatal event (`what` names the worker: "bisection"), then Done."""
     from tf_equiv.run import protocol
-    from tf_equiv.worker.common import UserError
+    from tf_equiv.worker.user_code import UserError
 
     try:
         import tensorflow as tf

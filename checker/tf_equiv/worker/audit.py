@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Iterator, Optional
 
-from tf_equiv.worker.common import is_user_file
+from tf_equiv.worker.user_code import is_user_file
 
 #: Stateful ops that take their seed from tf.random's get_seed, which the tool replaces.
 SEEDED = frozenset({

@@ -32,14 +32,10 @@ def run(request: StepsRequest, tf: Any, channel: Any) -> None:
 
 def _bisect(args: StepsRequest) -> dict:
     from tf_equiv.worker import tf1, tf2, training
-    from tf_equiv.worker.common import (
-        SEED,
-        UserError,
-        call_user,
-        load_module,
-        map_nested,
-        resolve_inputs,
-    )
+    from tf_equiv.worker.config import SEED
+    from tf_equiv.worker.inputs import resolve_inputs
+    from tf_equiv.worker.nested import map_nested
+    from tf_equiv.worker.user_code import UserError, call_user, load_module
 
     pair = getattr(load_module(args.module), args.pair, None)
     if pair is None or getattr(pair, "train", None) is None:

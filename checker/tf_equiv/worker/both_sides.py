@@ -6,7 +6,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from tf_equiv.worker.common import call_user, flatten, map_nested
+from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.user_code import call_user
 
 
 def default_loss(outputs: Any) -> Any:

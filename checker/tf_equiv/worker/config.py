@@ -8,12 +8,14 @@ import platform
 from typing import Any
 
 from tf_equiv.protocol.requests import Numerics, RunOptions
-from tf_equiv.worker.common import SEED
 
-__all__ = ["Numerics", "configure", "environment", "session_config"]
+__all__ = ["SEED", "Numerics", "configure", "environment", "session_config"]
+
+#: The seed both sides set (graph-level and tf.random), so their random ops draw alike.
+SEED = 42
 
 
-def environment(tf: Any, side: str, numerics: Numerics = Numerics()) -> dict:
+def environment(tf: Any, side: str, numerics: Numerics = Numerics()) -> dict[str, str]:
     """What the numbers depend on, recorded in the report."""
     import numpy as np
 

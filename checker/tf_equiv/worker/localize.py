@@ -50,7 +50,8 @@ def run(request: LocalizeRequest, tf: Any, channel: Any) -> None:
 
 def _load(args: LocalizeRequest) -> tuple:
     from tf_equiv import Pair
-    from tf_equiv.worker.common import UserError, load_module, resolve_inputs
+    from tf_equiv.worker.inputs import resolve_inputs
+    from tf_equiv.worker.user_code import UserError, load_module
 
     pair = getattr(load_module(args.module), args.pair, None)
     if not isinstance(pair, Pair):
@@ -107,7 +108,8 @@ def _static_bytes(t: Any) -> int:
 def _tf1(tf: Any, args: LocalizeRequest) -> dict:
     from tf_equiv.run.records import save_arrays
     from tf_equiv.worker import tf1
-    from tf_equiv.worker.common import SEED, record_name
+    from tf_equiv.worker.config import SEED
+    from tf_equiv.worker.record_files import record_name
 
     pair, inputs = _load(args)
     folder = os.path.join(args.out, "tf1")
@@ -166,7 +168,8 @@ def _capture(sess: Any, feed: dict, tensors: list, folder: str, limit: int) -> t
 
 def _tf2(tf: Any, args: LocalizeRequest) -> dict:
     from tf_equiv.worker import tf1, tf2
-    from tf_equiv.worker.common import UserError, call_user, flatten
+    from tf_equiv.worker.nested import flatten
+    from tf_equiv.worker.user_code import UserError, call_user
 
     pair, inputs = _load(args)
     model = tf2.Model(pair, inputs)

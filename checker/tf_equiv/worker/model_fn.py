@@ -17,16 +17,10 @@ import tensorflow as tf
 
 from tf_equiv.pair import ModelFn
 from tf_equiv.run.records import SideCheck
-from tf_equiv.worker.common import (
-    SEED,
-    UserError,
-    call_user,
-    flatten,
-    map_nested,
-    record_name,
-    write_check,
-)
-from tf_equiv.worker.config import session_config
+from tf_equiv.worker.config import SEED, session_config
+from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.record_files import record_name, write_check
+from tf_equiv.worker.user_code import UserError, call_user
 
 #: tf.estimator.ModeKeys, by value.
 Mode = Literal["infer", "train", "eval"]

@@ -8,15 +8,11 @@ from tf_equiv.protocol.requests import NoiseRequest, SideRequest
 from tf_equiv.protocol.settings import PairSettings, TrainSettings
 from tf_equiv.run import protocol
 from tf_equiv.run.records import save_arrays
-from tf_equiv.worker.common import (
-    Channel,
-    UserError,
-    flatten,
-    inputs_sha256,
-    load_module,
-    resolve_inputs,
-)
+from tf_equiv.worker.channel import Channel
 from tf_equiv.worker.config import configure, environment
+from tf_equiv.worker.inputs import inputs_sha256, resolve_inputs
+from tf_equiv.worker.nested import flatten
+from tf_equiv.worker.user_code import UserError, load_module
 
 
 def pair_settings(pair: Any) -> dict[str, object]:

@@ -19,19 +19,10 @@ from tf_equiv.run.records import SideCheck, save_arrays, save_stream
 from tf_equiv.worker import audit, training
 from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
-from tf_equiv.worker.common import (
-    SEED,
-    UserError,
-    as_user_error,
-    call_user,
-    error_result,
-    flatten,
-    guarded,
-    map_nested,
-    record_name,
-    write_check,
-)
-from tf_equiv.worker.config import Numerics, session_config
+from tf_equiv.worker.config import SEED, Numerics, session_config
+from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.record_files import error_result, guarded, record_name, write_check
+from tf_equiv.worker.user_code import UserError, as_user_error, call_user
 
 SIDE: Side = "tf1"
 #: The random regime the inference graph is built in (checks.INFERENCE_REGIME).

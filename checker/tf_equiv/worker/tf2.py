@@ -19,20 +19,10 @@ from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
 from tf_equiv.worker import audit, training
 from tf_equiv.worker.both_sides import pair_loss, variable_spec
-from tf_equiv.worker.common import (
-    SEED,
-    UserError,
-    as_user_error,
-    call_user,
-    cause_line,
-    error_result,
-    flatten,
-    guarded,
-    is_user_file,
-    map_nested,
-    record_name,
-    write_check,
-)
+from tf_equiv.worker.config import SEED
+from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.record_files import error_result, guarded, record_name, write_check
+from tf_equiv.worker.user_code import UserError, as_user_error, call_user, cause_line, is_user_file
 
 SIDE: Side = "tf2"
 Step = Callable[["Model", str], SideCheck]

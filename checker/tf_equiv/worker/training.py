@@ -22,7 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 from tf_equiv.run.records import save_stream
-from tf_equiv.worker.common import SEED, UserError, call_user, flatten, map_nested
+from tf_equiv.worker.config import SEED
+from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.user_code import UserError, call_user
 
 #: How the TF1 side measures the noise of a training run: its second run, in the words of the report.
 NOISE = ("the TF1 run again, each batch and, after each step, every variable and optimizer slot "
