@@ -209,14 +209,23 @@ def _texts(case: CaseResult, said: dict[str, str]) -> CaseResult:
     return replace(case, **texts)
 
 
+def _property(case: CaseResult, said: dict[str, str], name: str, kind: type,
+              words: str) -> tuple[str, Any]:
+    """(the property's full name, its JSON value of `kind`, None when the case has none)."""
+    prop = f"{name}.{case.name}"
+    if not said.get(name):
+        return prop, None
+    value = _json(said[name], prop)
+    if not isinstance(value, kind):
+        raise _Unreadable(f"property {prop!r} is not {words}: {_shown(value)}")
+    return prop, value
+
+
 def _records(case: CaseResult, said: dict[str, str]) -> CaseResult:
     """The case with the records a failing check kept (report/junit.py's `records.<case>`)."""
-    prop = f"records.{case.name}"
-    if not said.get("records"):
+    prop, items = _property(case, said, "records", list, "a list of records")
+    if items is None:
         return case
-    items = _json(said["records"], prop)
-    if not isinstance(items, list):
-        raise _Unreadable(f"property {prop!r} is not a list of records: {_shown(items)}")
     found = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -240,12 +249,9 @@ def _records(case: CaseResult, said: dict[str, str]) -> CaseResult:
 
 def _series(case: CaseResult, said: dict[str, str]) -> CaseResult:
     """The case with a training run's curves (report/junit.py's `series.<case>`)."""
-    prop = f"series.{case.name}"
-    if not said.get("series"):
+    prop, found = _property(case, said, "series", dict, "named series of numbers")
+    if found is None:
         return case
-    found = _json(said["series"], prop)
-    if not isinstance(found, dict):
-        raise _Unreadable(f"property {prop!r} is not named series of numbers: {_shown(found)}")
     for key, values in found.items():
         if not _holds("numbers", values):
             raise _Unreadable(f"property {prop!r}: {key!r} is not a list of numbers: "
