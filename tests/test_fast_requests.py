@@ -199,16 +199,13 @@ class _Reader:
         pass
 
 
-@pytest.fixture
-def spawned(monkeypatch):
-    """Every worker the parent starts, as (module, args); each says at once the environment its
-    request gives it, then ends."""
-    started: list = []
+def spy_workers(monkeypatch, seen) -> None:
+    """Replace the one place every worker is spawned by a spy: `seen(python, module, args)` is
+    recorded and returns the Environment event the worker says at once before it ends."""
 
     class Spy:
         def __init__(self, python, module, args, *rest, **kw):
-            started.append((module, list(args)))
-            said = Environment({"grappler": numerics_of(list(args)).tf1_describe()})
+            said = seen(python, module, list(args))
             on_event = kw.get("on_event") or next((r for r in rest if callable(r)), None)
             self.reader = _Reader([lambda: on_event(said)] if on_event else [])
             self.proc, self.started = _Proc(), time.monotonic()
@@ -222,6 +219,19 @@ def spawned(monkeypatch):
 
     monkeypatch.setattr(controller, "Worker", Spy)    # every worker kind is spawned there
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """Every worker the parent starts, as (module, args); each says at once the environment its
+    request gives it, then ends."""
+    started: list = []
+
+    def seen(python, module, args):
+        started.append((module, args))
+        return Environment({"grappler": numerics_of(args).tf1_describe()})
+
+    spy_workers(monkeypatch, seen)
     return started
 
 

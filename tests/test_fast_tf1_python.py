@@ -8,18 +8,17 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from conftest import ROOT
-from test_fast_requests import BLOCKS, _Proc, _Reader
+from test_fast_requests import BLOCKS, spy_workers
 
 from tf_equiv.diagnose import localize as localize_mod
 from tf_equiv.errors import UsageError
 from tf_equiv.plan.interpreters import tf1_python
 from tf_equiv.protocol.settings import PairSettings
 from tf_equiv.results import CaseResult
-from tf_equiv.run import controller, kernels, sides
+from tf_equiv.run import kernels, sides
 from tf_equiv.run.protocol import Environment
 from tf_equiv.run.sides import SideRun, SideSpec
 from tf_equiv.verdict import steps
@@ -114,25 +113,13 @@ def spawned(monkeypatch):
     """Every worker the parent starts, as (interpreter, request kind and side)."""
     started: list = []
 
-    class Spy:
-        def __init__(self, python, module, args, *rest, **kw):
-            from tf_equiv.protocol import requests
-            request = requests.decode(args[0])
-            started.append((python, request.kind, getattr(request, "side", "")))
-            on_event = kw.get("on_event") or next((r for r in rest if callable(r)), None)
-            said = Environment({"tensorflow": "x"})
-            self.reader = _Reader([lambda: on_event(said)] if on_event else [])
-            self.proc, self.started = _Proc(), time.monotonic()
-            self.log_path, self.protocol_errors = os.devnull, []
+    def seen(python, module, args):
+        from tf_equiv.protocol import requests
+        request = requests.decode(args[0])
+        started.append((python, request.kind, getattr(request, "side", "")))
+        return Environment({"tensorflow": "x"})
 
-        def send(self, message):
-            pass
-
-        def kill(self):
-            pass
-
-    monkeypatch.setattr(controller, "Worker", Spy)
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    spy_workers(monkeypatch, seen)
     return started
 
 
