@@ -64,7 +64,10 @@ def corpus_run(tmp_path_factory):
     the TF1 program of the checkpoint guide wrote the checkpoint it restores."""
     subprocess.run([sys.executable, os.path.join(CORPUS, "_make_checkpoint.py")], check=True,
                    capture_output=True)
-    return check(tmp_path_factory.mktemp("corpus"), ".", cwd=CORPUS)
+    # The Estimator modules' TF1 side runs under TensorFlow <= 2.15 only (tests/test_modelfn_corpus.py
+    # checks them so); here, under this TensorFlow, they say why their checks are skipped.
+    return check(tmp_path_factory.mktemp("corpus"), ".", cwd=CORPUS,
+                 env={"TF_EQUIV_TF1_PYTHON": ""})
 
 
 def failed(run, pair: str) -> set:
@@ -75,7 +78,33 @@ def test_run_finds_every_pair_and_exits_1(corpus_run):
     assert corpus_run.returncode == 1, corpus_run.stdout[-3000:]
     pairs = {"::".join(k.split("::")[:2]) for k in corpus_run.cases}
     assert set(CORRECT) <= pairs
-    assert len(pairs) == len(CORRECT) + 7, sorted(pairs)     # and the seven broken ones
+    # and the seven broken ones, and the Estimator pairs
+    assert len(pairs) == len(CORRECT) + 7 + len(ESTIMATOR), sorted(pairs)
+
+
+#: The Estimator pairs (a model_fn as the TF1 side), and the TF2-only checks they run here.
+ESTIMATOR = {"equiv_estimator_iris.py::estimator_iris": ("variables_created_once",),
+             "equiv_broken_estimator_loss.py::broken_estimator_loss": (),
+             "equiv_broken_estimator_optimizer.py::rmsprop_defaults": (),
+             "equiv_broken_estimator_optimizer.py::momentum_decay": (),
+             "equiv_estimator_mnist.py::estimator_mnist": ("variables_created_once",),
+             "equiv_broken_estimator_updates.py::broken_estimator_updates": ()}
+
+
+@pytest.mark.parametrize("pair", sorted(ESTIMATOR))
+def test_estimator_pairs_say_why_they_skip_without_tf_estimator(corpus_run, pair):
+    import tensorflow as tf
+
+    if hasattr(tf.compat.v1, "estimator"):
+        pytest.skip("this TensorFlow has tf.estimator")
+    for check_id, verdict in corpus_run.verdicts(pair).items():
+        case = corpus_run.case(f"{pair}::{check_id}")
+        if check_id in ESTIMATOR[pair]:
+            assert verdict == "passed", f"{check_id}: {case.message}"
+        else:
+            assert verdict == "skipped", f"{check_id}: {case.message}"
+            assert case.message.startswith(f"tf.estimator is not in TensorFlow {tf.__version__} "
+                                           "(removed in 2.16)")
 
 
 @pytest.mark.parametrize("pair", sorted(CORRECT))

@@ -83,6 +83,12 @@ def test_broken_estimator_migrations_fail_the_training_checks(tmp_path):
     assert accumulator.verdict == "failed"
     assert accumulator.message.startswith("optimizer_steps: first divergence in forward order: "
                                           "optimizer_steps/1/hidden/kernel: ")
+    # The optimizer inside the model_fn's train_op is named, with the defaults that differ.
+    assert accumulator.message.endswith(
+        "Hint: the optimizers differ: TF1's AdagradOptimizer starts its accumulator at 0.1, "
+        "Keras's Adagrad at 0.01 (initial_accumulator_value=0.1 matches); TF1's AdagradOptimizer "
+        "divides by sqrt(accumulator) with no epsilon, Keras's Adagrad by sqrt(accumulator + "
+        "epsilon) with epsilon=1e-07 (epsilon=0.0 matches)")
     assert run.case(f"{module}::accumulator_differs::gradients").verdict \
         == "passed"
 

@@ -13,6 +13,7 @@ from tf_equiv.protocol.settings import JSON, PairSettings
 from tf_equiv.results import AUDIT, HINT, compose
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
+from tf_equiv.verdict.optimizers import optimizer_hint
 from tf_equiv.verdict.randomness import initializer_hint, random_ops, unalignable
 from tf_equiv.verdict.training import compare_training
 from tf_equiv.verdict.variables import created_once, variables_match
@@ -61,6 +62,9 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
                               order=tf1.order,
                               dtypes=(tf1.meta.get("dtypes", {}), tf2.meta.get("dtypes", {})))
     outcome = _vacuous(check, outcome, arrays1, arrays2)
+    if not outcome and outcome.cause != "vacuous" and "optimizer" in tf1.meta:
+        hint = optimizer_hint(tf1.meta["optimizer"], tf2.meta.get("optimizer"))
+        outcome = _told(check, outcome, hint=hint) if hint else outcome
     if unpaired:
         kinds = sorted({n.rsplit("/", 1)[1] for n in unpaired})
         outcome = replace(outcome, warnings=outcome.warnings + (

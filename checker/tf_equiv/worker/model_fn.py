@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Optional
 
 import numpy as np
@@ -19,6 +19,7 @@ from tf_equiv.pair import ModelFn
 from tf_equiv.run.records import SideCheck
 from tf_equiv.worker.config import SEED, session_config
 from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.optimizer_facts import tf1_facts
 from tf_equiv.worker.record_files import record_name, write_check
 from tf_equiv.worker.user_code import UserError, call_user
 
@@ -162,6 +163,8 @@ class TrainSpec:
     loss: Any
     train_op: Any
     slots: list
+    #: The optimizers that applied gradients in the TRAIN build, in that order.
+    optimizers: list = field(default_factory=list)
 
 
 def train_spec(graph: tf.Graph, trainable: list) -> TrainSpec:
@@ -174,7 +177,7 @@ def train_spec(graph: tf.Graph, trainable: list) -> TrainSpec:
     slots = [(f"{record_name(v.name)}/{kind}", opt.get_slot(v, kind))
              for opt in _OPTIMIZERS.get(graph, []) for v in trainable
              for kind in opt.get_slot_names() if opt.get_slot(v, kind) is not None]
-    return TrainSpec(loss, train_op, slots)
+    return TrainSpec(loss, train_op, slots, list(_OPTIMIZERS.get(graph, [])))
 
 
 @dataclass
@@ -244,4 +247,7 @@ def optimizer_steps(c: Any) -> Any:
             arrays[f"optimizer_steps/{number}/loss"] = np.asarray(loss)
             arrays.update({f"optimizer_steps/{number}/{n}": x
                            for n, x in zip(names, t.sess.run(state))})
-    return write_check(c.out, "tf1", "optimizer_steps", arrays, list(arrays))
+    # One optimizer in the train_op: its facts name the defaults Keras's may not share.
+    facts = tf1_facts(t.spec.optimizers[0]) if len(t.spec.optimizers) == 1 else {}
+    return write_check(c.out, "tf1", "optimizer_steps", arrays, list(arrays),
+                       {"optimizer": facts})

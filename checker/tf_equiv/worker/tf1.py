@@ -21,6 +21,7 @@ from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.config import SEED, Numerics, session_config
 from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.optimizer_facts import tf1_facts
 from tf_equiv.worker.record_files import error_result, guarded, record_name, write_check
 from tf_equiv.worker.user_code import UserError, as_user_error, call_user
 
@@ -284,7 +285,8 @@ def _optimizer_steps(c: Inference) -> SideCheck:
         values = c.sess.run([v for v in c.trainable] + [s for _, s in slots])
         names = [record_name(v.name) for v in c.trainable] + [n for n, _ in slots]
         arrays.update({f"optimizer_steps/{number}/{n}": x for n, x in zip(names, values)})
-    return write_check(c.out, SIDE, "optimizer_steps", arrays, list(arrays))
+    return write_check(c.out, SIDE, "optimizer_steps", arrays, list(arrays),
+                       {"optimizer": tf1_facts(optimizer)})
 
 
 @dataclass

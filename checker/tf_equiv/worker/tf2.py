@@ -21,6 +21,7 @@ from tf_equiv.worker import audit, training
 from tf_equiv.worker.both_sides import pair_loss, variable_spec
 from tf_equiv.worker.config import SEED
 from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.optimizer_facts import keras_facts
 from tf_equiv.worker.record_files import error_result, guarded, record_name, write_check
 from tf_equiv.worker.user_code import UserError, as_user_error, call_user, cause_line, is_user_file
 
@@ -345,7 +346,8 @@ def _optimizer_steps(model: Model, out: str) -> SideCheck:
         arrays.update({f"optimizer_steps/{step}/{model.name(v)}": v.numpy() for v in trainable})
         arrays.update({f"optimizer_steps/{step}/{name}": value
                        for name, value in _slots(optimizer, trainable, model)})
-    return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays))
+    return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays),
+                       {"optimizer": keras_facts(optimizer)})
 
 
 @step("transfer", "training_run")  # after optimizer_steps: it starts again from the TF1 values

@@ -1,0 +1,24 @@
+"""The TF1 Estimator tutorial's custom iris classifier (model in `_iris_estimator.py`) as the TF1
+side, its `model_fn` itself: PREDICT for the inference checks, TRAIN for the training checks,
+whose step is the spec's own Adagrad train_op. Needs TensorFlow <= 2.15 for the TF1 side
+(`--tf1-python`); under a newer one its two-sided checks are skipped, saying why."""
+import tf_equiv
+from _iris_estimator import (
+    PARAMS,
+    IrisClassifier,
+    features,
+    keras_adagrad,
+    labels,
+    mean_cross_entropy,
+    model_fn,
+    tf1_name,
+)
+
+estimator_iris = tf_equiv.Pair(
+    tf1=tf_equiv.ModelFn(model_fn, labels=labels, params=PARAMS),
+    tf2=IrisClassifier,
+    inputs=features,
+    loss=mean_cross_entropy,
+    name_map=tf1_name,
+    optimizers=(None, keras_adagrad),
+)

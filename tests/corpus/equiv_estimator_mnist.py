@@ -1,0 +1,28 @@
+"""A convnet model_fn with batch normalization (model in `_mnist_estimator.py`) as the TF1 side,
+its UPDATE_OPS wired into the train_op. Its TRAIN mode normalizes by the batch's statistics, so
+the training checks that compare it with the TF2 model in inference mode (`gradients`,
+`optimizer_steps`) do not apply; `training_run` trains both in training mode, moving statistics
+included."""
+import tf_equiv
+from _mnist_estimator import (
+    PARAMS,
+    MnistConvNet,
+    cross_entropy,
+    images,
+    keras_adam,
+    labels,
+    model_fn,
+    tf1_name,
+)
+
+estimator_mnist = tf_equiv.Pair(
+    tf1=tf_equiv.ModelFn(model_fn, labels=labels, params=PARAMS),
+    tf2=MnistConvNet,
+    inputs=images,
+    loss=cross_entropy,
+    optimizers=(None, keras_adam),
+    train=tf_equiv.Train(steps=10, every=5),
+    name_map=tf1_name,
+    checks=["variables_*", "constant_inference", "transferred_inference", "random_*",
+            "functional_training*", "tf_function", "training_run"],
+)

@@ -1,0 +1,109 @@
+"""The corpus's Estimator pairs (tests/corpus/equiv_*estimator*.py), checked in one command with
+their TF1 side, the tutorial's model_fn, under TensorFlow 2.15.1 (`--tf1-python`): the Keras
+migration passes every check, and each broken migration fails the check that can see its defect,
+with a message that names it (the optimizer defaults that differ, in the hint)."""
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import ROOT, check
+from test_modelfn import LEGACY_PYTHON, _legacy_has_estimator, cross_version
+
+CORPUS = os.path.join(ROOT, "tests", "corpus")
+MODULES = ("equiv_estimator_iris.py", "equiv_broken_estimator_loss.py",
+           "equiv_broken_estimator_optimizer.py")
+RMSPROP = ("the optimizers differ: TF1's RMSPropOptimizer starts its mean square (slot rms) at 1, "
+           "Keras's RMSprop its velocity at 0, which no argument changes (assign 1 to the velocity "
+           "slots after optimizer.build(variables)): the first steps differ most; epsilon 1e-10 "
+           "in TF1's RMSPropOptimizer, 1e-07 in Keras's RMSprop (epsilon=1e-10 matches)")
+MOMENTUM = ("the optimizers differ: TF1's MomentumOptimizer multiplies its whole accumulator by "
+            "the current learning rate, Keras's SGD (momentum) keeps each step's rate in its "
+            "velocity: with a learning rate that changes (a schedule) the steps differ from the "
+            "second on, with a constant one they agree")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    _legacy_has_estimator()
+    folder = tmp_path_factory.mktemp("estimators")
+    return check(folder, *MODULES, "--tf1-python", LEGACY_PYTHON, cwd=CORPUS,
+                 env={"TF_EQUIV_TF1_PYTHON": ""}), folder
+
+
+@cross_version[0]
+@cross_version[1]
+def test_the_tutorial_model_fn_migration_passes_every_check(run):
+    verdicts = run[0].verdicts("equiv_estimator_iris.py::estimator_iris")
+    assert len(verdicts) == 12, verdicts
+    assert set(verdicts.values()) == {"passed"}, {
+        c: run[0].case(f"equiv_estimator_iris.py::estimator_iris::{c}").message
+        for c, v in verdicts.items() if v != "passed"}
+
+
+@cross_version[0]
+@cross_version[1]
+def test_a_summed_loss_fails_the_gradients_at_the_first_layer(run):
+    pair = "equiv_broken_estimator_loss.py::broken_estimator_loss"
+    gradients = run[0].case(f"{pair}::gradients")
+    assert gradients.verdict == "failed"
+    # A batch of 6: the sum is 6 times the mean, a relative difference of 5.
+    assert gradients.message.startswith("gradients: first divergence in forward order: "
+                                        "gradients/dense/kernel: max abs diff ")
+    assert "max rel diff 5 at index" in gradients.message
+    steps = run[0].case(f"{pair}::optimizer_steps")
+    assert steps.verdict == "failed"
+    assert "first divergence in forward order: optimizer_steps/1/loss: " in steps.message
+    # Both optimizers are Adagrad with the same settings: no optimizer is blamed.
+    assert "Hint: the optimizers differ" not in steps.message
+
+
+@cross_version[0]
+@cross_version[1]
+@pytest.mark.parametrize("pair, step, hint", [("rmsprop_defaults", 1, RMSPROP),
+                                              ("momentum_decay", 2, MOMENTUM)])
+def test_keras_optimizer_defaults_fail_optimizer_steps_naming_them(run, pair, step, hint):
+    result, folder = run
+    case_id = f"equiv_broken_estimator_optimizer.py::{pair}"
+    assert result.verdicts(case_id)["gradients"] == "passed"
+    case = result.case(f"{case_id}::optimizer_steps")
+    assert case.verdict == "failed"
+    assert case.message.startswith("optimizer_steps: first divergence in forward order: "
+                                   f"optimizer_steps/{step}/dense/kernel: ")
+    assert case.message.endswith(f". Hint: {hint}")
+    assert f"Hint: {hint}" in result.stdout
+    properties = {p.get("name"): p.get("value")
+                  for p in ET.parse(folder / "report.xml").iter("property")}
+    assert json.loads(properties[f"hint.{pair}::optimizer_steps"]) == hint
+
+
+@pytest.fixture(scope="module")
+def mnist(tmp_path_factory):
+    _legacy_has_estimator()
+    folder = tmp_path_factory.mktemp("mnist")
+    return check(folder, "equiv_estimator_mnist.py", "equiv_broken_estimator_updates.py",
+                 "--tf1-python", LEGACY_PYTHON, cwd=CORPUS, env={"TF_EQUIV_TF1_PYTHON": ""})
+
+
+@cross_version[0]
+@cross_version[1]
+def test_a_batch_norm_model_fn_with_its_update_ops_trains_as_keras_does(mnist):
+    verdicts = mnist.verdicts("equiv_estimator_mnist.py::estimator_mnist")
+    assert len(verdicts) == 11 and "training_run" in verdicts, verdicts
+    assert set(verdicts.values()) == {"passed"}, {
+        c: mnist.case(f"equiv_estimator_mnist.py::estimator_mnist::{c}").message
+        for c, v in verdicts.items() if v != "passed"}
+
+
+@cross_version[0]
+@cross_version[1]
+def test_batch_norm_updates_left_out_of_the_train_op_fail_at_the_moving_mean(mnist):
+    case = mnist.case("equiv_broken_estimator_updates.py::broken_estimator_updates::training_run")
+    assert case.verdict == "failed"
+    # The loss does not read the moving statistics in training mode: only they part.
+    assert case.message.startswith("training_run: the sides leave the noise band between step 1 "
+                                   "and step 5 of 10")
+    assert "the variable that moved first: batch_normalization/moving_mean (at step 5:" \
+        in case.message
