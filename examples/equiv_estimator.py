@@ -4,7 +4,9 @@ AdagradOptimizer(0.05) on a mean squared error, its `input_fn` a tf.data dataset
 (features, labels); the migration a tf.keras model trained by Keras's Adagrad.
 
 The TF1 side is the model_fn itself (tf_equiv.ModelFn): PREDICT for the inference checks, TRAIN
-for the training checks, whose optimizer step is the spec's own train_op. tf.estimator exists
+for the training checks, whose optimizer step is the spec's own train_op; `training_run` trains
+both sides on the input_fn's (features, labels) batches, as Estimator.train and Model.fit would
+take them. tf.estimator exists
 only in TensorFlow <= 2.15: under a newer TensorFlow the checks that need the TF1 side are
 skipped with that reason; record the TF1 side under 2.15 and check against it:
 
@@ -23,7 +25,7 @@ def input_fn():
     """The training data: a dataset of (features, labels) batches."""
     features = np.array([[1.0, 1.5], [2.0, 2.5], [3.0, 3.5], [4.0, 4.5]], np.float32)
     labels = np.array([[0.3], [0.5], [0.7], [0.9]], np.float32)
-    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(4).repeat()
+    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(2).repeat()
 
 
 def model_fn(features, labels, mode):
@@ -73,4 +75,5 @@ estimator = tf_equiv.Pair(
     inputs=lambda: first_batch()[0],
     loss=tf.keras.losses.MeanSquaredError(),
     optimizers=(None, keras_optimizer),
+    train=tf_equiv.Train(steps=30, batches=input_fn),
 )

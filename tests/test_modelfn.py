@@ -59,8 +59,8 @@ def test_the_estimator_example_recorded_under_2_15_passes_against_tf2(tmp_path):
     run = check(tmp_path, "examples/equiv_estimator.py", "--against", store)
     assert run.returncode == 0, run.stdout[-3000:]
     verdicts = {k.split("::")[-1]: c.verdict for k, c in run.cases.items()}
-    assert set(verdicts.values()) == {"passed"} and len(verdicts) == 12
-    for name in ("gradients", "optimizer_steps", "random_training[constant]"):
+    assert set(verdicts.values()) == {"passed"} and len(verdicts) == 13
+    for name in ("gradients", "optimizer_steps", "random_training[constant]", "training_run"):
         assert verdicts[name] == "passed"
 
 

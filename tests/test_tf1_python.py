@@ -17,8 +17,8 @@ def test_the_estimator_example_passes_in_one_command_across_versions(tmp_path):
                 env={"TF_EQUIV_TF1_PYTHON": ""})
     assert run.returncode == 0, run.stdout[-3000:]
     verdicts = {k.split("::")[-1]: c.verdict for k, c in run.cases.items()}
-    assert set(verdicts.values()) == {"passed"} and len(verdicts) == 12
-    for name in ("gradients", "optimizer_steps", "random_training[constant]"):
+    assert set(verdicts.values()) == {"passed"} and len(verdicts) == 13
+    for name in ("gradients", "optimizer_steps", "random_training[constant]", "training_run"):
         assert verdicts[name] == "passed"
     properties = {p.get("name"): p.get("value")
                   for p in ET.parse(tmp_path / "report.xml").iter("property")}

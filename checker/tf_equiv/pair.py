@@ -38,7 +38,8 @@ class Train:
     - `batches`: a function returning an iterable of batches, each nested arrays shaped like the
       pair's `inputs`; called on the TF1 side only (numpy's global seed set first), each batch
       recorded once and fed to both sides. It is called again when it runs out (another epoch).
-      None: every step trains on `inputs`.
+      With tf1=ModelFn each batch is `(features, labels)`, so the model_fn's `input_fn` (a
+      tf.data dataset) is a `batches`. None: every step trains on `inputs` (and the labels).
     - `every`: every variable and optimizer slot is recorded every `every` steps (and after the
       last); the loss after every step.
     - `training`: the model runs in training mode (dropout, batch-norm statistics that advance);
@@ -174,7 +175,7 @@ def validate(v: Mapping[str, Any]) -> list[str]:
         if not callable(v[name]) and not (name == "tf1" and model_fn):
             bad(name, what)
     if model_fn:
-        out += _model_fn_problems(v["tf1"], v["loss"])
+        out += _model_fn_problems(v["tf1"], v["loss"], v["train"])
     if v["inputs"] is None:
         bad("inputs", "a function returning nested arrays, or nested arrays")
     for name in ("rtol", "atol"):
@@ -276,8 +277,11 @@ def _train_problems(train: Any, optimizers: Any) -> list[str]:
     return out
 
 
-def _model_fn_problems(fn: ModelFn, loss: Any) -> list[str]:
+def _model_fn_problems(fn: ModelFn, loss: Any, train: Any) -> list[str]:
     out = []
+    if isinstance(train, Train) and train.training is False:
+        out.append("train.training: expected True with tf1=ModelFn: the model_fn trains in mode "
+                   "'train', the only mode with a train_op, as Estimator.train runs it")
     if not callable(fn.model_fn):
         out.append(f"tf1.model_fn: expected a function (features, labels, mode, params[, config])"
                    f" -> EstimatorSpec, got {_show(fn.model_fn)}")

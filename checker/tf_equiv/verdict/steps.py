@@ -95,7 +95,8 @@ def _run(spec: SideSpec, runs: Mapping[str, SideRun], settings: PairSettings,
     if spec.cross_version:
         return Steps(problem=f"the steps run both sides in one process, and {two_versions(runs)}",
                      hint="check the pair with both sides under one TensorFlow (without "
-                          "--tf1-python) to tell a wrong step from amplified round-off")
+                          "--tf1-python; a tf_equiv.ModelFn pair needs one with tf.estimator, "
+                          "<= 2.15) to tell a wrong step from amplified round-off")
     tf1 = runs["tf1"].check(CHECK, ok=True)
     transfer = runs["tf1"].find(Transfer)
     if tf1 is None or not tf1.file or transfer is None or not transfer.file \

@@ -31,16 +31,20 @@ def run(request: StepsRequest, tf: Any, channel: Any) -> None:
 
 
 def _bisect(args: StepsRequest) -> dict:
+    from tf_equiv.worker import model_fn as estimator
     from tf_equiv.worker import tf1, tf2, training
     from tf_equiv.worker.config import SEED
     from tf_equiv.worker.inputs import resolve_inputs
-    from tf_equiv.worker.nested import map_nested
     from tf_equiv.worker.user_code import UserError, call_user, load_module
 
     pair = getattr(load_module(args.module), args.pair, None)
     if pair is None or getattr(pair, "train", None) is None:
         raise UserError(f"{args.pair} is no pair with train= in {args.module}")
+    unrunnable = estimator.unrunnable(pair)    # a ModelFn's labels, read eagerly
+    if unrunnable is not None:
+        raise UserError(unrunnable.message, unrunnable.detail, unrunnable.line)
     inputs = resolve_inputs(pair)
+    labels = estimator.labels_of(pair)
     # The TF1 graph first: one built after eager Keras state exists may capture it.
     seeds = training.AlignedSeeds()
     g = tf1.training_graph(pair, inputs, seeds)
@@ -71,13 +75,12 @@ def _bisect(args: StepsRequest) -> dict:
         sess.run(g.init)
         noisy.run(g.init)
         for step in range(first, args.last + 1):
-            batch = training.read_batch(z, step, inputs)
+            batch = training.read_batch(z, step, inputs, labels)
             g.set(sess, state)
             loss1, _ = sess.run([g.total, g.train_op], g.feed(batch))
             after1 = dict(zip(names, sess.run([v for _, v in g.watched + g.others])))
             g.set(noisy, {n: training.one_ulp(np.asarray(x), rng) for n, x in state.items()})
-            loss0, _ = noisy.run([g.total, g.train_op], g.feed(
-                map_nested(batch, lambda a: training.one_ulp(a, rng))))
+            loss0, _ = noisy.run([g.total, g.train_op], g.feed(training.nudged(batch, rng)))
             after0 = dict(zip(names, noisy.run([v for _, v in g.watched + g.others])))
             # Step 1 starts TF2's optimizer from its own slots, as its training does: a slot
             # that starts elsewhere (TF1's RMSProp accumulator at 1, Keras's at 0) is wrong in
@@ -88,7 +91,8 @@ def _bisect(args: StepsRequest) -> dict:
                     v.assign(state[name])
             optimizer.iterations.assign(step - 1)
             seeds.step()
-            loss2 = float(tf2.train_step(model, optimizer, trainable, batch, pair.train.training))
+            loss2 = float(tf2.train_step(model, optimizer, trainable, batch[0],
+                                         pair.train.training, labels=batch[1]))
             after2 = {n: v.numpy() for n, v in list(variables.items()) + list(slots.items())}
             noise = dict(_one_step(state, after1, after0, loss1, loss0, args.atol))
             found = [(name, divergence, args.factor * noise.get(name, 0.0) + args.floor)

@@ -17,13 +17,15 @@ def default_loss(outputs: Any) -> Any:
     return tf.add_n(terms) if terms else tf.constant(0.0)
 
 
-def pair_loss(pair: Any, outputs: Any) -> Any:
+def pair_loss(pair: Any, outputs: Any, labels: Any = None) -> Any:
     """The pair's objective on the TF2 side: `loss(outputs)`, `loss(labels, outputs)` with
-    tf1=ModelFn (the labels its model_fn gets, in Keras's order), or the default loss."""
+    tf1=ModelFn (the labels its model_fn gets, in Keras's order: a training run's batch's, else
+    the pair's), or the default loss."""
     from tf_equiv.worker import model_fn
 
     if model_fn.is_model_fn(pair):
-        labels = map_nested(model_fn.labels(pair), tf.constant)
+        if labels is None:
+            labels = map_nested(model_fn.labels(pair), tf.constant)
         return call_user("loss(labels, outputs)", pair.loss, labels, outputs)
     return call_user("loss(outputs)", pair.loss, outputs) if pair.loss else default_loss(outputs)
 

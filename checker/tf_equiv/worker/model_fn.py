@@ -63,6 +63,12 @@ def unrunnable(pair: Any) -> Optional[SideCheck]:
     return None
 
 
+def labels_of(pair: Any) -> Any:
+    """The labels a batch of the pair carries besides its features: the ModelFn's, or None for
+    a pair whose TF1 side is a forward function."""
+    return labels(pair) if is_model_fn(pair) else None
+
+
 def labels(pair: Any) -> Any:
     """The ModelFn's labels as nested numpy arrays (calling `labels` when it is a function, once
     per pair)."""
@@ -85,11 +91,12 @@ _OPTIMIZERS: "weakref.WeakKeyDictionary[tf.Graph, list]" = weakref.WeakKeyDictio
 def call(pair: Any, features: Any, mode: Mode) -> Any:
     """`model_fn(features, labels, mode, params[, config])` in the current graph, each argument
     passed only if the model_fn takes it, as an Estimator passes them. TRAIN creates the global
-    step first and feeds the labels as constants; PREDICT passes labels=None."""
+    step first and passes the pair's labels, which a training run's batches replace
+    (`label_placeholders`); PREDICT passes labels=None."""
     fn: ModelFn = pair.tf1
     graph = tf.compat.v1.get_default_graph()
     taken = inspect.signature(fn.model_fn).parameters
-    given = {"labels": None if mode == PREDICT else map_nested(labels(pair), tf.constant),
+    given = {"labels": None if mode == PREDICT else _label_inputs(pair, graph),
              "mode": mode, "params": dict(fn.params or {}), "config": fn.config}
     kwargs = {k: v for k, v in given.items() if k in taken}
     if mode == TRAIN:
@@ -104,6 +111,30 @@ def call(pair: Any, features: Any, mode: Mode) -> Any:
         spec = call_user(f"model_fn(features, labels, mode={mode!r}, params)", fn.model_fn,
                          features, **kwargs)
     return spec
+
+
+def _label_inputs(pair: Any, graph: tf.Graph) -> Any:
+    """The labels as the model_fn gets them: the pair's labels, each a placeholder with them as
+    its default, so a training run feeds each batch's labels to the same graph."""
+    made: list = []
+
+    def placeholder(value: np.ndarray) -> Any:
+        made.append(tf.compat.v1.placeholder_with_default(value, value.shape,
+                                                          name=f"labels_{len(made)}"))
+        return made[-1]
+
+    structured = map_nested(labels(pair), placeholder)
+    _LABEL_PLACEHOLDERS[graph] = made
+    return structured
+
+
+def label_placeholders(graph: tf.Graph) -> list:
+    """The labels of the graph's TRAIN build, in the order `flatten` gives the labels; none for
+    a graph without one."""
+    return list(_LABEL_PLACEHOLDERS.get(graph, []))
+
+
+_LABEL_PLACEHOLDERS: "weakref.WeakKeyDictionary[tf.Graph, list]" = weakref.WeakKeyDictionary()
 
 
 def forward(pair: Any) -> Callable[[Any, bool], Any]:

@@ -20,7 +20,7 @@ from tf_equiv.worker import audit, training
 from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.config import SEED, Numerics, session_config
-from tf_equiv.worker.nested import flatten, map_nested
+from tf_equiv.worker.nested import flatten
 from tf_equiv.worker.optimizer_facts import tf1_facts
 from tf_equiv.worker.record_files import error_result, guarded, record_name, write_check
 from tf_equiv.worker.user_code import UserError, as_user_error, call_user
@@ -164,6 +164,7 @@ def step(check: str) -> Callable[[Callable[[Inference], SideCheck]], Callable[[I
 def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
                channel: Any, numerics: Numerics, noise_only: bool) -> Iterator[SideCheck]:
     done: set = set()
+    batches, batches_error = _draw(pair, inputs, out) if "training_run" in wanted else (None, None)
     try:
         graph = tf.Graph()
         with graph.as_default():
@@ -178,13 +179,8 @@ def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
-                                    inputs, random_ops, noise_only=noise_only)
-                if "training_run" in wanted:
-                    try:
-                        context.batches = training.draw_batches(
-                            pair.train, inputs, os.path.join(out, "tf1-batches.npz"))
-                    except Exception as exc:  # the user's batches factory may raise anything
-                        context.batches_error = as_user_error("train.batches()", exc)
+                                    inputs, random_ops, batches, batches_error,
+                                    noise_only=noise_only)
                 if transfer:
                     path = save_arrays(os.path.join(out, "tf1-transfer.npz"), initial)
                     error = context.batches_error
@@ -203,6 +199,16 @@ def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
         for check in wanted:
             if check not in done:
                 yield error_result(SIDE, check, e)
+
+
+def _draw(pair: Any, inputs: Any, out: str) -> tuple[Optional[str], Optional[UserError]]:
+    """A training run's batches file, or the error drawing them raised; drawn before any graph
+    is the default one, since an input_fn's dataset iterates only eagerly."""
+    try:
+        return training.draw_batches(pair.train, inputs, os.path.join(out, "tf1-batches.npz"),
+                                     estimator.labels_of(pair)), None
+    except Exception as exc:  # the user's batches factory may raise anything
+        return None, as_user_error("train.batches()", exc)
 
 
 @step("variables_match")
@@ -293,7 +299,8 @@ def _optimizer_steps(c: Inference) -> SideCheck:
 class TrainingGraph:
     """The pair's model in training mode with its optimizer, as a TF1 training script builds it:
     the batch-norm updates run with the train op, and one session.run per step computes the loss
-    before the update and then the update. `watched`: (record name, variable) of the model's
+    before the update and then the update. `placeholders`: the features', then a ModelFn's
+    labels'. `watched`: (record name, variable) of the model's
     variables and the optimizer slots; `others`: the rest of the state (the global step, Adam's
     beta powers); `set` gives any of them a value."""
 
@@ -307,8 +314,9 @@ class TrainingGraph:
     feeds: dict
     init: Any
 
-    def feed(self, batch: Any) -> dict:
-        return dict(zip(self.placeholders, (a for _, a in flatten(batch, "inputs"))))
+    def feed(self, batch: tuple[Any, Any]) -> dict:
+        """The feed of one (features, labels) batch (training.read_batch)."""
+        return dict(zip(self.placeholders, (a for _, a in training.batch_leaves(*batch))))
 
     def set(self, sess: tf.compat.v1.Session, values: dict) -> None:
         """Set the state variables named in `values` (by record name); the others keep theirs."""
@@ -337,8 +345,9 @@ def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
         assigns = {n: v.assign(feeds[n]) for n, v in watched + others}
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
-    return TrainingGraph(graph, list(built.feed), total, train_op, watched, others, assigns,
-                         feeds, init)
+    placeholders = list(built.feed) + estimator.label_placeholders(graph)
+    return TrainingGraph(graph, placeholders, total, train_op, watched, others, assigns, feeds,
+                         init)
 
 
 def _minimize(pair: Any, built: Built, trainable: list) -> tuple[Any, Any, list]:
@@ -368,6 +377,7 @@ def _training_run(c: Inference) -> SideCheck:
         raise c.batches_error or UserError("no batches were drawn")
     batches_file = c.batches
     train = c.pair.train
+    labels = estimator.labels_of(c.pair)
     g = training_graph(c.pair, c.inputs, training.AlignedSeeds())
     nudged = [(n, v) for n, v in g.watched if v.dtype.base_dtype.is_floating]
     timing: dict = {}
@@ -385,9 +395,9 @@ def _training_run(c: Inference) -> SideCheck:
                                sess.run([v for _, v in g.others])) if state else ()
             started = time.perf_counter()
             for number in range(1, train.steps + 1):
-                batch = training.read_batch(z, number, c.inputs)
+                batch = training.read_batch(z, number, c.inputs, labels)
                 if noise:
-                    batch = map_nested(batch, lambda a: training.one_ulp(a, rng))
+                    batch = training.nudged(batch, rng)
                 value, _ = sess.run([g.total, g.train_op], g.feed(batch))
                 losses.append(float(value))
                 if noise:

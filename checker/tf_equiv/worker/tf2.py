@@ -17,7 +17,7 @@ from tf_equiv.checks import Side
 from tf_equiv.protocol import relays
 from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
-from tf_equiv.worker import audit, training
+from tf_equiv.worker import audit, model_fn, training
 from tf_equiv.worker.both_sides import pair_loss, variable_spec
 from tf_equiv.worker.config import SEED
 from tf_equiv.worker.nested import flatten, map_nested
@@ -367,11 +367,14 @@ def _training_run(model: Model, out: str) -> SideCheck:
     # (seeded by rank when traced) and draw the next sample at each call, as the TF1 ops do at each
     # session.run; unoptimized, as the TF1 graph runs (grappler off: like with like).
     build_optimizer(optimizer, trainable)   # no variable created in the trace: traced once
-    step = tf.function(lambda batch: _step(model, optimizer, trainable, batch, train.training))
+    step = tf.function(lambda batch, labels: _step(model, optimizer, trainable, batch,
+                                                   train.training, labels=labels))
 
-    def eager(batch: Any) -> Any:
+    def eager(batch: Any, labels: Any) -> Any:
         seeds.step()
-        return _step(model, optimizer, trainable, batch, train.training)
+        return _step(model, optimizer, trainable, batch, train.training, labels=labels)
+
+    labels = model_fn.labels_of(pair)
 
     def run() -> Iterator[tuple[str, np.ndarray]]:
         losses = []
@@ -379,10 +382,10 @@ def _training_run(model: Model, out: str) -> SideCheck:
             started = time.perf_counter()
             one = step
             for number in range(1, train.steps + 1):
-                batch = map_nested(training.read_batch(z, number, model.inputs),
-                                   tf.convert_to_tensor)
+                batch = map_nested(training.read_batch(z, number, model.inputs, labels),
+                                   _tensor)
                 try:
-                    losses.append(float(one(batch)))
+                    losses.append(float(one(*batch)))
                 except Exception as exc:  # noqa: BLE001 - code that runs only eagerly
                     if number > 1 or one is not step:
                         raise
@@ -391,7 +394,7 @@ def _training_run(model: Model, out: str) -> SideCheck:
                     timing["mode"] = (f"eager: tracing the step raised {type(exc).__name__}: "
                                       f"{cause_line(exc)}")
                     one = eager
-                    losses.append(float(one(batch)))
+                    losses.append(float(one(*batch)))
                 if one is step and step.experimental_get_tracing_count() != 1:
                     # A second trace creates the random ops anew: the masks would part.
                     raise UserError(f"the training step was traced again at step {number}: a "
@@ -410,6 +413,10 @@ def _training_run(model: Model, out: str) -> SideCheck:
     return SideCheck(SIDE, "training_run", "ok", file=path,
                      meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0),
                            "mode": timing.get("mode", "traced once by tf.function")})
+
+
+def _tensor(value: Any) -> Any:
+    return None if value is None else tf.convert_to_tensor(value)
 
 
 def build_optimizer(optimizer: Any, trainable: list) -> None:
@@ -435,19 +442,20 @@ def _unoptimized() -> Iterator[None]:
 
 
 def train_step(model: Model, optimizer: Any, trainable: list, batch: Any, training: bool,
-               what: str = "") -> np.ndarray:
+               what: str = "", labels: Any = None) -> np.ndarray:
     """One optimizer step on `batch` (`loss` plus the regularization losses), eagerly; the loss
-    before it. `what`: the forward call, as an error names it."""
-    return np.asarray(_step(model, optimizer, trainable, batch, training, what))
+    before it. `what`: the forward call, as an error names it; `labels`: the batch's, for a
+    ModelFn pair (None: the pair's own)."""
+    return np.asarray(_step(model, optimizer, trainable, batch, training, what, labels))
 
 
 def _step(model: Model, optimizer: Any, trainable: list, batch: Any, training: bool,
-          what: str = "") -> Any:
+          what: str = "", labels: Any = None) -> Any:
     pair = model.pair
     with tf.GradientTape() as tape:
         outputs = call_user(what or f"model(batch, training={training})", model.model, batch,
                             training=training)
-        loss = pair_loss(pair, outputs)
+        loss = pair_loss(pair, outputs, labels)
         regularization = list(getattr(model.model, "losses", []) or [])
         total = loss + (tf.add_n(regularization) if regularization else 0.0)
     grads = tape.gradient(total, trainable)

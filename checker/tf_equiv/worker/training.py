@@ -68,18 +68,21 @@ class AlignedSeeds:
         self.rank = 0
 
 
-def draw_batches(train: Any, inputs: Any, path: str) -> str:
+def draw_batches(train: Any, inputs: Any, path: str, labels: Any = None) -> str:
     """Call `train.batches` (numpy's global seed set first) for `train.steps` batches, check each
-    is shaped like the inputs, and write them to `path` as `<step>/<input>` records, one batch in
-    memory at a time. A UserError names the step and the input that is wrong."""
-    expected = {name: (a.shape, a.dtype) for name, a in flatten(inputs, "inputs")}
+    is shaped like the inputs (with `labels`, a ModelFn's: each batch `(features, labels)`, as an
+    input_fn's dataset gives them), and write them to `path` as `<step>/<input>` and
+    `<step>/<label>` records, one batch in memory at a time. Call it eagerly: a dataset iterates
+    only so. A UserError names the step and the input that is wrong."""
+    expected = {name: (a.shape, a.dtype) for name, a in batch_leaves(inputs, labels)}
+    what = "inputs" if labels is None else "inputs and labels"
 
     def batches() -> Iterator[tuple[str, np.ndarray]]:
         np.random.seed(SEED)
         source: Optional[Iterator[Any]] = None
         for step in range(1, train.steps + 1):
             if train.batches is None:
-                batch = inputs
+                batch: Any = inputs if labels is None else (inputs, labels)
             else:
                 batch = _next(source) if source is not None else None
                 if batch is None:               # first call, or the iterable ran out: an epoch
@@ -87,20 +90,40 @@ def draw_batches(train: Any, inputs: Any, path: str) -> str:
                     batch = _next(source)
                     if batch is None:
                         raise UserError("train.batches() returned no batch")
-            arrays = dict(flatten(map_nested(batch, np.asarray), "inputs"))
+                if labels is not None and not (isinstance(batch, (tuple, list))
+                                               and len(batch) == 2):
+                    raise UserError(f"train.batches: batch {step} is {type(batch).__name__}, "
+                                    "not (features, labels): with tf1=ModelFn each batch is "
+                                    "(features, labels), as an input_fn's dataset gives them")
+            arrays = dict(batch_leaves(*_split(map_nested(batch, np.asarray), labels)))
             if list(arrays) != list(expected):
-                raise UserError(f"train.batches: batch {step} has the inputs "
-                                f"{', '.join(arrays) or 'none'}, the pair's inputs are "
+                raise UserError(f"train.batches: batch {step} has the {what} "
+                                f"{', '.join(arrays) or 'none'}, the pair's {what} are "
                                 f"{', '.join(expected)}")
             for name, array in arrays.items():
                 shape, dtype = expected[name]
                 if array.shape != shape or array.dtype != dtype:
                     raise UserError(f"train.batches: batch {step} has {name} of shape "
-                                    f"{array.shape} {array.dtype}, the pair's inputs "
-                                    f"{shape} {dtype} (every batch is shaped like the inputs)")
+                                    f"{array.shape} {array.dtype}, the pair's {what} "
+                                    f"{shape} {dtype} (every batch is shaped like the {what})")
                 yield f"{step}/{name}", array
 
-    return save_stream(path, batches())
+    kept = np.random.get_state()        # the build after it sees numpy as it would without it
+    try:
+        return save_stream(path, batches())
+    finally:
+        np.random.set_state(kept)
+
+
+def _split(batch: Any, labels: Any) -> tuple[Any, Any]:
+    return (batch, None) if labels is None else (batch[0], batch[1])
+
+
+def batch_leaves(features: Any, labels: Any = None) -> list[tuple[str, Any]]:
+    """A batch's leaves by record name: its features as `inputs...`, its labels (a ModelFn
+    pair's) as `labels...`; in the order both sides feed them."""
+    return list(flatten(features, "inputs")) + \
+        (list(flatten(labels, "labels")) if labels is not None else [])
 
 
 def _next(source: Iterator[Any]) -> Any:
@@ -110,10 +133,21 @@ def _next(source: Iterator[Any]) -> Any:
         return None
 
 
-def read_batch(z: Any, step: int, inputs: Any) -> Any:
-    """Batch `step` from the open batches file, in the structure of the inputs."""
-    leaves = iter([z[f"{step}/{name}"] for name, _ in flatten(inputs, "inputs")])
-    return map_nested(inputs, lambda _: next(leaves))
+def read_batch(z: Any, step: int, inputs: Any, labels: Any = None) -> tuple[Any, Any]:
+    """Batch `step` from the open batches file: its features in the structure of the inputs, and
+    its labels in that of `labels` (None for a pair without labels)."""
+    def read(value: Any, prefix: str) -> Any:
+        leaves = iter([z[f"{step}/{name}"] for name, _ in flatten(value, prefix)])
+        return map_nested(value, lambda _: next(leaves))
+
+    return read(inputs, "inputs"), None if labels is None else read(labels, "labels")
+
+
+def nudged(batch: tuple[Any, Any], rng: np.random.Generator) -> tuple[Any, Any]:
+    """A batch with every element moved by one ulp at random (training.NOISE), labels too."""
+    features, labels = batch
+    return (map_nested(features, lambda a: one_ulp(a, rng)),
+            None if labels is None else map_nested(labels, lambda a: one_ulp(a, rng)))
 
 
 def recorded(step: int, train: Any) -> bool:
