@@ -19,6 +19,8 @@ from tf_equiv.plan.planner import Config, make_plan
 from tf_equiv.protocol.requests import Numerics, RunOptions
 from tf_equiv.report import github, html, junit, merge, terminal
 from tf_equiv.results import Report
+from tf_equiv.scaffold import init as scaffold
+from tf_equiv.scaffold.source import parse_inputs
 
 USAGE_ERROR = 2
 
@@ -246,6 +248,30 @@ def list_(paths: tuple, select: tuple, shard: Optional[tuple], allow_empty: bool
     count = sum(len(p.checks) for p in plan.pairs)
     click.echo(f"{len(plan.pairs)} pairs, {count} checks in {len(plan.modules)} modules")
     sys.exit(1 if plan.broken or any(p.problems for p in plan.pairs) else 0)
+
+
+@main.command(name="init")
+@click.argument("source")
+@click.option("--inputs", multiple=True, metavar="NAME=SHAPE:DTYPE",
+              help="An input's shape and dtype, such as images=1x299x299x3:float32 (repeatable); "
+                   "for a model_fn, labels=SHAPE:DTYPE names the labels.")
+@click.option("--out", metavar="FILE",
+              help="Where to write the module (default: equiv_<name>.py beside SOURCE); never "
+                   "over a file.")
+@click.option("--tf1-python", "tf1_python", metavar="PY",
+              help="Read SOURCE with the interpreter PY (default: as `check` runs the TF1 side).")
+def init_(source: str, inputs: tuple, out: Optional[str], tf1_python: Optional[str]) -> None:
+    """Write an equiv_*.py module from SOURCE: path/to/model.py:function,
+    package.module:function (a forward function or an Estimator model_fn) or a SavedModel
+    folder."""
+    try:
+        specs = parse_inputs(inputs)
+        where = source.rpartition(":")[0] if ":" in source else source
+        python = interpreters.tf1_python(tf1_python, (where or ".",)) or sys.executable
+        written = scaffold.init(source, specs, out, python)
+    except TfEquivError as e:
+        _usage_error(str(e))
+    click.echo(scaffold.summary(written))
 
 
 @main.command(name="merge")

@@ -127,9 +127,33 @@ class StepsRequest:
     options: RunOptions = RunOptions()
 
 
-Request = Union[SideRequest, NoiseRequest, LocalizeRequest, StepsRequest]
+@dataclass(frozen=True)
+class InputSpec:
+    """One input `tf-equiv init` was given (`--inputs NAME=SHAPE:DTYPE`) or found."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class IntrospectRequest:
+    """What `tf-equiv init` needs to know about a TF1 source (worker/introspect.py): its kind,
+    its inputs' shapes and dtypes, written as JSON to `out` (protocol/introspection.py)."""
+
+    kind: ClassVar[str] = "introspect"
+    source: str                            # file.py:function, module:function or a folder
+    out: str
+    inputs: tuple[InputSpec, ...] = ()
+    signature: str = "serving_default"
+    tags: tuple[str, ...] = ("serve",)
+    options: RunOptions = RunOptions()
+
+
+Request = Union[SideRequest, NoiseRequest, LocalizeRequest, StepsRequest, IntrospectRequest]
 REQUESTS: dict[str, type[Request]] = {
-    cls.kind: cls for cls in (SideRequest, NoiseRequest, LocalizeRequest, StepsRequest)}
+    cls.kind: cls for cls in (SideRequest, NoiseRequest, LocalizeRequest, StepsRequest,
+                              IntrospectRequest)}
 
 
 _D = typing.TypeVar("_D")

@@ -13,7 +13,7 @@ import traceback
 from typing import Any, Callable
 
 from tf_equiv.protocol import requests
-from tf_equiv.protocol.requests import LocalizeRequest, Request, StepsRequest
+from tf_equiv.protocol.requests import IntrospectRequest, LocalizeRequest, Request, StepsRequest
 
 
 def private_event_fd() -> int:
@@ -52,13 +52,18 @@ def dispatch(request: Request, channel: Any) -> int:
         from tf_equiv.worker import bisect
         return _diagnose("bisection", request, "tf1", channel,
                          lambda tf: bisect.run(request, tf, channel))
+    if isinstance(request, IntrospectRequest):
+        from tf_equiv.worker import introspect
+        return _diagnose("introspection", request, "tf1", channel,
+                         lambda tf: introspect.run(request, tf))
     from tf_equiv.worker import session
     return session.run_side(request, channel)
 
 
-def _diagnose(what: str, request: LocalizeRequest | StepsRequest, side: str, channel: Any,
-              compute: Callable[[Any], None]) -> int:
-    """The frame of a worker that diagnoses a pair (localize, bisect): TensorFlow set up as the
+def _diagnose(what: str, request: LocalizeRequest | StepsRequest | IntrospectRequest, side: str,
+              channel: Any, compute: Callable[[Any], None]) -> int:
+    """The frame of a worker that diagnoses a pair (localize, bisect) or reads a source for
+    `tf-equiv init` (introspection): TensorFlow set up as the
     run's sides had it, the environment said first (the numerics it ran under), `compute(tf)`,
     whatever goes wrong said as a Fatal event (`what` names the worker: "bisection"), then Done."""
     from tf_equiv.run import protocol
