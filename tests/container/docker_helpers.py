@@ -17,6 +17,9 @@ TOOLS = os.path.join(ROOT, ".venv-tools", "bin")
 BASE_IMAGE = "python:3.11-slim"
 CPU_IMAGE = "tf-equiv:test-cpu"
 GPU_IMAGE = "tf-equiv:test-gpu"
+#: The CPU image whose TF1 sides run under TensorFlow 2.15 (the action's tf1-tensorflow: "2.15").
+TF1_IMAGE = "tf-equiv:test-cpu-tf1-2.15"
+TF1_BUILD_ARGS = ("--build-arg", "TF1_TENSORFLOW=2.15")
 #: Neither root nor the image's own user: files must be written as the uid `--user` names.
 UID = 4321
 
@@ -80,6 +83,29 @@ def docker_run(image: str, *args: str, workspace: str, env: Optional[dict] = Non
     return sh(*cmd, image, *args, timeout=timeout, env={**os.environ, **(env or {})})
 
 
+def github_files(tmp_path) -> tuple:
+    """GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files as the runner makes them: empty, the runner's."""
+    files = []
+    for name in ("output", "step_summary"):
+        path = tmp_path / name
+        path.write_text("")
+        os.chown(path, UID, UID)
+        files.append(str(path))
+    return tuple(files)
+
+
+def action_run(image: str, ws: str, tmp_path, **inputs: str):
+    """The entrypoint in the action's mode, as action.yml runs it: INPUT_* variables, the runner's
+    files mounted, no arguments."""
+    output, summary = github_files(tmp_path)
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "GITHUB_OUTPUT": "/github/output",
+           "GITHUB_STEP_SUMMARY": "/github/step_summary",
+           **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
+    proc = docker_run(image, workspace=ws, env=env,
+                      mounts={output: "/github/output", summary: "/github/step_summary"})
+    return proc, output, summary
+
+
 @dataclass
 class Case:
     verdict: str
@@ -98,6 +124,12 @@ def junit_cases(path: str) -> dict:
             cases[f"{suite.name}::{tc.name}"] = Case(verdict, (result.message or "")
                                                      if result is not None else "")
     return cases
+
+
+def junit_properties(path: str) -> dict:
+    """{"module.py": {name: value}}: each suite's properties in a JUnit report."""
+    return {suite.name: {p.name: p.value for p in suite.properties()}
+            for suite in JUnitXml.fromfile(path)}
 
 
 def outputs(path: str) -> dict:

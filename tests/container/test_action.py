@@ -51,6 +51,7 @@ def run_step(script: str, tmp_path, **env: str) -> tuple:
 
 def image_step(tools, tmp_path, **env: str) -> tuple:
     defaults = {"INPUT_DEVICE": "cpu", "INPUT_IMAGE": "", "INPUT_BUILD": "false",
+                "INPUT_TF1_TENSORFLOW": "",
                 "ACTION_REPOSITORY": "", "ACTION_REF": "", "GITHUB_ACTION_PATH": ROOT}
     return run_step(step_script(tools, "action.yml", step_id="image"), tmp_path,
                     **{**defaults, **env})
@@ -71,14 +72,20 @@ def test_the_action_runs_the_released_image_of_its_ref(tools, tmp_path, ref, ima
     assert (status, out) == (0, f"image={image}\n"), log
 
 
+def test_tf1_tensorflow_runs_the_released_variant(tools, tmp_path):
+    status, log, out = image_step(tools, tmp_path, INPUT_TF1_TENSORFLOW="2.15",
+                                  ACTION_REPOSITORY="Some-Owner/tf-equiv", ACTION_REF="v1.2.3")
+    assert (status, out) == (0, "image=ghcr.io/some-owner/tf-equiv:1.2.3-cpu-tf1-2.15\n"), log
+
+
 def test_the_release_publishes_what_the_action_runs(tools, tmp_path):
     script = step_script(tools, ".github/workflows/release.yml", job="images", step_id="tags")
-    for device in ("cpu", "gpu"):
+    for variant in ("cpu", "gpu", "cpu-tf1-2.15"):
         status, log, out = run_step(script, tmp_path, REF_NAME="v1.2.3", OWNER="Some-Owner",
-                                    DEVICE=device, GITHUB_SHA=SHA)
+                                    VARIANT=variant, GITHUB_SHA=SHA)
         assert status == 0, log
         tags = set(out.split("tags<<EOF\n")[1].split("EOF\n")[0].split())
-        assert tags == {image.replace("-cpu", f"-{device}") for image in RELEASED.values()}
+        assert tags == {image.replace("-cpu", f"-{variant}") for image in RELEASED.values()}
 
 
 def test_the_action_finds_its_ref_in_its_checkout_folder(tools, tmp_path):
@@ -99,7 +106,12 @@ def test_an_image_input_wins(tools, tmp_path):
     ({"ACTION_REF": "main", "ACTION_REPOSITORY": "o/r"}, "ref 'main' is not a release tag"),
     ({"INPUT_DEVICE": "tpu", "INPUT_IMAGE": "x"}, "device must be cpu or gpu, got 'tpu'"),
     ({"INPUT_BUILD": "yes"}, "build must be true or false, got 'yes'"),
-], ids=["uses ./", "a branch", "unknown device", "build not a boolean"])
+    ({"INPUT_TF1_TENSORFLOW": "1.15", "INPUT_IMAGE": "x"},
+     "tf1-tensorflow must be empty or 2.15, got '1.15'"),
+    ({"INPUT_TF1_TENSORFLOW": "2.15", "INPUT_DEVICE": "gpu", "INPUT_BUILD": "true"},
+     "tf1-tensorflow needs device cpu"),
+], ids=["uses ./", "a branch", "unknown device", "build not a boolean", "tf1-tensorflow unknown",
+        "tf1-tensorflow on gpu"])
 def test_the_action_refuses_what_it_cannot_run(tools, tmp_path, env, message):
     status, log, out = image_step(tools, tmp_path, **env)
     assert status == 2 and out == "", log
@@ -109,8 +121,9 @@ def test_the_action_refuses_what_it_cannot_run(tools, tmp_path, env, message):
 
 def test_a_workflow_uses_the_action_under_act(tools, tmp_path):
     """tests/container/workflows/uses-action.yml under act, its steps on this machine (the runner image
-    cannot be pulled): the action builds its image, passes on an example, fails on a drift, and
-    the workflow's own steps check the outputs."""
+    cannot be pulled): the action builds its image, passes on an example and, with
+    tf1-tensorflow, on the Estimator example, fails on a drift, and the workflow's own steps check
+    the outputs."""
     engine()
     base_image()
     env = {**os.environ, "PATH": TOOLS + os.pathsep + os.environ["PATH"]}
@@ -126,6 +139,9 @@ def test_a_workflow_uses_the_action_under_act(tools, tmp_path):
     assert proc.returncode == 0, log[-8000:]
     assert re.search(r"examples: junit-xml=reports/examples\.xml total=(\d+) passed=\1 failed=0 "
                      r"errors=0 skipped=0", log), log[-8000:]
+    # tf1-tensorflow "2.15": the Estimator's TF1 side runs under TensorFlow 2.15, nothing skipped.
+    assert re.search(r"estimator: junit-xml=reports/estimator\.xml total=(\d+) passed=\1 "
+                     r"skipped=0", log), log[-8000:]
     assert "drift: outcome=failure junit-xml=reports/drift.xml total=3 failed=3" in log
     # The drift's failures reach the workflow as error annotations on the module.
     assert re.search(r"::error file=tests/fixtures/equiv_drift\.py,line=\d+,title=tf-equiv", log), \

@@ -15,6 +15,7 @@ from docker_helpers import (
     CPU_IMAGE,
     ROOT,
     UID,
+    action_run,
     base_image,
     build,
     docker_run,
@@ -46,34 +47,12 @@ def ws(tmp_path) -> str:
     return workspace(tmp_path)
 
 
-def github_files(tmp_path) -> tuple:
-    """GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files as the runner makes them: empty, the runner's."""
-    files = []
-    for name in ("output", "step_summary"):
-        path = tmp_path / name
-        path.write_text("")
-        os.chown(path, UID, UID)
-        files.append(str(path))
-    return tuple(files)
-
-
-def action_run(image: str, ws: str, tmp_path, **inputs: str):
-    """The entrypoint in the action's mode, as action.yml runs it: INPUT_* variables, the runner's
-    files mounted, no arguments."""
-    output, summary = github_files(tmp_path)
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws, "GITHUB_OUTPUT": "/github/output",
-           "GITHUB_STEP_SUMMARY": "/github/step_summary",
-           **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
-    proc = docker_run(image, workspace=ws, env=env,
-                      mounts={output: "/github/output", summary: "/github/step_summary"})
-    return proc, output, summary
-
-
 def test_image_has_one_tensorflow_and_imports_cleanly(image):
     config = json.loads(sh("docker", "image", "inspect", image).stdout)[0]["Config"]
     assert config["User"] == "1000:1000"
     assert config["Entrypoint"] == ["/entrypoint"]
-    assert {"PYTHONUNBUFFERED=1", "TF_USE_LEGACY_KERAS=1"} <= set(config["Env"])
+    # No legacy TensorFlow: both sides run with the image's interpreter.
+    assert {"PYTHONUNBUFFERED=1", "TF_USE_LEGACY_KERAS=1", "TF_EQUIV_TF1_PYTHON="} <= set(config["Env"])
     script = (
         "import importlib.metadata as m, json, tensorflow as tf, tf_keras, tf_slim, tf_equiv\n"
         "def version(name):\n"
