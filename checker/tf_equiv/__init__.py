@@ -5,7 +5,7 @@ nothing here imports TensorFlow.
 """
 from __future__ import annotations
 
-from tf_equiv.pair import ModelFn, Pair, Train
+from tf_equiv.pair import ModelFn, Pair, SavedModel, Train
 
-__all__ = ["ModelFn", "Pair", "Train", "__version__"]
+__all__ = ["ModelFn", "Pair", "SavedModel", "Train", "__version__"]
 __version__ = "0.1.0"

@@ -218,17 +218,36 @@ def _match(check: str, pattern: str) -> bool:
     return check == pattern or fnmatch.fnmatchcase(check, pattern.replace("[", "[[]"))
 
 
-def plan(selected: Sequence[str] | None, present_fields: Iterable[str]) -> list[tuple[str, str | None]]:
+def plan(selected: Sequence[str] | None, present_fields: Iterable[str],
+         tf1_loaded: bool = False) -> list[tuple[str, str | None]]:
     """The checks a pair runs, each with a skip reason or None.
 
     Without a selection: every check whose required field is set. A check named explicitly that
     cannot run here is kept, skipped with the reason, so the user sees why it did not run.
+    `tf1_loaded`: the TF1 side is a loaded graph (tf_equiv.SavedModel), not code that builds it.
     """
     present = set(present_fields)
     if selected is None:
-        return [(s.id, None) for s in TABLE if s.field is None or s.field in present]
+        chosen = [s.id for s in TABLE if s.field is None or s.field in present]
+        return [(c, unloadable(c) if tf1_loaded else None) for c in chosen]
     return [(c, f"needs Pair({field}=...)" if (field := SPECS[c].field) and field not in present
-             else None) for c in expand(selected)[0]]
+             else unloadable(c) if tf1_loaded else None) for c in expand(selected)[0]]
+
+
+def unloadable(check: str) -> str | None:
+    """Why a check cannot run with a loaded TF1 graph (a SavedModel), or None: the random regimes
+    compare the TF1 code's own random initialization and `training_run` its training-mode graph,
+    which only the code that builds the graph can make."""
+    spec = SPECS[check]
+    if spec.regime is not None:
+        return ("tf1 is a SavedModel: its variables hold trained values, and this check compares "
+                "the random initial values the TF1 code draws when it builds the graph "
+                "(DeterministicRandomTestTool); transferred_inference compares the trained ones")
+    if spec.compare == "training":
+        return ("tf1 is a SavedModel: its signature is an inference graph, and training_run trains "
+                "the TF1 code's training-mode graph; optimizer_steps compares training steps "
+                "from the SavedModel's values")
+    return None
 
 
 #: The grappler passes `--grappler-off` accepts (their RewriterConfig field names).

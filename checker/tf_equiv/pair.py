@@ -74,6 +74,27 @@ class ModelFn:
     config: Any = None
 
 
+@dataclass(frozen=True)
+class SavedModel:
+    """A TF1 SavedModel as the TF1 side (see docs/pairs.md): loaded into the fresh TF1 graph with
+    the TF1 loader, its outputs the signature's, its variables the SavedModel's trained values.
+    The pair's `inputs` are a dict keyed by the signature's input names; the TF2 model is called
+    with that dict.
+
+    - `path`: the SavedModel's folder, relative to the declaring module's folder (an absolute
+      path is used as it is).
+    - `signature`: the signature_def key; `tags`: the MetaGraph's tags.
+    """
+
+    path: Any
+    signature: str = "serving_default"
+    tags: Sequence[str] = ("serve",)
+
+    def resolved(self, module_file: str) -> str:
+        """The folder, a relative `path` taken from the folder of `module_file`."""
+        return os.path.join(os.path.dirname(os.path.abspath(module_file)), os.fspath(self.path))
+
+
 @dataclass(frozen=True, init=False, eq=False)
 class Pair:
     """A TF1.x forward pass and its TF2 migration, compared by tf-equiv (see the README)."""
@@ -170,12 +191,15 @@ def validate(v: Mapping[str, Any]) -> list[str]:
         out.append(f"{name}: expected {expected}, got {_show(v[name])}")
 
     model_fn = isinstance(v["tf1"], ModelFn)
+    saved_model = isinstance(v["tf1"], SavedModel)
     for name, what in (("tf1", "a function (inputs, training) -> outputs"),
                        ("tf2", "a factory () -> model (a class or function)")):
-        if not callable(v[name]) and not (name == "tf1" and model_fn):
+        if not callable(v[name]) and not (name == "tf1" and (model_fn or saved_model)):
             bad(name, what)
     if model_fn:
         out += _model_fn_problems(v["tf1"], v["loss"], v["train"])
+    if saved_model:
+        out += _saved_model_problems(v["tf1"], v["inputs"])
     if v["inputs"] is None:
         bad("inputs", "a function returning nested arrays, or nested arrays")
     for name in ("rtol", "atol"):
@@ -243,10 +267,13 @@ def checks_problems(value: Any) -> list[str]:
     return out
 
 
-def planned_checks(selected: Any, present_fields: Iterable[str]) -> list[tuple[str, Optional[str]]]:
-    """The checks a pair with this `checks` field runs (`checks.plan`). A bad field plans every
-    check that applies, each to report the field's error: a pair never plans to nothing."""
-    return checks.plan(None if checks_problems(selected) else selected, present_fields)
+def planned_checks(selected: Any, present_fields: Iterable[str],
+                   tf1_loaded: bool = False) -> list[tuple[str, Optional[str]]]:
+    """The checks a pair with this `checks` field runs (`checks.plan`; `tf1_loaded` with
+    tf1=SavedModel). A bad field plans every check that applies, each to report the field's
+    error: a pair never plans to nothing."""
+    return checks.plan(None if checks_problems(selected) else selected, present_fields,
+                       tf1_loaded)
 
 
 def problems_message(name: str, problems: Sequence[str]) -> str:
@@ -293,6 +320,28 @@ def _model_fn_problems(fn: ModelFn, loss: Any, train: Any) -> list[str]:
     if loss is None:
         out.append("loss: a ModelFn pair needs loss=(labels, outputs) -> scalar, the TF2 side of "
                    "the model_fn's spec.loss (for example tf.keras.losses.MeanSquaredError())")
+    return out
+
+
+def _saved_model_problems(saved: SavedModel, inputs: Any) -> list[str]:
+    """What the declaration shows to be wrong; whether the folder holds a SavedModel is the TF1
+    side's to say (a TF2 side checked against stored records never needs the file)."""
+    out = []
+    if not isinstance(saved.path, (str, os.PathLike)) or not os.fspath(saved.path):
+        out.append(f"tf1.path: expected the SavedModel's folder (a path), got {_show(saved.path)}")
+    if not isinstance(saved.signature, str) or not saved.signature:
+        out.append(f"tf1.signature: expected a signature key (a string), got "
+                   f"{_show(saved.signature)}")
+    tags = saved.tags
+    if isinstance(tags, str):
+        out.append(f"tf1.tags: expected a sequence of tags, got the string {_show(tags)}; write "
+                   f"tags=({tags!r},)")
+    elif not isinstance(tags, (tuple, list)) or not tags \
+            or not all(isinstance(t, str) for t in tags):
+        out.append(f"tf1.tags: expected a sequence of tag strings, got {_show(tags)}")
+    if inputs is not None and not callable(inputs) and not isinstance(inputs, Mapping):
+        out.append(f"inputs: expected a dict keyed by the signature's input names (or a function "
+                   f"returning one) with tf1=SavedModel, got {_show(inputs)}")
     return out
 
 

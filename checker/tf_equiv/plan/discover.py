@@ -26,6 +26,8 @@ class DeclaredPair:
     fields: frozenset[str] = frozenset()                      # every keyword given
     #: The settings a worker read, for a pair found at run time; None for one read in the source.
     settings: Optional[PairSettings] = None
+    #: `tf1=SavedModel(...)` (or `tf_equiv.SavedModel(...)`) in the source: a loaded TF1 graph.
+    tf1_loaded: bool = False
 
     @property
     def skip(self) -> Optional[str]:
@@ -127,7 +129,10 @@ def _pairs(tree: ast.Module) -> Iterator[DeclaredPair]:
             except (ValueError, SyntaxError, TypeError):
                 pass
         names = frozenset(kw.arg for kw in value.keywords if kw.arg)
-        yield DeclaredPair(target.id, node.lineno, literals, names)
+        tf1 = next((kw.value for kw in value.keywords if kw.arg == "tf1"),
+                   value.args[0] if value.args else None)
+        loaded = isinstance(tf1, ast.Call) and _called(tf1.func) == "SavedModel"
+        yield DeclaredPair(target.id, node.lineno, literals, names, tf1_loaded=loaded)
 
 
 def _may_hide_pairs(tree: ast.Module) -> bool:
@@ -163,8 +168,13 @@ def _runs_a_call(node: Optional[ast.expr]) -> bool:
 
 
 def _is_pair(func: ast.expr) -> bool:
-    return (isinstance(func, ast.Name) and func.id == "Pair") or \
-        (isinstance(func, ast.Attribute) and func.attr == "Pair")
+    return _called(func) == "Pair"
+
+
+def _called(func: ast.expr) -> Optional[str]:
+    """The name a call calls: `Pair` for `Pair(...)` and `tf_equiv.Pair(...)`."""
+    return func.id if isinstance(func, ast.Name) else \
+        func.attr if isinstance(func, ast.Attribute) else None
 
 
 @dataclass(frozen=True)

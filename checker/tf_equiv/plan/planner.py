@@ -148,7 +148,7 @@ def plan_module(config: Config, module: Module, declared: Sequence[DeclaredPair]
             present = [s.field for s in checks.TABLE if s.field and s.field in pair.fields
                        and pair.literals.get(s.field, "set") is not None]
             problems = checks_problems(literal)
-            planned = planned_checks(literal, present)
+            planned = planned_checks(literal, present, pair.tf1_loaded)
         if problems:
             pair = pair.without_skip()
         selected = selector(config, module.display, pair.name)

@@ -116,18 +116,17 @@ def _tf1(tf: Any, args: LocalizeRequest) -> dict:
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(SEED)
-        built, _ = tf1.build_inference(pair, inputs)      # the values the checks started from
-        tensors = computed_tensors([t for _, t in built.leaves])
-        init = tf.group(tf.compat.v1.global_variables_initializer(),
-                        tf.compat.v1.local_variables_initializer())
         with _session(tf, graph, args.options.numerics) as sess:
-            sess.run(init)
+            # The values the checks started from: the code's initial ones, or a SavedModel's.
+            built, _ = tf1.inference_graph(pair, inputs, sess)
+            tensors = computed_tensors([t for _, t in built.leaves])
             variables = ""
             if args.weights == "constant":
                 tf1.set_constant(sess, built.variables, pair.constant)
             elif args.weights == "checkpoint":
-                tf.compat.v1.train.Saver(var_list=built.variables).restore(
-                    sess, pair.resolved_checkpoint())
+                if built.variables:     # none: a frozen graph holds the values as constants
+                    tf.compat.v1.train.Saver(var_list=built.variables).restore(
+                        sess, pair.resolved_checkpoint())
             else:
                 values = dict(zip((record_name(v.name) for v in built.variables),
                                   sess.run(built.variables)))

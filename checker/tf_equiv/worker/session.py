@@ -27,7 +27,7 @@ def read_settings(pair: Any) -> PairSettings:
     found bad takes its default, which the parent can decode; no check uses it, since each
     reports the problems instead."""
     from tf_equiv import checks
-    from tf_equiv.pair import Train, planned_checks
+    from tf_equiv.pair import SavedModel, Train, planned_checks
 
     present = [s.field for s in checks.TABLE if s.field and getattr(pair, s.field) is not None]
     bad = {problem.split(":")[0].split(".")[0] for problem in pair.problems}
@@ -41,7 +41,7 @@ def read_settings(pair: Any) -> PairSettings:
         rtol=valid("rtol"), atol=valid("atol"),
         tolerances={} if pair.problems else {str(k): (v[0], v[1])
                                              for k, v in dict(pair.tolerances).items()},
-        checks=tuple(planned_checks(pair.checks, present)),
+        checks=tuple(planned_checks(pair.checks, present, isinstance(pair.tf1, SavedModel))),
         skip=valid("skip"), xfail=valid("xfail"), timeout=valid("timeout"),
         constant=valid("constant"), line=pair.declared_at[1], problems=tuple(pair.problems),
         train=TrainSettings(train.steps, train.every, train.training, train.noise_factor)

@@ -16,7 +16,7 @@ from tf_equiv import checks
 from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
-from tf_equiv.worker import audit, training
+from tf_equiv.worker import audit, saved_model, training
 from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.config import SEED, Numerics, session_config
@@ -46,7 +46,7 @@ def run(pair: Any, inputs: Any, wanted: list, out: str, channel: Any,
     """The side's checks, stage by stage (the `tf1` roles of the check table); `noise_only`: the
     training run alone, for the noise band (protocol.requests.NoiseRequest)."""
     numerics = numerics or Numerics()
-    unrunnable = estimator.unrunnable(pair)
+    unrunnable = estimator.unrunnable(pair) or saved_model.unrunnable(pair)
     if unrunnable:
         if checks.needs_transfer(wanted):
             channel.send(Transfer(error=unrunnable.message))
@@ -72,6 +72,21 @@ def build_inference(pair: Any, inputs: Any, audited: bool = False) -> tuple[Buil
         return build(pair, inputs, training=False), random_ops
 
 
+def inference_graph(pair: Any, inputs: Any, sess: tf.compat.v1.Session,
+                    audited: bool = False) -> tuple[Built, Any]:
+    """The inference graph in `sess` (its graph the default), its variables at the TF1 side's own
+    values: the initial values the TF1 code draws (built as `build_inference` builds), or a
+    SavedModel's trained values (loaded). Returns it and the randomness audit, as
+    `build_inference` does (None for a SavedModel: it draws nothing)."""
+    if saved_model.is_saved_model(pair):
+        feed, outputs = saved_model.load(sess, pair, inputs)
+        return _built(feed, outputs, saved_model.model_variables(sess.graph, outputs)), None
+    built, random_ops = build_inference(pair, inputs, audited)
+    sess.run(tf.group(tf.compat.v1.global_variables_initializer(),
+                      tf.compat.v1.local_variables_initializer()))
+    return built, random_ops
+
+
 def new_session(graph: tf.Graph, numerics: Numerics, optimized: bool = False) -> tf.compat.v1.Session:
     config = session_config(tf, numerics, optimized or numerics.tf1_optimized)
     return tf.compat.v1.Session(graph=graph, config=config)
@@ -86,6 +101,13 @@ def build(pair: Any, inputs: Any, training: bool) -> Built:
     structured = restructure(inputs, iter(placeholders.values()))
     forward = estimator.forward(pair) if estimator.is_model_fn(pair) else pair.tf1
     outputs = call_user(f"tf1(inputs, training={training})", forward, structured, training)
+    feed = {placeholders[n]: a for n, a in flat_inputs}
+    return _built(feed, outputs, estimator.model_variables(graph))
+
+
+def _built(feed: dict, outputs: Any, variables: list) -> Built:
+    """The forward pass's outputs as records in forward (op creation) order."""
+    graph = tf.compat.v1.get_default_graph()
     position = {op.name: i for i, op in enumerate(graph.get_operations())}
     leaves = []
     for name, leaf in flatten(outputs):
@@ -93,9 +115,7 @@ def build(pair: Any, inputs: Any, training: bool) -> Built:
             raise UserError(f"tf1 returned a non-tensor at {name}: {type(leaf).__name__}")
         leaves.append((name, tf.convert_to_tensor(leaf)))
     leaves.sort(key=lambda item: position.get(item[1].op.name, len(position)))
-    feed = {placeholders[n]: a for n, a in flat_inputs}
-    return Built(feed, outputs, leaves, tf.compat.v1.losses.get_regularization_loss(),
-                 estimator.model_variables(graph))
+    return Built(feed, outputs, leaves, tf.compat.v1.losses.get_regularization_loss(), variables)
 
 
 def restructure(value: Any, leaves: Iterator[Any]) -> Any:
@@ -169,13 +189,10 @@ def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.set_random_seed(SEED)
-            built, random_ops = build_inference(pair, inputs,
-                                                checks.INFERENCE_REGIME in wanted)
-            trainable = tf.compat.v1.trainable_variables()
-            init = tf.group(tf.compat.v1.global_variables_initializer(),
-                            tf.compat.v1.local_variables_initializer())
             with new_session(graph, numerics) as sess:
-                sess.run(init)
+                built, random_ops = inference_graph(pair, inputs, sess,
+                                                    checks.INFERENCE_REGIME in wanted)
+                trainable = tf.compat.v1.trainable_variables()
                 initial = dict(zip((record_name(v.name) for v in built.variables),
                                    sess.run(built.variables)))
                 context = Inference(pair, graph, built, sess, initial, out, numerics, trainable,
@@ -274,10 +291,13 @@ def _optimizer_steps(c: Inference) -> SideCheck:
     # get_or_create_global_step), and minimize advances it, as Keras advances
     # optimizer.iterations.
     global_step = tf.compat.v1.train.get_or_create_global_step()
-    optimizer = call_user("optimizers[0]()", c.pair.optimizers[0])
-    train_op = optimizer.minimize(total, var_list=c.trainable, global_step=global_step)
+    with saved_model.optimizer_scope(c.pair):
+        optimizer = call_user("optimizers[0]()", c.pair.optimizers[0])
+        train_op = optimizer.minimize(total, var_list=c.trainable, global_step=global_step)
     c.sess.run(tf.compat.v1.variables_initializer(
         [v for v in tf.compat.v1.global_variables() if v not in before]))
+    if saved_model.is_saved_model(c.pair):  # a training export's step; TF2's optimizer is at 0
+        c.sess.run(global_step.initializer)
     slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
              for v in c.trainable for kind in optimizer.get_slot_names()
              if optimizer.get_slot(v, kind) is not None]
@@ -472,10 +492,12 @@ def _constant_inference(c: Inference) -> SideCheck:
 
 @step("checkpoint_inference")
 def _checkpoint(c: Inference) -> SideCheck:
-    """Restore the pair's TF1 name-based checkpoint with a Saver, then inference."""
+    """Restore the pair's TF1 name-based checkpoint with a Saver, then inference. A graph with
+    no variable (a frozen GraphDef) holds the checkpoint's values as constants already."""
     path = c.pair.resolved_checkpoint()
     try:
-        tf.compat.v1.train.Saver(var_list=c.built.variables).restore(c.sess, path)
+        if c.built.variables:
+            tf.compat.v1.train.Saver(var_list=c.built.variables).restore(c.sess, path)
     except Exception as exc:  # a missing file or variable: say which, keep the other checks
         first = (str(exc).strip().splitlines() or [""])[0]
         return error_result(SIDE, "checkpoint_inference",
