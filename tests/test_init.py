@@ -14,8 +14,6 @@ import pytest
 from conftest import EXAMPLES, ROOT, check, tf_equiv
 from test_modelfn import LEGACY_PYTHON, _legacy_has_estimator, cross_version
 
-import tf_equiv as api
-
 pytestmark = pytest.mark.tensorflow
 FIXTURES = os.path.join(ROOT, "tests", "fixtures_init")
 #: Sources are read with this interpreter, whatever a project file says.
@@ -130,13 +128,55 @@ def test_a_saved_model_module_keys_inputs_by_the_signature(made, tmp_path):
     assert "returns a dict of the signature's outputs 'logits', 'probabilities'." in text
     assert "fill in: tf2_model(), the TF2 model that replaces the SavedModel; the pair is " \
            "skipped until then" in made[1]["saved_model"].stdout
-    if not hasattr(api, "SavedModel"):
-        pytest.skip("tf_equiv.SavedModel (the SavedModel TF1 side) is not in this checkout")
     run = check(tmp_path, path, env=ENV)
     assert run.returncode == 0, run.stdout[-3000:]
     case = run.case(f"{path}::export::variables_match")
     assert case.verdict == "skipped" and "tf2 is a stub: write tf2_model() in " \
         "equiv_export.py, then remove this skip" in case.message
+
+
+def test_a_saved_model_module_filled_in_as_it_says_passes(made, tmp_path):
+    """The user's next step, as the module's comments say it: write tf2_model(), remove the
+    skip, uncomment name_map. Every check that applies to a SavedModel passes; the others are
+    skipped with the reason."""
+    text = open(_written(made, "saved_model"), encoding="utf-8").read()
+    stub = text[text.index("def tf2_model():"):text.index("def inputs():")]
+    text = text.replace(stub, SERVED).replace(
+        "    # name_map=lambda tf2_name: tf2_name,",
+        "    name_map=lambda name: name.removeprefix('served/'),  #")
+    text = "".join(line for line in text.splitlines(True)
+                   if not line.lstrip().startswith('skip="tf2 is a stub'))
+    folder = tmp_path / "export"
+    shutil.copytree(made[0] / "export" / "1", folder / "1")
+    (folder / "equiv_export.py").write_text(text, encoding="utf-8")
+    run = check(tmp_path, str(folder / "equiv_export.py"), env=ENV)
+    assert run.returncode == 0, run.stdout[-3000:]
+    verdicts = run.verdicts(f"{folder / 'equiv_export.py'}::export")
+    assert {c for c, v in verdicts.items() if v == "passed"} == {
+        "variables_created_once", "variables_match", "constant_inference",
+        "transferred_inference", "gradients", "tf_function"}, verdicts
+    skipped = [c for c, v in verdicts.items() if v == "skipped"]
+    assert len(skipped) == 5 and all(c.startswith(("random_", "functional_")) for c in skipped)
+    case = run.case(f"{folder / 'equiv_export.py'}::export::random_inference[constant]")
+    assert "tf1 is a SavedModel: its variables hold trained values" in case.message
+
+
+#: A TF2 model for the exported SavedModel: the dense layer over `features`, both outputs.
+SERVED = '''class Served(tf.keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = tf.keras.layers.Dense(3, name="logits")
+
+    def call(self, inputs, training=False):
+        logits = self.dense(inputs["features"])
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits)}
+
+
+def tf2_model():
+    return Served()
+
+
+'''
 
 
 @pytest.mark.parametrize("args, words", [
