@@ -88,7 +88,9 @@ ESTIMATOR = {"equiv_estimator_iris.py::estimator_iris": ("variables_created_once
              "equiv_broken_estimator_optimizer.py::rmsprop_defaults": (),
              "equiv_broken_estimator_optimizer.py::momentum_decay": (),
              "equiv_estimator_mnist.py::estimator_mnist": ("variables_created_once",),
-             "equiv_broken_estimator_updates.py::broken_estimator_updates": ()}
+             "equiv_broken_estimator_updates.py::broken_estimator_updates": (),
+             "equiv_estimator_dropout.py::estimator_dropout": (),
+             "equiv_broken_estimator_dropout.py::broken_estimator_dropout": ()}
 
 
 @pytest.mark.parametrize("pair", sorted(ESTIMATOR))

@@ -84,6 +84,7 @@ def mnist(tmp_path_factory):
     _legacy_has_estimator()
     folder = tmp_path_factory.mktemp("mnist")
     return check(folder, "equiv_estimator_mnist.py", "equiv_broken_estimator_updates.py",
+                 "equiv_estimator_dropout.py", "equiv_broken_estimator_dropout.py",
                  "--tf1-python", LEGACY_PYTHON, cwd=CORPUS, env={"TF_EQUIV_TF1_PYTHON": ""})
 
 
@@ -91,7 +92,9 @@ def mnist(tmp_path_factory):
 @cross_version[1]
 def test_a_batch_norm_model_fn_with_its_update_ops_trains_as_keras_does(mnist):
     verdicts = mnist.verdicts("equiv_estimator_mnist.py::estimator_mnist")
-    assert len(verdicts) == 11 and "training_run" in verdicts, verdicts
+    # gradients and optimizer_steps too: TRAIN mode against the Keras model in training mode.
+    assert len(verdicts) == 13 and {"gradients", "optimizer_steps", "training_run"} <= \
+        set(verdicts), verdicts
     assert set(verdicts.values()) == {"passed"}, {
         c: mnist.case(f"equiv_estimator_mnist.py::estimator_mnist::{c}").message
         for c, v in verdicts.items() if v != "passed"}
@@ -107,3 +110,45 @@ def test_batch_norm_updates_left_out_of_the_train_op_fail_at_the_moving_mean(mni
                                    "and step 5 of 10")
     assert "the variable that moved first: batch_normalization/moving_mean (at step 5:" \
         in case.message
+
+
+@cross_version[0]
+@cross_version[1]
+def test_a_dropout_model_fn_passes_gradients_and_optimizer_steps_masks_lined_up(mnist):
+    verdicts = mnist.verdicts("equiv_estimator_dropout.py::estimator_dropout")
+    assert verdicts == dict.fromkeys(("transferred_inference", "gradients", "optimizer_steps"),
+                                     "passed"), {
+        c: mnist.case(f"equiv_estimator_dropout.py::estimator_dropout::{c}").message
+        for c in verdicts}
+
+
+@cross_version[0]
+@cross_version[1]
+def test_a_dropout_rate_changed_fails_gradients_at_the_first_layer(mnist):
+    pair = "equiv_broken_estimator_dropout.py::broken_estimator_dropout"
+    # Dropout is off in inference: only the training-mode checks see the rate.
+    assert mnist.verdicts(pair)["transferred_inference"] == "passed"
+    gradients = mnist.case(f"{pair}::gradients")
+    assert gradients.verdict == "failed"
+    assert gradients.message.startswith("gradients: first divergence in forward order: "
+                                        "gradients/dense/kernel: ")
+    steps = mnist.case(f"{pair}::optimizer_steps")
+    assert steps.verdict == "failed"
+    assert steps.message.startswith("optimizer_steps: first divergence in forward order: "
+                                    "optimizer_steps/1/loss: ")
+
+
+@cross_version[0]
+@cross_version[1]
+def test_training_mode_gradients_and_steps_pass_with_onednn_off(tmp_path):
+    _legacy_has_estimator()
+    result = check(tmp_path, "equiv_estimator_mnist.py", "equiv_estimator_dropout.py",
+                   "--select", "*::gradients", "--select", "*::optimizer_steps",
+                   "--tf1-python", LEGACY_PYTHON, cwd=CORPUS,
+                   env={"TF_EQUIV_TF1_PYTHON": "", "TF_ENABLE_ONEDNN_OPTS": "0"})
+    verdicts = {**result.verdicts("equiv_estimator_mnist.py::estimator_mnist"),
+                **{f"dropout {c}": v for c, v in
+                   result.verdicts("equiv_estimator_dropout.py::estimator_dropout").items()}}
+    assert verdicts == dict.fromkeys(("gradients", "optimizer_steps", "dropout gradients",
+                                      "dropout optimizer_steps"), "passed"), result.stdout[-3000:]
+    assert "onednn 0" in result.stdout

@@ -1,8 +1,7 @@
 """A convnet model_fn with batch normalization (model in `_mnist_estimator.py`) as the TF1 side,
-its UPDATE_OPS wired into the train_op. Its TRAIN mode normalizes by the batch's statistics, so
-the training checks that compare it with the TF2 model in inference mode (`gradients`,
-`optimizer_steps`) do not apply; `training_run` trains both in training mode, moving statistics
-included."""
+its UPDATE_OPS wired into the train_op. Its TRAIN mode normalizes by the batch's statistics, and
+so does the Keras model in training mode, which `gradients`, `optimizer_steps` and `training_run`
+call (moving statistics included)."""
 import tf_equiv
 from _mnist_estimator import (
     PARAMS,
@@ -24,5 +23,5 @@ estimator_mnist = tf_equiv.Pair(
     train=tf_equiv.Train(steps=10, every=5),
     name_map=tf1_name,
     checks=["variables_*", "constant_inference", "transferred_inference", "random_*",
-            "functional_training*", "tf_function", "training_run"],
+            "functional_training*", "tf_function", "gradients", "optimizer_steps", "training_run"],
 )

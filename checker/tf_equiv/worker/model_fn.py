@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tf_equiv.pair import ModelFn
 from tf_equiv.run.records import SideCheck
+from tf_equiv.worker import training
 from tf_equiv.worker.config import SEED, session_config
 from tf_equiv.worker.nested import flatten, map_nested
 from tf_equiv.worker.optimizer_facts import tf1_facts
@@ -219,6 +220,8 @@ class _Trained:
     trainable: list
     feed: dict
     sess: tf.compat.v1.Session
+    #: The random ops of a forward pass (dropout): each session.run draws their next sample.
+    random_ops: int
 
 
 @contextlib.contextmanager
@@ -226,9 +229,10 @@ def _train_session(c: Any, add: Callable[[TrainSpec, list], Any] = lambda spec, 
                    ) -> Iterator[tuple[_Trained, Any]]:
     """The model_fn's TRAIN graph in a session, its model variables set to the TF1 side's initial
     values (the values the TF2 side was given); `add(spec, trainable)` builds more ops in the
-    graph first, and what it returns comes with the session."""
+    graph first, and what it returns comes with the session. Its random ops are seeded by rank, as
+    the TF2 side's forward passes in training mode are (train_mode.py)."""
     graph = tf.Graph()
-    with graph.as_default():
+    with graph.as_default(), training.AlignedSeeds().scope() as seeds:
         tf.compat.v1.set_random_seed(SEED)
         flat = [a for _, a in flatten(c.inputs, "inputs")]
         placeholders = [tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape) for a in flat]
@@ -251,7 +255,7 @@ def _train_session(c: Any, add: Callable[[TrainSpec, list], Any] = lambda spec, 
     with tf.compat.v1.Session(graph=graph, config=config) as sess:
         sess.run(init)
         sess.run(load, {feeds[n]: c.initial[n] for n in feeds})
-        yield _Trained(spec, trainable, dict(zip(placeholders, flat)), sess), added
+        yield _Trained(spec, trainable, dict(zip(placeholders, flat)), sess, seeds.rank), added
 
 
 def gradients(c: Any) -> Any:
@@ -267,14 +271,20 @@ def gradients(c: Any) -> Any:
 
 def optimizer_steps(c: Any) -> Any:
     """`train_steps` runs of the spec's train_op: the loss, then every variable and slot after
-    each step (the loss and the step in separate runs, as the TF1 side's optimizer_steps does)."""
+    each step. The loss and the step run apart, as the TF1 side's optimizer_steps does, unless
+    the graph draws random numbers: then one run per step, one forward pass, one sample, as the
+    TF2 step and the training run draw (the loss of a model_fn reads its variables upstream of
+    every gradient, unless it is linear in the outputs)."""
     arrays: dict = {}
     with _train_session(c) as (t, _):
         names = [record_name(v.name) for v in t.trainable] + [n for n, _ in t.spec.slots]
         state = list(t.trainable) + [s for _, s in t.spec.slots]
         for number in range(1, c.pair.train_steps + 1):
-            loss = t.sess.run(t.spec.loss, t.feed)
-            t.sess.run(t.spec.train_op, t.feed)
+            if t.random_ops:
+                loss, _ = t.sess.run([t.spec.loss, t.spec.train_op], t.feed)
+            else:
+                loss = t.sess.run(t.spec.loss, t.feed)
+                t.sess.run(t.spec.train_op, t.feed)
             arrays[f"optimizer_steps/{number}/loss"] = np.asarray(loss)
             arrays.update({f"optimizer_steps/{number}/{n}": x
                            for n, x in zip(names, t.sess.run(state))})

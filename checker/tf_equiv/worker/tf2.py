@@ -17,7 +17,7 @@ from tf_equiv.checks import Side
 from tf_equiv.protocol import relays
 from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
-from tf_equiv.worker import audit, model_fn, training
+from tf_equiv.worker import audit, model_fn, train_mode, training
 from tf_equiv.worker.both_sides import pair_loss, variable_spec
 from tf_equiv.worker.config import SEED
 from tf_equiv.worker.nested import flatten, map_nested
@@ -299,13 +299,17 @@ def _transferred_inference(model: Model, out: str) -> SideCheck:
 @step("transfer", "gradients")
 def _gradients(model: Model, out: str) -> SideCheck:
     pair = model.pair
-    with tf.GradientTape() as tape:
-        outputs = model(False)
+    training_on = train_mode.training_on(pair)   # a ModelFn's TRAIN mode (train_mode.py)
+    with train_mode.aligned(pair) as passes, tf.GradientTape() as tape:
+        passes.next()
+        outputs = model(training_on)
         loss = pair_loss(pair, outputs)
         losses = list(getattr(model.model, "losses", []) or [])
         total = loss + (tf.add_n(losses) if losses else 0.0)
     trainable = list(model.model.trainable_variables)
     grads = tape.gradient(total, trainable)
+    if training_on:     # the moving statistics the call moved, back to TF1's for the next checks
+        assign_transfer(model, model.transferred)
     arrays = {f"gradients/{model.name(v)}": np.asarray(g) for v, g in zip(trainable, grads)
               if g is not None}
     missing = [model.name(v) for v, g in zip(trainable, grads) if g is None]
@@ -339,13 +343,17 @@ def _optimizer_steps(model: Model, out: str) -> SideCheck:
     optimizer = call_user("optimizers[1]()", pair.optimizers[1])
     trainable = list(model.model.trainable_variables)
     arrays: dict = {}
-    for step in range(1, pair.train_steps + 1):
-        total = train_step(model, optimizer, trainable, model.inputs, training=False,
-                           what="model(inputs, training=False)")
-        arrays[f"optimizer_steps/{step}/loss"] = np.asarray(total)
-        arrays.update({f"optimizer_steps/{step}/{model.name(v)}": v.numpy() for v in trainable})
-        arrays.update({f"optimizer_steps/{step}/{name}": value
-                       for name, value in _slots(optimizer, trainable, model)})
+    training_on = train_mode.training_on(pair)   # a ModelFn's TRAIN mode (train_mode.py)
+    with train_mode.aligned(pair) as passes:
+        for step in range(1, pair.train_steps + 1):
+            passes.next()
+            total = train_step(model, optimizer, trainable, model.inputs, training=training_on,
+                               what=f"model(inputs, training={training_on})")
+            arrays[f"optimizer_steps/{step}/loss"] = np.asarray(total)
+            arrays.update({f"optimizer_steps/{step}/{model.name(v)}": v.numpy()
+                           for v in trainable})
+            arrays.update({f"optimizer_steps/{step}/{name}": value
+                           for name, value in _slots(optimizer, trainable, model)})
     return write_check(out, SIDE, "optimizer_steps", arrays, list(arrays),
                        {"optimizer": keras_facts(optimizer)})
 
