@@ -8,10 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-import click
-import junit_xml
 import pytest
-import six
 from conftest import ROOT, Run, check, read_junit
 from test_modelfn import LEGACY_PYTHON, _legacy_has_estimator, cross_version
 
@@ -45,17 +42,12 @@ def across(tmp_path_factory) -> Run:
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory) -> Run:
-    """The checker itself run by the TensorFlow 2.15 interpreter (click and junit-xml taken from
-    this one): every worker, the step-wise run's included, has tf.estimator."""
+    """The checker itself run by the TensorFlow 2.15 interpreter (.ci/setup-legacy installs its
+    dependencies there): every worker, the step-wise run's included, has tf.estimator."""
     _legacy_has_estimator()
     folder = tmp_path_factory.mktemp("legacy")
-    packages = folder / "packages"
-    packages.mkdir()
-    for module in (click, junit_xml):
-        os.symlink(os.path.dirname(module.__file__), packages / module.__name__)
-    os.symlink(six.__file__, packages / "six.py")
     report = str(folder / "report.xml")
-    path = os.pathsep.join([os.path.join(ROOT, "checker"), str(packages)])
+    path = os.path.join(ROOT, "checker")
     proc = subprocess.run([LEGACY_PYTHON, "-m", "tf_equiv", "check", MODULE, "--no-explain",
                            "--junit-xml", report],
                           cwd=ROOT, text=True, capture_output=True, timeout=1500,
