@@ -139,9 +139,11 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
               help="The side to record (the TF1 reference).")
 @click.option("--out", type=click.Path(file_okay=False), required=True, metavar="DIR",
               help="Records folder (created; a pair recorded again is replaced).")
-@click.option("--python", "python", type=click.Path(dir_okay=False), default=sys.executable,
-              show_default="this interpreter",
-              help="Interpreter of the legacy environment whose TensorFlow records the side.")
+@click.option("--python", "python", type=click.Path(dir_okay=False),
+              show_default=f"${interpreters.VARIABLE}, else [tool.tf-equiv] tf1-python in the "
+                           "nearest pyproject.toml, else this interpreter",
+              help="Interpreter of the legacy environment whose TensorFlow records the side "
+                   "(the project's TF1 interpreter, as for check --tf1-python, by default).")
 @click.option("--select", multiple=True, metavar="GLOB")
 @click.option("--jobs", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
               show_default="number of cores")
@@ -151,13 +153,18 @@ def check(paths: tuple, junit_xml: Optional[str], select: tuple, jobs: int, time
 @click.option("--shard", callback=_shard, metavar="I/N")
 @click.option("--compat-fixes/--no-compat-fixes", default=True, show_default=True)
 @click.option("--junit-xml", "junit_xml", type=click.Path(dir_okay=False))
-def record(paths: tuple, side: str, out: str, python: str, select: tuple, jobs: int,
+def record(paths: tuple, side: str, out: str, python: Optional[str], select: tuple, jobs: int,
            timeout: float, shard: Optional[tuple], compat_fixes: bool,
            junit_xml: Optional[str]) -> None:
     """Run one side only and store its records (for checks across TensorFlow versions)."""
+    try:
+        # The TF1 side records where `check` would run it: the project's setting, as a default.
+        python = python or interpreters.tf1_python(None, paths or (".",))
+    except TfEquivError as e:
+        _usage_error(str(e), False)
     config = Config(paths=paths or (".",), junit_xml=junit_xml, select=select, jobs=jobs,
                     timeout=timeout, shard=shard, options=RunOptions(compat_fixes=compat_fixes),
-                    record_out=out, python=python)
+                    record_out=out, python=python or sys.executable)
     _run(config, False)
 
 

@@ -1,6 +1,8 @@
 """Which interpreter runs the TF1 side: `--tf1-python`, else `TF_EQUIV_TF1_PYTHON`, else
-`[tool.tf-equiv] tf1-python` in the nearest pyproject.toml above the checked paths. No TensorFlow
-here: the interpreter is proved to exist before any worker starts."""
+`[tool.tf-equiv] tf1-python` in the nearest pyproject.toml above the checked paths. `check`,
+`record --side tf1` (where `--python` is not given) and the pytest plugin (whose flag is
+`--tf-equiv-tf1-python`) all ask here, so one setting serves them all. No TensorFlow here: the
+interpreter is proved to exist before any worker starts."""
 from __future__ import annotations
 
 import os

@@ -36,6 +36,11 @@ def add_options(parser: pytest.Parser) -> None:
                                       "help": "do not re-run failed checks to explain them"}),
         (("--tf-equiv-no-compat-fixes",), {"action": "store_false", "dest": "tf_equiv_compat_fixes",
                                            "help": "do not apply the compatibility fixes"}),
+        (("--tf-equiv-tf1-python",), {"dest": "tf_equiv_tf1_python", "metavar": "PY",
+                                      "help": "run every TF1-side worker with the interpreter PY "
+                                              "(default: $TF_EQUIV_TF1_PYTHON, else "
+                                              "[tool.tf-equiv] tf1-python in the nearest "
+                                              "pyproject.toml, else this interpreter)"}),
     )
     for names, kwargs in options:
         try:

@@ -24,7 +24,7 @@ import pytest
 
 from tf_equiv import engine
 from tf_equiv.errors import TfEquivError
-from tf_equiv.plan import discover, planner
+from tf_equiv.plan import discover, interpreters, planner
 from tf_equiv.plan.discover import PlannedPair, skipped_dir
 from tf_equiv.protocol.requests import RunOptions
 from tf_equiv.pytest.entry import add_options
@@ -118,10 +118,22 @@ def pytest_configure(config: pytest.Config) -> None:
     run = _Run(planner.Config(jobs=1, timeout=config.getoption("tf_equiv_timeout", 900.0),
                               options=RunOptions(compat_fixes=config.getoption(
                                   "tf_equiv_compat_fixes", True)),
-                              explain=config.getoption("tf_equiv_explain", True)),
+                              explain=config.getoption("tf_equiv_explain", True),
+                              tf1_python=_tf1_python(config)),
                threads)
     config.stash[RUN] = run
     config.add_cleanup(run.close)
+
+
+def _tf1_python(config: pytest.Config) -> Optional[str]:
+    """The TF1 side's interpreter as `tf-equiv check` finds it, the project file looked for above
+    the paths pytest was given (its root folder without any)."""
+    paths = [arg.split("::")[0] for arg in config.args if not arg.startswith("-")] \
+        or [str(config.rootpath)]
+    try:
+        return interpreters.tf1_python(config.getoption("tf_equiv_tf1_python", None), paths)
+    except TfEquivError as e:
+        raise pytest.UsageError(f"tf-equiv: {e}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.File]:
