@@ -18,6 +18,7 @@ from tf_equiv.run.kernels import Steps
 from tf_equiv.run.protocol import Done, PairSettings, Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
 from tf_equiv.run.sides import SideRun, SideSpec
+from tf_equiv.verdict.outcome import compare_check
 from tf_equiv.verdict.steps import confirm_training, judge_steps
 from tf_equiv.verdict.training import compare_training, sparkline, window
 
@@ -305,6 +306,63 @@ def test_a_run_whose_steps_could_not_run_fails_saying_why_it_was_not_confirmed(t
         "steps 1 to 40 timed out after 30 s. Hint: raise the pair's timeout")
     assert "step by step from TF1's state (30.0 s):\n  not run: steps 1 to 40 timed out" \
         in judged.detail
+
+
+#: The facts each side's worker sends of TF1's RMSPropOptimizer(0.01) and Keras's RMSprop(0.01).
+RMSPROP = ({"api": "tf1", "class": "RMSPropOptimizer", "kind": "rmsprop", "learning_rate": 0.01,
+            "epsilon": 1e-10, "rho": 0.9, "momentum": 0.0, "centered": False,
+            "initial_accumulator": 1.0},
+           {"api": "keras", "class": "RMSprop", "kind": "rmsprop", "learning_rate": 0.01,
+            "epsilon": 1e-7, "rho": 0.9, "momentum": 0.0, "centered": False,
+            "initial_accumulator": 0.0})
+NAMED = ("the optimizers differ: TF1's RMSPropOptimizer starts its mean square (slot rms) at 1, "
+         "Keras's RMSprop its velocity at 0, which no argument changes")
+
+
+def _optimizer_case(tmp_path, facts):
+    """A training_run failure as judge.py makes it, each side having sent `facts`."""
+    tf1, tf2 = _runs(tmp_path, drift=1e-3)
+    found = {"tf1": replace(tf1, meta={**tf1.meta, "optimizer": facts[0]}),
+             "tf2": replace(tf2, meta={**tf2.meta, "optimizer": facts[1]})}
+    outcome = compare_check("training_run", found, SETTINGS)
+    return CaseResult("equiv_t.py", "net", "training_run", outcome.verdict, outcome.message,
+                      detail=outcome.detail, hint=outcome.hint, words=outcome.words,
+                      statement=outcome.statement or outcome.words)
+
+
+def test_a_failing_training_run_names_how_its_optimizers_differ_once(tmp_path):
+    case = _optimizer_case(tmp_path, RMSPROP)
+    assert case.verdict == "failed"
+    assert case.message.startswith("training_run: the sides leave the noise band at step 1 of "
+                                   "40: "), case.message
+    assert f". Hint: {NAMED}" in case.message, case.message
+    # The steps name step 3: the named difference is the hint of that finding, said once.
+    wrong = Steps(found={"wrong": 3, "record": "w", "divergence": 0.02, "band": 1e-4,
+                         "loss": [1.5, 1.5], "first": 1, "floor": 1e-4, "unpaired": []})
+    judged = judge_steps(case, 1, 40, wrong)
+    assert judged.message.startswith(f"training_run: {case.statement}. Explanation: step 3 is "
+                                     "wrong: "), judged.message
+    assert f"likely a migration bug in what one step computes. Hint: {NAMED}" in judged.message
+    assert judged.message.count("the optimizers differ") == 1, judged.message
+    assert judged.next_step.startswith(NAMED) and "compare the two sides'" not in judged.message
+    # Steps that all agree clear the verdict, and the difference with it: it changed nothing here.
+    agree = Steps(found={"wrong": 0, "first": 1, "last": 40, "floor": 1e-4, "unpaired": [],
+                         "worst": {"step": 7, "record": "w", "divergence": 2e-6, "band": 1e-4}})
+    passed = judge_steps(case, 1, 40, agree)
+    assert passed.verdict == "passed" and not passed.hint
+    assert "optimizers differ" not in passed.message + "".join(passed.warnings)
+
+
+def test_a_training_run_of_optimizers_alike_keeps_the_settings_to_compare(tmp_path):
+    case = _optimizer_case(tmp_path, (RMSPROP[0], {**RMSPROP[0], "api": "keras",
+                                                   "class": "RMSprop"}))
+    assert "Hint:" not in case.message, case.message
+    judged = judge_steps(case, 1, 40, Steps(found={"wrong": 3, "record": "w", "divergence": 0.02,
+                                                   "band": 1e-4, "loss": [1.5, 1.5], "first": 1,
+                                                   "floor": 1e-4, "unpaired": []}))
+    assert judged.message.endswith(". Hint: compare the two sides' optimizer settings (learning "
+                                   "rate and its schedule's step count, epsilon, momentum), "
+                                   "batch-norm momentum and regularization losses")
 
 
 def _side_run(side, check, settings=None, transfer=None):

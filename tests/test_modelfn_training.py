@@ -67,6 +67,9 @@ def _passing_words(run: Run, report: object) -> Run:
 
 
 LEFT = ("training_run: the sides leave the noise band at step 2 of 20: loss TF1 ")
+#: The default the accumulator_differs migration misses, read from the model_fn's own optimizer.
+ACCUMULATOR = ("Hint: the optimizers differ: TF1's AdagradOptimizer starts its accumulator at "
+               "0.1, Keras's Adagrad at 0.01 (initial_accumulator_value=0.1 matches)")
 
 
 def _passes(run: Run) -> None:
@@ -89,6 +92,7 @@ def test_across_versions_a_wrong_accumulator_fails_and_says_why_the_steps_did_no
     assert case.verdict == "failed", across.stdout[-3000:]
     assert case.message.startswith(LEFT), case.message
     assert "the variable that moved first: hidden/bias/accumulator" in case.message
+    assert ACCUMULATOR in case.message, case.message
     assert ("Explanation: not confirmed step by step (each step run again on both sides from "
             "TF1's state tells a wrong step from round-off that training amplified): the steps "
             "run both sides in one process, and the TF1 side runs under TensorFlow 2.15.1 "
@@ -115,4 +119,5 @@ def test_under_one_tensorflow_with_tf_estimator_the_steps_name_the_wrong_step(le
     assert case.message.startswith(LEFT), case.message
     assert ("Explanation: step 1 is wrong: run on both sides from TF1's state after step 0, one "
             "step already differs at hidden/") in case.message, case.message
-    assert "likely a migration bug in what one step computes" in case.message
+    assert f"likely a migration bug in what one step computes. {ACCUMULATOR}" in case.message, \
+        case.message

@@ -216,6 +216,36 @@ def test_a_classic_trap_fails_at_its_step_and_the_steps_name_the_wrong_one(traps
     assert "likely a migration bug in what one step computes" in case.message
 
 
+# The traps of an optimizer default that TF1 and Keras do not share: the hint names it, from the
+# optimizers each side trained with (verdict/optimizers.py), as the step found wrong's next step.
+NAMED = {
+    "momentum_decay": "the optimizers differ: TF1's MomentumOptimizer multiplies its whole "
+                      "accumulator by the current learning rate, Keras's SGD (momentum) keeps "
+                      "each step's rate in its velocity",
+    "rmsprop_defaults": "the optimizers differ: TF1's RMSPropOptimizer starts its mean square "
+                        "(slot rms) at 1, Keras's RMSprop its velocity at 0, which no argument "
+                        "changes (assign 1 to the velocity slots after "
+                        "optimizer.build(variables)): the first steps differ most; epsilon "
+                        "1e-10 in TF1's RMSPropOptimizer, 1e-07 in Keras's RMSprop "
+                        "(epsilon=1e-10 matches)",
+}
+
+
+@pytest.mark.parametrize("pair", sorted(NAMED))
+def test_a_trap_of_optimizer_defaults_names_the_default_in_its_hint(traps, pair):
+    case = traps.case(f"equiv_training_traps.py::{pair}::training_run")
+    assert case.verdict == "failed", case.message
+    assert f"likely a migration bug in what one step computes. Hint: {NAMED[pair]}" \
+        in case.message, case.message
+    assert case.message.count("Hint: ") == 1, case.message
+
+
+def test_a_trap_the_optimizers_do_not_explain_keeps_the_settings_to_compare(traps):
+    case = traps.case("equiv_training_traps.py::clipping_dropped::training_run")
+    assert "the optimizers differ" not in case.message, case.message
+    assert "Hint: compare the two sides' optimizer settings" in case.message, case.message
+
+
 @pytest.mark.parametrize("pair", ["clipping_kept", "staircase_kept"])
 def test_the_traps_done_right_pass(traps, traps_folder, pair):
     assert traps.case(f"equiv_training_traps.py::{pair}::training_run").verdict == "passed"

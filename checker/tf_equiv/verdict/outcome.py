@@ -35,7 +35,8 @@ def _variables(check: str, found: Mapping[str, SideCheck], settings: PairSetting
 
 
 def _training(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
-    return compare_training(found["tf1"], found["tf2"], settings)
+    outcome = compare_training(found["tf1"], found["tf2"], settings)
+    return _optimizers_told(check, outcome, found["tf1"], found["tf2"])
 
 
 def _records(check: str, found: Mapping[str, SideCheck], settings: PairSettings) -> Outcome:
@@ -62,9 +63,7 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
                               order=tf1.order,
                               dtypes=(tf1.meta.get("dtypes", {}), tf2.meta.get("dtypes", {})))
     outcome = _vacuous(check, outcome, arrays1, arrays2)
-    if not outcome and outcome.cause != "vacuous" and "optimizer" in tf1.meta:
-        hint = optimizer_hint(tf1.meta["optimizer"], tf2.meta.get("optimizer"))
-        outcome = _told(check, outcome, hint=hint) if hint else outcome
+    outcome = _optimizers_told(check, outcome, tf1, tf2)
     if unpaired:
         kinds = sorted({n.rsplit("/", 1)[1] for n in unpaired})
         outcome = replace(outcome, warnings=outcome.warnings + (
@@ -95,6 +94,15 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
                                 and found.shifted)
         outcome = replace(_told(check, outcome, hint=hint), cause="initializer")
     return outcome
+
+
+def _optimizers_told(check: str, outcome: Outcome, tf1: SideCheck, tf2: SideCheck) -> Outcome:
+    """A failure of the optimizer steps or the training run with the differences between the
+    optimizers that took them as its hint, from the facts each side sent with the check."""
+    if outcome.verdict != "failed" or outcome.cause == "vacuous" or "optimizer" not in tf1.meta:
+        return outcome
+    hint = optimizer_hint(tf1.meta["optimizer"], tf2.meta.get("optimizer"))
+    return _told(check, outcome, hint=hint) if hint else outcome
 
 
 def _told(check: str, outcome: Outcome, audit: str = "", hint: str = "") -> Outcome:

@@ -288,7 +288,11 @@ def optimizer_steps(c: Any) -> Any:
             arrays[f"optimizer_steps/{number}/loss"] = np.asarray(loss)
             arrays.update({f"optimizer_steps/{number}/{n}": x
                            for n, x in zip(names, t.sess.run(state))})
-    # One optimizer in the train_op: its facts name the defaults Keras's may not share.
-    facts = tf1_facts(t.spec.optimizers[0]) if len(t.spec.optimizers) == 1 else {}
     return write_check(c.out, "tf1", "optimizer_steps", arrays, list(arrays),
-                       {"optimizer": facts})
+                       {"optimizer": optimizer_facts(t.spec)})
+
+
+def optimizer_facts(spec: TrainSpec) -> dict:
+    """The facts of the one optimizer in the train_op, which name the defaults Keras's may not
+    share; {} for a train_op of several (which one a difference belongs to is unknown)."""
+    return tf1_facts(spec.optimizers[0]) if len(spec.optimizers) == 1 else {}

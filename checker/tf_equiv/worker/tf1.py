@@ -333,6 +333,8 @@ class TrainingGraph:
     assigns: dict
     feeds: dict
     init: Any
+    #: The facts of the optimizer that takes the steps (optimizer_facts.py), for the hint.
+    optimizer: dict = field(default_factory=dict)
 
     def feed(self, batch: tuple[Any, Any]) -> dict:
         """The feed of one (features, labels) batch (training.read_batch)."""
@@ -354,8 +356,9 @@ def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
         if estimator.is_model_fn(pair):     # the model_fn's own step, its UPDATE_OPS as wired
             spec = estimator.train_spec(graph, trainable)
             total, train_op, slots = spec.loss, spec.train_op, spec.slots
+            facts = estimator.optimizer_facts(spec)
         else:
-            total, train_op, slots = _minimize(pair, built, trainable)
+            total, train_op, slots, facts = _minimize(pair, built, trainable)
         watched = [(record_name(v.name), v) for v in built.variables] + slots
         known = {id(v) for _, v in watched}
         others = [(record_name(v.name), v) for v in tf.compat.v1.global_variables()
@@ -367,11 +370,12 @@ def training_graph(pair: Any, inputs: Any, seeds: Any) -> TrainingGraph:
                         tf.compat.v1.local_variables_initializer())
     placeholders = list(built.feed) + estimator.label_placeholders(graph)
     return TrainingGraph(graph, placeholders, total, train_op, watched, others, assigns, feeds,
-                         init)
+                         init, facts)
 
 
-def _minimize(pair: Any, built: Built, trainable: list) -> tuple[Any, Any, list]:
-    """The loss, the `optimizers[0]` step (after the loss and the UPDATE_OPS) and its slots."""
+def _minimize(pair: Any, built: Built, trainable: list) -> tuple[Any, Any, list, dict]:
+    """The loss, the `optimizers[0]` step (after the loss and the UPDATE_OPS), its slots and the
+    optimizer's facts."""
     loss = call_user("loss(outputs)", pair.loss, built.outputs) if pair.loss \
         else default_loss(built.outputs)
     total = loss + built.reg
@@ -383,7 +387,7 @@ def _minimize(pair: Any, built: Built, trainable: list) -> tuple[Any, Any, list]
     slots = [(f"{record_name(v.name)}/{kind}", optimizer.get_slot(v, kind))
              for v in trainable for kind in optimizer.get_slot_names()
              if optimizer.get_slot(v, kind) is not None]
-    return total, train_op, slots
+    return total, train_op, slots, tf1_facts(optimizer)
 
 
 @step("training_run")
@@ -441,7 +445,7 @@ def _training_run(c: Inference) -> SideCheck:
     return SideCheck(SIDE, "training_run", "ok", file=path, meta={
         "steps": train.steps, "seconds_per_step": timing.get("training_run", 0.0),
         "noise_seconds_per_step": timing.get("noise", 0.0),
-        "noise": training.NOISE})
+        "noise": training.NOISE, "optimizer": g.optimizer})
 
 
 #: The most bytes of constant values fed to one run of set_constant.

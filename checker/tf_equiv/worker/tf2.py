@@ -420,7 +420,8 @@ def _training_run(model: Model, out: str) -> SideCheck:
     path = save_stream(os.path.join(out, "tf2-training_run.npz"), run())
     return SideCheck(SIDE, "training_run", "ok", file=path,
                      meta={"steps": train.steps, "seconds_per_step": timing.get("step", 0.0),
-                           "mode": timing.get("mode", "traced once by tf.function")})
+                           "mode": timing.get("mode", "traced once by tf.function"),
+                           "optimizer": keras_facts(optimizer)})
 
 
 def _tensor(value: Any) -> Any:
