@@ -56,10 +56,10 @@ def test_patterns_that_match_no_check_are_returned_to_be_reported():
 def test_without_a_selection_a_pair_runs_every_check_its_fields_allow():
     assert plan(None, []) == [(c, None) for c in DEFAULT]
     assert plan(None, ["tf1", "tf2", "inputs", "rtol"]) == [(c, None) for c in DEFAULT]
-    with_all = [c for c, _ in plan(None, ["optimizers", "checkpoint", "train"])]
+    with_all = [c for c, _ in plan(None, ["optimizers", "checkpoint", "train", "metrics"])]
     assert with_all == list(ALL_CHECKS)
     assert [c for c, _ in plan(None, ["checkpoint"])] == [
-        c for c in ALL_CHECKS if c not in ("optimizer_steps", "training_run")]
+        c for c in ALL_CHECKS if c not in ("optimizer_steps", "training_run", "eval_metrics")]
 
 
 def test_a_check_named_without_its_field_is_kept_and_skipped_with_the_reason():

@@ -14,7 +14,7 @@ from test_modelfn import LEGACY_PYTHON, _legacy_has_estimator, cross_version
 
 CORPUS = os.path.join(ROOT, "tests", "corpus")
 MODULES = ("equiv_estimator_iris.py", "equiv_broken_estimator_loss.py",
-           "equiv_broken_estimator_optimizer.py")
+           "equiv_broken_estimator_optimizer.py", "equiv_broken_estimator_metrics.py")
 RMSPROP = ("the optimizers differ: TF1's RMSPropOptimizer starts its mean square (slot rms) at 1, "
            "Keras's RMSprop its velocity at 0, which no argument changes (assign 1 to the velocity "
            "slots after optimizer.build(variables)): the first steps differ most; epsilon 1e-10 "
@@ -37,10 +37,42 @@ def run(tmp_path_factory):
 @cross_version[1]
 def test_the_tutorial_model_fn_migration_passes_every_check(run):
     verdicts = run[0].verdicts("equiv_estimator_iris.py::estimator_iris")
-    assert len(verdicts) == 12, verdicts
+    assert len(verdicts) == 13 and "eval_metrics" in verdicts, verdicts
     assert set(verdicts.values()) == {"passed"}, {
         c: run[0].case(f"equiv_estimator_iris.py::estimator_iris::{c}").message
         for c, v in verdicts.items() if v != "passed"}
+
+
+@cross_version[0]
+@cross_version[1]
+def test_eval_metric_ops_match_their_keras_metrics_on_the_training_batches(run):
+    # The EVAL spec's accuracy and loss over three batches of train.batches, against
+    # SparseCategoricalAccuracy on the logits and the mean of loss(labels, outputs).
+    pair = "equiv_estimator_iris.py::estimator_iris_batches"
+    assert run[0].verdicts(pair) == {"eval_metrics": "passed"}, \
+        run[0].case(f"{pair}::eval_metrics").message
+
+
+@cross_version[0]
+@cross_version[1]
+def test_a_top_k_keras_metric_fails_eval_metrics_at_its_record(run):
+    case = run[0].case("equiv_broken_estimator_metrics.py::top_k_metric::eval_metrics")
+    assert case.verdict == "failed"
+    # The loss is the same on both sides: only the accuracy, the first record, parts.
+    assert case.message.startswith("eval_metrics: first divergence in forward order: "
+                                   "eval_metrics/accuracy: "), case.message
+    assert "Hint: the loss agrees, so the metrics differ: accuracy (SparseTopKCategoricalAccuracy " \
+           "on outputs/logits): the Keras metric computes another quantity" in case.message
+
+
+@cross_version[0]
+@cross_version[1]
+def test_metrics_that_miss_an_eval_metric_ops_key_is_an_error_naming_both(run):
+    case = run[0].case("equiv_broken_estimator_metrics.py::misnamed_metric::eval_metrics")
+    assert case.verdict == "error"
+    assert "eval_metrics: eval_metric_ops keys without a Pair metrics entry: accuracy; metrics " \
+           "keys the model_fn's eval_metric_ops do not have: acc (it has accuracy)" \
+        in case.message, case.message
 
 
 @cross_version[0]

@@ -19,6 +19,7 @@ CheckId = Literal[
     "optimizer_steps",
     "checkpoint_inference",
     "tf_function",
+    "eval_metrics",
     "training_run",
 ]
 
@@ -158,6 +159,14 @@ TABLE: tuple[CheckSpec, ...] = (
               weights="checkpoint", localize_order=2),
     CheckSpec("tf_function", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
               weights="transferred", localize_order=3, graph_optimized=True),
+    # A model_fn's EVAL metrics against Keras metrics (worker/eval_mode.py): a metric's value
+    # sums a whole evaluation into one number, which no op-by-op localization or numeric
+    # variation can take apart.
+    CheckSpec("eval_metrics", tf1=INFERENCE, tf2=Role("transfer"), transfer=True,
+              field="metrics", explain=False,
+              substance=("eval_metrics/", "metric values",
+                         "the model_fn's EVAL spec has no eval_metric_ops; give it "
+                         "eval_metric_ops or leave metrics out")),
     # Compared against the noise of its own run (verdict/training.py), not by tolerances alone;
     # a failure is told by the step where the sides part, not by numeric variations.
     CheckSpec(TRAINING_RUN, tf1=INFERENCE, tf2=Role("transfer"), transfer=True, field="train",

@@ -25,7 +25,7 @@ from tf_equiv.protocol.settings import (
 
 FIELDS = (
     "tf1", "tf2", "inputs", "rtol", "atol", "tolerances", "checks", "constant", "loss", "optimizers",
-    "train_steps", "train", "checkpoint", "name_map", "timeout", "skip", "xfail",
+    "train_steps", "train", "checkpoint", "name_map", "timeout", "skip", "xfail", "metrics",
 )
 
 
@@ -116,6 +116,8 @@ class Pair:
     timeout: Optional[float] = None
     skip: Optional[str] = None
     xfail: Optional[str] = None
+    #: With tf1=ModelFn: {eval_metric_ops key: Keras metric factory, or (factory, output path)}.
+    metrics: Optional[Mapping[str, Any]] = None
     #: Where the Pair was declared: (file, line).
     declared_at: tuple[str, int] = ("", 0)
     #: What is wrong with the declaration, one line per field; empty when valid.
@@ -126,13 +128,14 @@ class Pair:
                  checks: Any = None, constant: float = DEFAULT_CONSTANT, loss: Any = None,
                  optimizers: Any = None, train_steps: int = 3, train: Any = None,
                  checkpoint: Any = None, name_map: Any = None,
-                 timeout: Any = None, skip: Any = None, xfail: Any = None, **unknown: Any) -> None:
+                 timeout: Any = None, skip: Any = None, xfail: Any = None, metrics: Any = None,
+                 **unknown: Any) -> None:
         caller = sys._getframe(1)
         values = dict(tf1=tf1, tf2=tf2, inputs=inputs, rtol=rtol, atol=atol,
                       tolerances={} if tolerances is None else tolerances, checks=checks,
                       constant=constant, loss=loss, optimizers=optimizers, train_steps=train_steps,
                       train=train, checkpoint=checkpoint, name_map=name_map, timeout=timeout, skip=skip,
-                      xfail=xfail)
+                      xfail=xfail, metrics=metrics)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "declared_at", (caller.f_code.co_filename, caller.f_lineno))
@@ -233,6 +236,7 @@ def validate(v: Mapping[str, Any]) -> list[str]:
             or v["train_steps"] < 1:
         bad("train_steps", "a positive integer")
     out += _train_problems(v["train"], opt)
+    out += metrics_problems(v["metrics"], model_fn)
     if v["checkpoint"] is not None and not isinstance(v["checkpoint"], (str, os.PathLike)):
         bad("checkpoint", "a path (str) or None")
     if v["timeout"] is not None and (not _is_number(v["timeout"]) or v["timeout"] <= 0):
@@ -301,6 +305,33 @@ def _train_problems(train: Any, optimizers: Any) -> list[str]:
                    f"{_show(train.noise_factor)}")
     if optimizers is None:
         out.append("train: training_run needs optimizers=(tf1_factory, tf2_factory) too")
+    return out
+
+
+def metrics_problems(metrics: Any, model_fn: bool) -> list[str]:
+    """What is wrong with `metrics`: {eval_metric_ops key: a factory of a Keras metric, or
+    (factory, output path)}, only with tf1=ModelFn, whose EVAL spec has the eval_metric_ops."""
+    if metrics is None:
+        return []
+    what = "a dict {eval_metric_ops key: factory of a Keras metric, or (factory, output path)}"
+    if not isinstance(metrics, Mapping) or not metrics:
+        return [f"metrics: expected {what}, got {_show(metrics)}"]
+    if not model_fn:
+        return ["metrics: compares a model_fn's EVAL eval_metric_ops with Keras metrics; it needs "
+                "tf1=tf_equiv.ModelFn(...)"]
+    out = []
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key:
+            out.append(f"metrics: key {_show(key)}: expected an eval_metric_ops key (a string)")
+        elif key == "loss":
+            out.append("metrics: key 'loss': Estimator defines the 'loss' metric itself (the mean "
+                       "of spec.loss), which eval_metrics compares with loss(labels, outputs)")
+        elif not (callable(value) or (isinstance(value, tuple) and len(value) == 2
+                                      and callable(value[0])
+                                      and isinstance(value[1], (str, int))
+                                      and not isinstance(value[1], bool))):
+            out.append(f"metrics: key {key!r}: expected a factory () -> Keras metric, or "
+                       f"(factory, output path such as 'logits'), got {_show(value)}")
     return out
 
 

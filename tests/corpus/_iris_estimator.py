@@ -98,6 +98,25 @@ def mean_cross_entropy(labels, outputs):
                                                                            outputs["logits"])
 
 
+def keras_accuracy():
+    """`tf.compat.v1.metrics.accuracy(labels, argmax(logits))` in Keras: the labels against the
+    argmax of the logits."""
+    return tf.keras.metrics.SparseCategoricalAccuracy()
+
+
+#: The model_fn's eval_metric_ops, migrated: each key's Keras metric and the output it reads.
+METRICS = {"accuracy": (keras_accuracy, "logits")}
+
+
+def eval_batches():
+    """Three batches of (features, labels), as an input_fn's dataset gives them: the batch of
+    `features()` in three orders, the labels along."""
+    rows, classes = features(), labels()
+    for seed in range(3):
+        order = np.random.RandomState(seed).permutation(len(classes))
+        yield {name: column[order] for name, column in rows.items()}, classes[order]
+
+
 def keras_adagrad():
     # TF1's AdagradOptimizer divides by sqrt(accumulator), Keras's Adagrad by
     # sqrt(accumulator + epsilon): epsilon=0 makes the steps the same (both accumulators start

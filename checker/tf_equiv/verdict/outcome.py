@@ -13,6 +13,7 @@ from tf_equiv.protocol.settings import JSON, PairSettings
 from tf_equiv.results import AUDIT, HINT, compose
 from tf_equiv.run.records import SideCheck
 from tf_equiv.verdict.compare import Outcome, compare_records
+from tf_equiv.verdict.metrics import metrics_hint
 from tf_equiv.verdict.optimizers import optimizer_hint
 from tf_equiv.verdict.randomness import initializer_hint, random_ops, unalignable
 from tf_equiv.verdict.training import compare_training
@@ -64,6 +65,9 @@ def _compare_arrays(check: str, tf1: SideCheck, tf2: SideCheck, records1: Mappin
                               dtypes=(tf1.meta.get("dtypes", {}), tf2.meta.get("dtypes", {})))
     outcome = _vacuous(check, outcome, arrays1, arrays2)
     outcome = _optimizers_told(check, outcome, tf1, tf2)
+    if not outcome and outcome.cause != "vacuous" and "metrics" in tf2.meta:
+        hint = metrics_hint(outcome.records, tf2.meta["metrics"])
+        outcome = _told(check, outcome, hint=hint) if hint else outcome
     if unpaired:
         kinds = sorted({n.rsplit("/", 1)[1] for n in unpaired})
         outcome = replace(outcome, warnings=outcome.warnings + (

@@ -16,7 +16,7 @@ from tf_equiv import checks
 from tf_equiv.checks import Side
 from tf_equiv.run.protocol import Transfer
 from tf_equiv.run.records import SideCheck, save_arrays, save_stream
-from tf_equiv.worker import audit, saved_model, training
+from tf_equiv.worker import audit, eval_mode, saved_model, training
 from tf_equiv.worker import model_fn as estimator
 from tf_equiv.worker.both_sides import default_loss, variable_spec
 from tf_equiv.worker.config import SEED, Numerics, session_config
@@ -184,7 +184,8 @@ def step(check: str) -> Callable[[Callable[[Inference], SideCheck]], Callable[[I
 def _inference(pair: Any, inputs: Any, wanted: list, transfer: bool, out: str,
                channel: Any, numerics: Numerics, noise_only: bool) -> Iterator[SideCheck]:
     done: set = set()
-    batches, batches_error = _draw(pair, inputs, out) if "training_run" in wanted else (None, None)
+    drawn = "training_run" in wanted or ("eval_metrics" in wanted and eval_mode.uses_batches(pair))
+    batches, batches_error = _draw(pair, inputs, out) if drawn else (None, None)
     try:
         graph = tf.Graph()
         with graph.as_default():
@@ -277,6 +278,13 @@ def _gradients(c: Inference) -> SideCheck:
     arrays = {f"gradients/{record_name(v.name)}": np.asarray(x) for (v, _), x in zip(present, values)}
     missing = [record_name(v.name) for v, g in zip(c.trainable, grads) if g is None]
     return write_check(c.out, SIDE, "gradients", arrays, list(arrays), {"no_gradient": missing})
+
+
+@step("eval_metrics")
+def _eval_metrics(c: Inference) -> SideCheck:
+    if c.batches_error is not None and eval_mode.uses_batches(c.pair):
+        raise c.batches_error
+    return eval_mode.tf1_metrics(c)
 
 
 @step("optimizer_steps")

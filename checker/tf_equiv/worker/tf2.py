@@ -17,7 +17,7 @@ from tf_equiv.checks import Side
 from tf_equiv.protocol import relays
 from tf_equiv.protocol.relays import ErrorRelay, TransferRelay
 from tf_equiv.run.records import SideCheck, save_stream
-from tf_equiv.worker import audit, model_fn, train_mode, training
+from tf_equiv.worker import audit, eval_mode, model_fn, train_mode, training
 from tf_equiv.worker.both_sides import pair_loss, variable_spec
 from tf_equiv.worker.config import SEED
 from tf_equiv.worker.nested import flatten, map_nested
@@ -333,6 +333,11 @@ def _tf_function(model: Model, out: str) -> SideCheck:
     arrays["regularization_loss"] = np.asarray(reg)
     eager = write_check(out, SIDE, "tf_function-eager", *_ordered(_outputs(model(False), model)))
     return write_check(out, SIDE, "tf_function", arrays, list(arrays), {"eager_file": eager.file})
+
+
+@step("transfer", "eval_metrics")
+def _eval_metrics(model: Model, out: str) -> SideCheck:
+    return eval_mode.tf2_metrics(model, out)
 
 
 @step("transfer", "optimizer_steps")  # last: it changes the weights
