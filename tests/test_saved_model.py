@@ -78,8 +78,10 @@ wrong_dtype = tf_equiv.Pair(tf1=tf_equiv.SavedModel("mlp_saved"), tf2=Served,
 
 
 def export(python: str, model: str, out: str) -> None:
-    done = subprocess.run([python, EXPORT, model, out], capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=600)
+    # The export borrows the checker's compatibility fixes: a legacy interpreter has no tf_equiv.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.path.join(ROOT, "checker")}
+    done = subprocess.run([python, EXPORT, model, out], capture_output=True, text=True, env=env,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
