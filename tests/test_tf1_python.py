@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from conftest import check
 from test_modelfn import LEGACY_PYTHON, _legacy_has_estimator, cross_version
 
 
 @cross_version[0]
 @cross_version[1]
-def test_the_estimator_example_passes_in_one_command_across_versions(tmp_path):
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_the_estimator_example_passes_in_one_command_across_versions(tmp_path, onednn):
+    """With oneDNN's kernels on and off (both interpreters read the variable)."""
     _legacy_has_estimator()
     run = check(tmp_path, "examples/equiv_estimator.py", "--tf1-python", LEGACY_PYTHON,
-                env={"TF_EQUIV_TF1_PYTHON": ""})
+                env={"TF_EQUIV_TF1_PYTHON": "", "TF_ENABLE_ONEDNN_OPTS": onednn})
     assert run.returncode == 0, run.stdout[-3000:]
     verdicts = {k.split("::")[-1]: c.verdict for k, c in run.cases.items()}
     assert set(verdicts.values()) == {"passed"} and len(verdicts) == 13
