@@ -189,3 +189,31 @@ def test_gpu_device_without_a_gpu_warns(image, ws, tmp_path):
                             select="no_such_pair")
     assert proc.returncode == 2
     assert "::warning title=tf-equiv::device is gpu but no NVIDIA GPU is visible" in proc.stdout
+
+
+def test_init_writes_modules_the_image_checks(image, ws):
+    """`tf-equiv init` in the image: a TF1 function's module passes unedited; a SavedModel
+    exported in the image gets a module whose stub TF2 side is skipped, saying what to write."""
+    made = docker_run(image, "init", "examples/equiv_mlp.py:tf1_forward", "--inputs",
+                      "x=8x20:float32", "--out", "equiv_mlp_init.py", workspace=ws)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    assert "Check it: tf-equiv check equiv_mlp_init.py" in made.stdout
+    run = docker_run(image, "check", "equiv_mlp_init.py", "--junit-xml", "init.xml", workspace=ws)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    cases = junit_cases(os.path.join(ws, "init.xml"))
+    assert len(cases) == 11 and {c.verdict for c in cases.values()} == {"passed"}
+
+    shutil.copy(os.path.join(ROOT, "tests", "fixtures_init", "export_saved_model.py"), ws)
+    exported = sh("docker", "run", "--rm", "--network", "none", "--user", f"{UID}:{UID}",
+                  "--volume", f"{ws}:{ws}", "--workdir", ws, "--entrypoint", "python", image,
+                  "export_saved_model.py", "export/1")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    made = docker_run(image, "init", "export/1", workspace=ws)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    assert "fill in: tf2_model()" in made.stdout
+    run = docker_run(image, "check", "export/equiv_export.py", "--junit-xml", "saved.xml",
+                     workspace=ws)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    cases = junit_cases(os.path.join(ws, "saved.xml"))
+    assert cases and {c.verdict for c in cases.values()} == {"skipped"}
+    assert all("tf2 is a stub: write tf2_model()" in c.message for c in cases.values())
