@@ -22,7 +22,7 @@ from tf_equiv.worker import model_fn, training
 from tf_equiv.worker.both_sides import pair_loss
 from tf_equiv.worker.config import SEED, session_config
 from tf_equiv.worker.nested import flatten, map_nested
-from tf_equiv.worker.record_files import record_name, write_check
+from tf_equiv.worker.record_files import write_check
 from tf_equiv.worker.user_code import UserError, call_user
 
 CHECK = "eval_metrics"
@@ -60,19 +60,10 @@ def tf1_metrics(c: Any) -> SideCheck:
         # As Estimator.evaluate does: a model_fn may read the global step in EVAL too.
         graph.add_to_collection(model_fn.TRAINING_STATE,
                                 tf.compat.v1.train.get_or_create_global_step())
-        flat = [a for _, a in flatten(c.inputs, "inputs")]
-        placeholders = [tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape) for a in flat]
-        leaves = iter(placeholders)
-        spec = model_fn.call(c.pair, map_nested(c.inputs, lambda _: next(leaves)), EVAL)
+        _, placeholders, features = model_fn.input_placeholders(c.inputs)
+        spec = model_fn.call(c.pair, features, EVAL)
         values, updates = _metric_ops(spec, c.pair.metrics)
-        variables = model_fn.model_variables(graph)
-        unknown = [record_name(v.name) for v in variables if record_name(v.name) not in c.initial]
-        if unknown:
-            raise UserError(f"model_fn made variables in mode 'eval' that mode 'infer' does not "
-                            f"make: {', '.join(unknown[:5])}")
-        feeds = {record_name(v.name): tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
-                 for v in variables}
-        load = tf.group(*[v.assign(feeds[record_name(v.name)]) for v in variables])
+        feeds, load = model_fn.initial_loader(graph, c.initial, EVAL)
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
         fed = placeholders + model_fn.label_placeholders(graph)

@@ -234,20 +234,11 @@ def _train_session(c: Any, add: Callable[[TrainSpec, list], Any] = lambda spec, 
     graph = tf.Graph()
     with graph.as_default(), training.AlignedSeeds().scope() as seeds:
         tf.compat.v1.set_random_seed(SEED)
-        flat = [a for _, a in flatten(c.inputs, "inputs")]
-        placeholders = [tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape) for a in flat]
-        leaves = iter(placeholders)
-        call(c.pair, map_nested(c.inputs, lambda _: next(leaves)), TRAIN)
+        flat, placeholders, features = input_placeholders(c.inputs)
+        call(c.pair, features, TRAIN)
         trainable = tf.compat.v1.trainable_variables()
         spec = train_spec(graph, trainable)
-        variables = model_variables(graph)
-        unknown = [record_name(v.name) for v in variables if record_name(v.name) not in c.initial]
-        if unknown:
-            raise UserError(f"model_fn made variables in mode 'train' that mode 'infer' does not "
-                            f"make: {', '.join(unknown[:5])}")
-        feeds = {record_name(v.name): tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
-                 for v in variables}
-        load = tf.group(*[v.assign(feeds[record_name(v.name)]) for v in variables])
+        feeds, load = initial_loader(graph, c.initial, TRAIN)
         init = tf.group(tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer())
         added = add(spec, trainable)
@@ -296,3 +287,26 @@ def optimizer_facts(spec: TrainSpec) -> dict:
     """The facts of the one optimizer in the train_op, which name the defaults Keras's may not
     share; {} for a train_op of several (which one a difference belongs to is unknown)."""
     return tf1_facts(spec.optimizers[0]) if len(spec.optimizers) == 1 else {}
+
+
+def input_placeholders(inputs: Any) -> tuple[list, list, Any]:
+    """The pair's inputs as a graph's placeholders: (the flat arrays, their placeholders in the
+    same order, the placeholders nested as the inputs are: the model_fn's features)."""
+    flat = [a for _, a in flatten(inputs, "inputs")]
+    placeholders = [tf.compat.v1.placeholder(tf.as_dtype(a.dtype), a.shape) for a in flat]
+    leaves = iter(placeholders)
+    return flat, placeholders, map_nested(inputs, lambda _: next(leaves))
+
+
+def initial_loader(graph: tf.Graph, initial: Any, mode: Mode) -> tuple[dict, Any]:
+    """({record name: placeholder}, the op that assigns them) for the model's variables of a
+    graph built in `mode`, to load the TF1 side's initial values (PREDICT's) into it; a variable
+    that PREDICT does not make is the user's error."""
+    variables = model_variables(graph)
+    unknown = [record_name(v.name) for v in variables if record_name(v.name) not in initial]
+    if unknown:
+        raise UserError(f"model_fn made variables in mode '{mode}' that mode 'infer' does not "
+                        f"make: {', '.join(unknown[:5])}")
+    feeds = {record_name(v.name): tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
+             for v in variables}
+    return feeds, tf.group(*[v.assign(feeds[record_name(v.name)]) for v in variables])
